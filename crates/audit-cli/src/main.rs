@@ -1,0 +1,2 @@
+//! The `audit` command line tool.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Rust code generator for Avro schemas (internal to the audit workspace).

@@ -1,0 +1,1 @@
+//! audit-compat (being written).

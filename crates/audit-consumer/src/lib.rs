@@ -1,0 +1,1 @@
+//! audit-consumer (being written).

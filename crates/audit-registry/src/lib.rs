@@ -1,0 +1,1 @@
+//! audit-registry (being written).
