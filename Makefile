@@ -1,0 +1,45 @@
+# The two commands of this workspace: `make demo` and `make test`. See README.md.
+SHELL := /bin/bash
+export AUDIT_TOOLS_DIR ?= $(HOME)/.cache/jeap-audit-tools
+export CARGO_TERM_COLOR ?= never
+CARGO ?= cargo
+DENY := $(AUDIT_TOOLS_DIR)/cargo-deny/bin/cargo-deny
+
+.PHONY: demo test prep fmt-check clippy unit schema-check deny bench bench-codec fuzz clean-tools help
+
+help:
+	@echo "make demo          the main job end to end on embedded defaults (SQLite outbox, in-process Kafka mock)"
+	@echo "make test          the whole test suite (installs and starts what it needs)"
+	@echo "make schema-check  compatibility and structure check of avro/"
+	@echo "make bench         all benchmarks (criterion + whole-process)"
+	@echo "make fuzz          run the decoder fuzz target for FUZZ_SECONDS (default 60)"
+
+demo:
+	$(CARGO) run --release -q -p audit-cli -- demo $(DEMO_ARGS)
+
+prep:
+	bash scripts/test-prep.sh
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit: prep
+	$(CARGO) test --workspace --no-fail-fast
+
+schema-check:
+	$(CARGO) run -q -p audit-cli -- schema check --dir avro
+
+deny: prep
+	$(DENY) check licenses
+
+test: prep fmt-check clippy unit schema-check deny
+	@echo "make test: all green"
+
+bench:
+	$(CARGO) bench --workspace
+
+fuzz:
+	bash scripts/fuzz.sh $${FUZZ_SECONDS:-60}
