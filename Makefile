@@ -15,7 +15,7 @@ help:
 	@echo "make fuzz          run the decoder fuzz target for FUZZ_SECONDS (default 60)"
 
 demo:
-	$(CARGO) run --release -q -p audit-cli -- demo $(DEMO_ARGS)
+	$(CARGO) run --release -q -p audit-demo -- $(DEMO_ARGS)
 
 prep:
 	bash scripts/test-prep.sh
