@@ -15,6 +15,7 @@ help:
 	@echo "make fuzz          run the decoder fuzz target for FUZZ_SECONDS (default 60)"
 
 demo:
+	bash scripts/ensure-build-deps.sh
 	$(CARGO) run --release -q -p audit-demo -- $(DEMO_ARGS)
 
 prep:

@@ -17,13 +17,7 @@ fi
 pg_isready -h 127.0.0.1 -p 5432 -q || { step "PostgreSQL is not reachable on 127.0.0.1:5432"; exit 1; }
 
 # 2. Build tools for native deps (rdkafka's bundled librdkafka uses cmake).
-need_apt=()
-command -v cmake >/dev/null || need_apt+=(cmake)
-command -v pkg-config >/dev/null || need_apt+=(pkg-config)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  step "apt-get install ${need_apt[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+bash scripts/ensure-build-deps.sh
 
 # 3. Python avro 1.12 + fastavro (independent Avro implementations used as judges).
 bash scripts/ensure-python.sh >/dev/null
