@@ -1,1 +1,174 @@
 //! Rust code generator for Avro schemas (internal to the audit workspace).
+//!
+//! [`generate`] turns the newest (reader) schema plus the known older writer schemas into one
+//! Rust source file with
+//! - the types (records -> structs, enums -> enums with symbol helpers, one Rust enum per
+//!   distinct union of several branches, `["null", T]` -> `Option<T>`),
+//! - per type a binary encoder (`avro_encode`, appends to a `Vec<u8>`) and a decoder
+//!   (`avro_decode`, over the runtime's bounded `Reader`),
+//! - per writer version a resolving decoder (`avro_decode_<suffix>`, writer layout -> reader
+//!   types, following the Avro resolution rules) and an encoder into the writer's layout
+//!   (`avro_encode_<suffix>`, fails for values the writer schema cannot represent).
+//!
+//! The generated code needs the runtime support module [`RUNTIME_SOURCE`] at
+//! [`Options::runtime_path`].
+//!
+//! ```
+//! let schema = r#"{"type": "record", "name": "Ping", "fields": [{"name": "type", "type": "string"}]}"#;
+//! let code = audit_codegen::generate(schema, &[], &audit_codegen::Options::default())?;
+//! assert!(code.contains("pub r#type: String"));
+//! # Ok::<(), audit_codegen::Error>(())
+//! ```
+
+mod codec;
+mod model;
+mod resolve;
+#[cfg(test)]
+#[path = "runtime.rs"]
+#[allow(dead_code, missing_docs)]
+mod runtime;
+mod types;
+
+use model::{Doc, Model};
+
+/// Source of the runtime support module the generated code calls (zig-zag varints, bounded
+/// reader, error types). Put it into the crate at [`Options::runtime_path`].
+pub const RUNTIME_SOURCE: &str = include_str!("runtime.rs");
+
+/// Generator options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Rust names of unions, keyed by the full names (or primitive type names) of the union's
+    /// non-null branches in order, e.g. `["ns.AuditUser", "ns.AuditSystemComponent"]`.
+    pub union_names: Vec<(Vec<String>, String)>,
+    /// Path of a serde `with`-module for `bytes` fields (e.g. `crate::json::bytes`).
+    pub bytes_with: Option<String>,
+    /// Path of the runtime module ([`RUNTIME_SOURCE`]) as seen from the generated code.
+    pub runtime_path: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            union_names: Vec::new(),
+            bytes_with: None,
+            runtime_path: "crate::rt".into(),
+        }
+    }
+}
+
+/// A known writer schema version.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterVersion<'a> {
+    /// Version string, e.g. `1.0.1`; the generated functions get [`version_suffix`] of it.
+    pub version: &'a str,
+    /// The schema text.
+    pub schema_json: &'a str,
+}
+
+/// Generator failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A schema does not parse.
+    #[error("schema does not parse: {0}")]
+    Parse(#[source] Box<apache_avro::Error>),
+    /// A schema construct the generator does not support.
+    #[error("unsupported schema construct: {0}")]
+    Unsupported(String),
+    /// A reference to a name that is not defined.
+    #[error("unknown named type {0}")]
+    UnknownName(String),
+    /// Two generated Rust names clash.
+    #[error("generated Rust names clash: {0}")]
+    NameClash(String),
+    /// A default value does not fit its field's schema.
+    #[error("bad default value at {path}: {reason}")]
+    BadDefault {
+        /// where
+        path: String,
+        /// why
+        reason: String,
+    },
+    /// A writer version cannot be resolved against the reader schema.
+    #[error("writer version {version} is incompatible with the reader schema at {path}: {reason}")]
+    Incompatible {
+        /// the writer version
+        version: String,
+        /// where
+        path: String,
+        /// why
+        reason: String,
+    },
+    /// The generated code does not parse as Rust (a generator bug).
+    #[error("generated code does not parse: {message}")]
+    Syntax {
+        /// the parser's message
+        message: String,
+        /// the unformatted code
+        code: String,
+    },
+}
+
+/// The suffix of the generated functions for a writer version: `1.0.1` -> `v1_0_1`.
+pub fn version_suffix(version: &str) -> String {
+    let mut s = String::from("v");
+    s.extend(
+        version
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+    );
+    s
+}
+
+/// Generates the Rust source for `reader_json` (types and codecs) and the resolving codecs for
+/// each of `writers`. The output is deterministic and formatted with prettyplease.
+pub fn generate(
+    reader_json: &str,
+    writers: &[WriterVersion<'_>],
+    opts: &Options,
+) -> Result<String, Error> {
+    let doc = Doc::parse(reader_json)?;
+    let model = Model::new(doc, opts)?;
+    if !matches!(model.doc.root, apache_avro::Schema::Record(_)) {
+        return Err(Error::Unsupported(
+            "the top-level schema must be a record".into(),
+        ));
+    }
+    let mut code = String::new();
+    types::emit(&model, &mut code)?;
+    codec::emit(&model, &mut code)?;
+    for w in writers {
+        let wdoc = Doc::parse(w.schema_json)?;
+        resolve::emit(&model, &wdoc, w.version, &mut code)?;
+    }
+    let file = syn::parse_file(&code).map_err(|e| Error::Syntax {
+        message: e.to_string(),
+        code: code.clone(),
+    })?;
+    let header = "// @generated by audit-codegen. Do not edit.\n";
+    Ok(format!("{header}{}", prettyplease::unparse(&file)))
+}
+
+/// A Rust string literal for `s`.
+pub(crate) fn lit(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// The statement that appends the union/enum index `i`.
+pub(crate) fn index_stmt(rt: &str, i: usize) -> String {
+    if i < 64 {
+        format!("out.push({}u8);", i * 2)
+    } else {
+        format!("{rt}::write_long(out, {i});")
+    }
+}
+
+/// Formats Rust source with prettyplease (for build scripts that add their own items).
+pub fn format_source(code: &str) -> Result<String, Error> {
+    let file = syn::parse_file(code).map_err(|e| Error::Syntax {
+        message: e.to_string(),
+        code: code.to_owned(),
+    })?;
+    Ok(prettyplease::unparse(&file))
+}

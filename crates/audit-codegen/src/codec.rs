@@ -1,0 +1,316 @@
+//! Emission of the direct (same-schema) binary encoders and decoders.
+
+use std::cell::Cell;
+use std::fmt::Write as _;
+
+use apache_avro::Schema;
+
+use crate::model::{Model, Shape, field_ident, min_size, variant_ident};
+use crate::{Error, index_stmt, lit};
+
+/// Fresh local variable names.
+#[derive(Default)]
+pub(crate) struct Vars(Cell<usize>);
+
+impl Vars {
+    pub fn next(&self, prefix: &str) -> String {
+        let n = self.0.get();
+        self.0.set(n + 1);
+        format!("{prefix}{n}")
+    }
+}
+
+pub(crate) fn emit(m: &Model<'_>, out: &mut String) -> Result<(), Error> {
+    let rt = &m.opts.runtime_path;
+    for item in &m.items {
+        let Ok(full) = item else { continue };
+        let Some(s) = m.doc.defs.get(full) else {
+            continue;
+        };
+        let name = m.named_rust(s)?;
+        let vars = Vars::default();
+        match s {
+            Schema::Record(r) => {
+                let _ = writeln!(out, "impl {name} {{");
+                // encoder
+                let _ = writeln!(
+                    out,
+                    "#[inline] pub(crate) fn avro_encode(&self, out: &mut Vec<u8>) {{"
+                );
+                if r.fields.is_empty() {
+                    let _ = writeln!(out, "let _ = out;");
+                }
+                for f in &r.fields {
+                    let v = vars.next("v");
+                    let _ = writeln!(
+                        out,
+                        "{{ let {v} = &self.{}; {} }}",
+                        field_ident(&f.name),
+                        enc(m, &f.schema, &v, &vars)?
+                    );
+                }
+                let _ = writeln!(out, "}}");
+                // decoder
+                let _ = writeln!(
+                    out,
+                    "#[inline] pub(crate) fn avro_decode(r: &mut {rt}::Reader<'_>) -> Result<Self, {rt}::DecodeError> {{"
+                );
+                if r.fields.is_empty() {
+                    let _ = writeln!(out, "let _ = r;");
+                }
+                let mut inits = Vec::new();
+                for (i, f) in r.fields.iter().enumerate() {
+                    let w = format!(".field({})", lit(&f.name));
+                    let _ = writeln!(out, "let f{i} = {};", dec(m, &f.schema, &w, &vars)?);
+                    inits.push(format!("{}: f{i}", field_ident(&f.name)));
+                }
+                let _ = writeln!(out, "Ok(Self {{ {} }})", inits.join(", "));
+                let _ = writeln!(out, "}}");
+                let _ = writeln!(out, "}}");
+            }
+            Schema::Enum(e) => {
+                let _ = writeln!(out, "impl {name} {{");
+                let _ = writeln!(
+                    out,
+                    "#[inline] pub(crate) fn avro_encode(&self, out: &mut Vec<u8>) {{ match self {{"
+                );
+                for (i, sym) in e.symbols.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "Self::{} => {{ {} }}",
+                        variant_ident(sym),
+                        index_stmt(rt, i)
+                    );
+                }
+                let _ = writeln!(out, "}} }}");
+                let _ = writeln!(
+                    out,
+                    "#[inline] pub(crate) fn avro_decode(r: &mut {rt}::Reader<'_>) -> Result<Self, {rt}::DecodeError> {{"
+                );
+                let n = e.symbols.len();
+                if n == 1 {
+                    let sym = e
+                        .symbols
+                        .first()
+                        .map(|s| variant_ident(s))
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "r.read_enum_index(1).map(|_| Self::{sym})");
+                } else {
+                    let _ = writeln!(out, "Ok(match r.read_enum_index({n})? {{");
+                    for (i, sym) in e.symbols.iter().enumerate() {
+                        let pat = if i + 1 == n {
+                            "_".to_owned()
+                        } else {
+                            i.to_string()
+                        };
+                        let _ = writeln!(out, "{pat} => Self::{},", variant_ident(sym));
+                    }
+                    let _ = writeln!(out, "}})");
+                }
+                let _ = writeln!(out, "}}");
+                let _ = writeln!(out, "}}");
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Statements appending the value behind the reference `v` (type `&T` of schema `s`).
+pub(crate) fn enc(m: &Model<'_>, s: &Schema, v: &str, vars: &Vars) -> Result<String, Error> {
+    let rt = &m.opts.runtime_path;
+    Ok(match s {
+        Schema::Null if v.is_empty() => String::new(),
+        Schema::Null => format!("let _ = {v};"),
+        Schema::Boolean => format!("out.push(u8::from(*{v}));"),
+        Schema::Int | Schema::Date | Schema::TimeMillis => format!("{rt}::write_int(out, *{v});"),
+        Schema::Long
+        | Schema::TimeMicros
+        | Schema::TimestampNanos
+        | Schema::LocalTimestampMillis
+        | Schema::LocalTimestampMicros
+        | Schema::LocalTimestampNanos => format!("{rt}::write_long(out, *{v});"),
+        Schema::TimestampMillis => format!("{rt}::write_timestamp_millis(out, {v});"),
+        Schema::TimestampMicros => format!("{rt}::write_timestamp_micros(out, {v});"),
+        Schema::Float | Schema::Double => format!("out.extend_from_slice(&{v}.to_le_bytes());"),
+        Schema::Bytes => format!("{rt}::write_bytes(out, {v});"),
+        Schema::String | Schema::Uuid(_) => format!("{rt}::write_str(out, {v});"),
+        Schema::Fixed(_) => format!("out.extend_from_slice({v});"),
+        Schema::Record(_) | Schema::Enum(_) | Schema::Ref { .. } => {
+            format!("{v}.avro_encode(out);")
+        }
+        Schema::Array(a) => {
+            let item = vars.next("v");
+            format!(
+                "if !{v}.is_empty() {{ {rt}::write_len(out, {v}.len()); for {item} in {v}.iter() {{ {} }} }} out.push(0);",
+                enc(m, &a.items, &item, vars)?
+            )
+        }
+        Schema::Map(mp) => {
+            let k = vars.next("k");
+            let item = vars.next("v");
+            format!(
+                "if !{v}.is_empty() {{ {rt}::write_len(out, {v}.len()); for ({k}, {item}) in {v}.iter() {{ {rt}::write_str(out, {k}); {} }} }} out.push(0);",
+                enc(m, &mp.types, &item, vars)?
+            )
+        }
+        Schema::Union(u) => {
+            let inner = vars.next("v");
+            match m.shape(u)? {
+                Shape::Option {
+                    null_idx,
+                    some_idx,
+                    inner: is,
+                } => format!(
+                    "match {v} {{ None => {{ {} }} Some({inner}) => {{ {} {} }} }}",
+                    index_stmt(rt, null_idx),
+                    index_stmt(rt, some_idx),
+                    enc(m, &is, &inner, vars)?
+                ),
+                Shape::Enum {
+                    null_idx,
+                    union,
+                    branch_idx,
+                } => {
+                    let def = m
+                        .unions
+                        .get(union)
+                        .ok_or_else(|| Error::Unsupported("union".into()))?;
+                    let mut arms = String::new();
+                    if let Some(n) = null_idx {
+                        let _ = write!(arms, "None => {{ {} }}", index_stmt(rt, n));
+                    }
+                    for ((vn, bs), bi) in def.variants.iter().zip(&branch_idx) {
+                        let pat = format!("{}::{vn}({inner})", def.rust_name);
+                        let pat = if null_idx.is_some() {
+                            format!("Some({pat})")
+                        } else {
+                            pat
+                        };
+                        let _ = write!(
+                            arms,
+                            "{pat} => {{ {} {} }}",
+                            index_stmt(rt, *bi),
+                            enc(m, bs, &inner, vars)?
+                        );
+                    }
+                    format!("match {v} {{ {arms} }}")
+                }
+            }
+        }
+        other => return Err(Error::Unsupported(format!("{other:?}"))),
+    })
+}
+
+/// An expression decoding one value of `s` from `r`; errors get the suffix `w` (e.g.
+/// `.field("x")`) appended.
+pub(crate) fn dec(m: &Model<'_>, s: &Schema, w: &str, vars: &Vars) -> Result<String, Error> {
+    let me = |call: &str| format!("{call}.map_err(|e| e{w})?");
+    Ok(match s {
+        Schema::Null => "()".into(),
+        Schema::Boolean => me("r.read_boolean()"),
+        Schema::Int | Schema::Date | Schema::TimeMillis => me("r.read_int()"),
+        Schema::Long
+        | Schema::TimeMicros
+        | Schema::TimestampNanos
+        | Schema::LocalTimestampMillis
+        | Schema::LocalTimestampMicros
+        | Schema::LocalTimestampNanos => me("r.read_long()"),
+        Schema::TimestampMillis => me("r.read_timestamp_millis()"),
+        Schema::TimestampMicros => me("r.read_timestamp_micros()"),
+        Schema::Float => me("r.read_float()"),
+        Schema::Double => me("r.read_double()"),
+        Schema::Bytes => me("r.read_bytes()"),
+        Schema::String | Schema::Uuid(_) => me("r.read_string()"),
+        Schema::Fixed(f) => me(&format!("r.read_fixed::<{}>()", f.size)),
+        Schema::Record(_) | Schema::Enum(_) | Schema::Ref { .. } => {
+            me(&format!("{}::avro_decode(r)", m.rust_type(s)?))
+        }
+        Schema::Array(a) => {
+            let min = min_size(&m.doc, &a.items, &mut Vec::new());
+            let acc = vars.next("a");
+            let n = vars.next("n");
+            let i = vars.next("i");
+            let wi = format!(".index({i}){w}");
+            format!(
+                "{{ let mut {acc} = Vec::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} {acc}.reserve({n}); for _ in 0..{n} {{ let {i} = {acc}.len(); {acc}.push({}); }} }} {acc} }}",
+                me(&format!("r.read_block_count({min}, {acc}.len())")),
+                dec(m, &a.items, &wi, vars)?
+            )
+        }
+        Schema::Map(mp) => {
+            let min = 1 + min_size(&m.doc, &mp.types, &mut Vec::new());
+            let acc = vars.next("a");
+            let n = vars.next("n");
+            let k = vars.next("k");
+            let val = vars.next("v");
+            let wk = format!(".key(&{k}){w}");
+            format!(
+                "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {}; {acc}.insert({k}, {val}); }} }} {acc} }}",
+                me(&format!("r.read_block_count({min}, {acc}.len())")),
+                me("r.read_string()"),
+                dec(m, &mp.types, &wk, vars)?
+            )
+        }
+        Schema::Union(u) => {
+            let n = u.variants().len();
+            let idx = me(&format!("r.read_union_index({n})"));
+            let mut arms: Vec<(usize, String)> = Vec::new();
+            match m.shape(u)? {
+                Shape::Option {
+                    null_idx,
+                    some_idx,
+                    inner,
+                } => {
+                    arms.push((null_idx, "None".into()));
+                    arms.push((some_idx, format!("Some({})", dec(m, &inner, w, vars)?)));
+                }
+                Shape::Enum {
+                    null_idx,
+                    union,
+                    branch_idx,
+                } => {
+                    let def = m
+                        .unions
+                        .get(union)
+                        .ok_or_else(|| Error::Unsupported("union".into()))?;
+                    if let Some(ni) = null_idx {
+                        arms.push((ni, "None".into()));
+                    }
+                    for ((vn, bs), bi) in def.variants.iter().zip(&branch_idx) {
+                        let e = format!("{}::{vn}({})", def.rust_name, dec(m, bs, w, vars)?);
+                        let e = if null_idx.is_some() {
+                            format!("Some({e})")
+                        } else {
+                            e
+                        };
+                        arms.push((*bi, e));
+                    }
+                }
+            }
+            match_arms(&idx, arms)
+        }
+        other => return Err(Error::Unsupported(format!("{other:?}"))),
+    })
+}
+
+/// `match <scrutinee> { 0 => a, 1 => b, _ => last }` over arms sorted by index; a single arm
+/// becomes a block that evaluates the scrutinee for its errors.
+pub(crate) fn match_arms(scrutinee: &str, mut arms: Vec<(usize, String)>) -> String {
+    arms.sort_by_key(|(i, _)| *i);
+    let n = arms.len();
+    if n == 1 {
+        let e = arms.pop().map(|(_, e)| e).unwrap_or_default();
+        return format!("{{ let _ = {scrutinee}; {e} }}");
+    }
+    let mut s = format!("match {scrutinee} {{");
+    for (k, (i, e)) in arms.into_iter().enumerate() {
+        if k + 1 == n {
+            let _ = write!(s, "_ => {e},");
+        } else {
+            let _ = write!(s, "{i} => {e},");
+        }
+    }
+    s.push('}');
+    s
+}

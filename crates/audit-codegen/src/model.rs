@@ -1,0 +1,514 @@
+//! Schema documents, name resolution, Rust naming and the union registry.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use apache_avro::Schema;
+use apache_avro::schema::{UnionSchema, UuidSchema};
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+use crate::{Error, Options};
+
+/// One parsed schema with its named definitions.
+pub(crate) struct Doc {
+    pub root: Schema,
+    /// full name -> definition (Record / Enum / Fixed)
+    pub defs: BTreeMap<String, Schema>,
+    /// full names in order of first definition (pre-order)
+    pub order: Vec<String>,
+}
+
+impl Doc {
+    pub fn parse(json: &str) -> Result<Self, Error> {
+        let root = Schema::parse_str(json).map_err(|e| Error::Parse(Box::new(e)))?;
+        let mut doc = Doc {
+            root: Schema::Null,
+            defs: BTreeMap::new(),
+            order: Vec::new(),
+        };
+        collect(&root, &mut doc.defs, &mut doc.order);
+        doc.root = root;
+        Ok(doc)
+    }
+
+    /// Follows a `Schema::Ref` to its definition.
+    pub fn resolve<'a>(&'a self, s: &'a Schema) -> Result<&'a Schema, Error> {
+        match s {
+            Schema::Ref { name } => {
+                let full = name.fullname(None);
+                self.defs.get(&full).ok_or(Error::UnknownName(full))
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+fn collect(s: &Schema, defs: &mut BTreeMap<String, Schema>, order: &mut Vec<String>) {
+    match s {
+        Schema::Record(r) => {
+            let full = r.name.fullname(None);
+            if defs.insert(full.clone(), s.clone()).is_none() {
+                order.push(full);
+            }
+            for f in &r.fields {
+                collect(&f.schema, defs, order);
+            }
+        }
+        Schema::Enum(e) => {
+            let full = e.name.fullname(None);
+            if defs.insert(full.clone(), s.clone()).is_none() {
+                order.push(full);
+            }
+        }
+        Schema::Fixed(f) => {
+            let full = f.name.fullname(None);
+            if defs.insert(full.clone(), s.clone()).is_none() {
+                order.push(full);
+            }
+        }
+        Schema::Array(a) => collect(&a.items, defs, order),
+        Schema::Map(m) => collect(&m.types, defs, order),
+        Schema::Union(u) => {
+            for b in u.variants() {
+                collect(b, defs, order);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Full name of a named schema (definition or reference).
+pub(crate) fn full_name(s: &Schema) -> Option<String> {
+    s.name().map(|n| n.fullname(None))
+}
+
+/// Unqualified name of a named schema.
+pub(crate) fn short_name(s: &Schema) -> Option<&str> {
+    s.name().map(|n| n.name())
+}
+
+/// The physical (wire) kind of a schema, logical types reduced to their base type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phys {
+    Null,
+    Boolean,
+    Int,
+    Long,
+    Float,
+    Double,
+    Bytes,
+    String,
+    Fixed,
+    Enum,
+    Record,
+    Array,
+    Map,
+    Union,
+}
+
+pub(crate) fn phys(s: &Schema) -> Result<Phys, Error> {
+    Ok(match s {
+        Schema::Null => Phys::Null,
+        Schema::Boolean => Phys::Boolean,
+        Schema::Int | Schema::Date | Schema::TimeMillis => Phys::Int,
+        Schema::Long
+        | Schema::TimeMicros
+        | Schema::TimestampMillis
+        | Schema::TimestampMicros
+        | Schema::TimestampNanos
+        | Schema::LocalTimestampMillis
+        | Schema::LocalTimestampMicros
+        | Schema::LocalTimestampNanos => Phys::Long,
+        Schema::Float => Phys::Float,
+        Schema::Double => Phys::Double,
+        Schema::Bytes => Phys::Bytes,
+        Schema::String | Schema::Uuid(UuidSchema::String) => Phys::String,
+        Schema::Fixed(_) => Phys::Fixed,
+        Schema::Enum(_) => Phys::Enum,
+        Schema::Record(_) => Phys::Record,
+        Schema::Array(_) => Phys::Array,
+        Schema::Map(_) => Phys::Map,
+        Schema::Union(_) => Phys::Union,
+        Schema::Ref { .. } => Phys::Record, // callers resolve refs first
+        other => return Err(Error::Unsupported(format!("{other:?}"))),
+    })
+}
+
+const KEYWORDS: &[&str] = &[
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+];
+
+/// Makes `name` a valid Rust identifier: keywords become raw identifiers (`r#type`), the ones
+/// that cannot be raw (`self`, `Self`, `super`, `crate`) get a trailing underscore.
+pub(crate) fn ident(name: &str) -> String {
+    if matches!(name, "self" | "Self" | "super" | "crate" | "_") {
+        format!("{name}_")
+    } else if KEYWORDS.contains(&name) {
+        format!("r#{name}")
+    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Rust field name of an Avro field name.
+pub(crate) fn field_ident(avro: &str) -> String {
+    ident(&avro.to_snake_case())
+}
+
+/// Rust variant name of an Avro enum symbol.
+pub(crate) fn variant_ident(symbol: &str) -> String {
+    ident(&symbol.to_upper_camel_case())
+}
+
+/// Identity of a union branch (for the union registry and overrides).
+pub(crate) fn branch_key(s: &Schema) -> Result<String, Error> {
+    Ok(match s {
+        Schema::Record(_) | Schema::Enum(_) | Schema::Fixed(_) | Schema::Ref { .. } => {
+            full_name(s).unwrap_or_default()
+        }
+        Schema::Array(a) => format!("array<{}>", branch_key(&a.items)?),
+        Schema::Map(m) => format!("map<{}>", branch_key(&m.types)?),
+        Schema::Null => "null".into(),
+        Schema::Boolean => "boolean".into(),
+        Schema::Int => "int".into(),
+        Schema::Long => "long".into(),
+        Schema::Float => "float".into(),
+        Schema::Double => "double".into(),
+        Schema::Bytes => "bytes".into(),
+        Schema::String => "string".into(),
+        Schema::Uuid(UuidSchema::String) => "uuid".into(),
+        Schema::Date => "date".into(),
+        Schema::TimeMillis => "time-millis".into(),
+        Schema::TimeMicros => "time-micros".into(),
+        Schema::TimestampMillis => "timestamp-millis".into(),
+        Schema::TimestampMicros => "timestamp-micros".into(),
+        other => return Err(Error::Unsupported(format!("{other:?} in a union"))),
+    })
+}
+
+/// A Rust enum generated for a union with several non-null branches (or one, without null).
+pub(crate) struct UnionDef {
+    pub key: Vec<String>,
+    pub rust_name: String,
+    /// (variant name, branch schema) for every non-null branch, in union order
+    pub variants: Vec<(String, Schema)>,
+}
+
+/// How a reader union maps to Rust.
+pub(crate) enum Shape {
+    /// `["null", T]` / `[T, "null"]`: `Option<T>`.
+    Option {
+        null_idx: usize,
+        some_idx: usize,
+        inner: Schema,
+    },
+    /// several branches: a generated enum (`Option<enum>` when `null_idx` is set).
+    Enum {
+        null_idx: Option<usize>,
+        union: usize,
+        /// avro branch index of each variant, in variant order
+        branch_idx: Vec<usize>,
+    },
+}
+
+/// Names, unions and Rust types of the reader schema.
+pub(crate) struct Model<'o> {
+    pub doc: Doc,
+    pub opts: &'o Options,
+    /// full name -> Rust type name
+    pub rust_names: BTreeMap<String, String>,
+    pub unions: Vec<UnionDef>,
+    /// order of the type definitions: Ok(named full name) / Err(union index)
+    pub items: Vec<Result<String, usize>>,
+}
+
+impl<'o> Model<'o> {
+    pub fn new(doc: Doc, opts: &'o Options) -> Result<Self, Error> {
+        // Rust names: short names, namespace-qualified where short names clash.
+        let mut by_short: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for full in &doc.order {
+            let short = full.rsplit('.').next().unwrap_or(full).to_owned();
+            by_short.entry(short).or_default().push(full.clone());
+        }
+        let mut rust_names = BTreeMap::new();
+        for (short, fulls) in &by_short {
+            for full in fulls {
+                let name = if fulls.len() > 1 {
+                    ident(&full.replace('.', "_").to_upper_camel_case())
+                } else {
+                    ident(short)
+                };
+                rust_names.insert(full.clone(), name);
+            }
+        }
+        let mut m = Model {
+            doc,
+            opts,
+            rust_names,
+            unions: Vec::new(),
+            items: Vec::new(),
+        };
+        let root = m.doc.root.clone();
+        let mut seen = BTreeSet::new();
+        m.discover(&root, &mut seen)?;
+        let mut taken: BTreeSet<&str> = m.rust_names.values().map(String::as_str).collect();
+        for u in &m.unions {
+            if !taken.insert(u.rust_name.as_str()) {
+                return Err(Error::NameClash(u.rust_name.clone()));
+            }
+        }
+        Ok(m)
+    }
+
+    fn discover(&mut self, s: &Schema, seen: &mut BTreeSet<String>) -> Result<(), Error> {
+        match s {
+            Schema::Record(r) => {
+                let full = r.name.fullname(None);
+                if seen.insert(full.clone()) {
+                    self.items.push(Ok(full));
+                    let mut idents = BTreeSet::new();
+                    for f in &r.fields {
+                        if !idents.insert(field_ident(&f.name)) {
+                            return Err(Error::NameClash(format!(
+                                "field {} of {}",
+                                f.name,
+                                r.name.fullname(None)
+                            )));
+                        }
+                        self.discover(&f.schema, seen)?;
+                    }
+                }
+            }
+            Schema::Enum(e) => {
+                let full = e.name.fullname(None);
+                if seen.insert(full.clone()) {
+                    self.items.push(Ok(full.clone()));
+                    let mut idents = BTreeSet::new();
+                    for sym in &e.symbols {
+                        if !idents.insert(variant_ident(sym)) {
+                            return Err(Error::NameClash(format!("symbol {sym} of {full}")));
+                        }
+                    }
+                }
+            }
+            Schema::Fixed(_) => {}
+            Schema::Array(a) => self.discover(&a.items, seen)?,
+            Schema::Map(m) => self.discover(&m.types, seen)?,
+            Schema::Union(u) => {
+                // definitions inside come first, so the union type follows its branch types
+                for b in u.variants() {
+                    self.discover(b, seen)?;
+                }
+                self.register_union(u)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn register_union(&mut self, u: &UnionSchema) -> Result<Option<usize>, Error> {
+        let non_null: Vec<&Schema> = u
+            .variants()
+            .iter()
+            .filter(|b| !matches!(b, Schema::Null))
+            .collect();
+        let has_null = non_null.len() < u.variants().len();
+        if non_null.is_empty() {
+            return Err(Error::Unsupported("a union of only null".into()));
+        }
+        if has_null && non_null.len() == 1 {
+            return Ok(None);
+        }
+        let key = non_null
+            .iter()
+            .map(|b| branch_key(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(i) = self.unions.iter().position(|d| d.key == key) {
+            return Ok(Some(i));
+        }
+        let mut variants = Vec::new();
+        for b in &non_null {
+            variants.push((self.variant_name(b)?, (*b).clone()));
+        }
+        let rust_name = match self.opts.union_names.iter().find(|(k, _)| *k == key) {
+            Some((_, n)) => n.clone(),
+            None => variants
+                .iter()
+                .map(|(v, _)| v.trim_start_matches("r#").to_owned())
+                .collect::<Vec<_>>()
+                .join("Or"),
+        };
+        self.unions.push(UnionDef {
+            key,
+            rust_name,
+            variants,
+        });
+        self.items.push(Err(self.unions.len() - 1));
+        Ok(Some(self.unions.len() - 1))
+    }
+
+    fn variant_name(&self, b: &Schema) -> Result<String, Error> {
+        Ok(match b {
+            Schema::Record(_) | Schema::Enum(_) | Schema::Fixed(_) | Schema::Ref { .. } => {
+                self.named_rust(b)?
+            }
+            Schema::Array(_) => "Array".into(),
+            Schema::Map(_) => "Map".into(),
+            other => branch_key(other)?.to_upper_camel_case(),
+        })
+    }
+
+    /// Rust type name of a named schema (definition or reference).
+    pub fn named_rust(&self, s: &Schema) -> Result<String, Error> {
+        let full = full_name(s).unwrap_or_default();
+        self.rust_names
+            .get(&full)
+            .cloned()
+            .ok_or(Error::UnknownName(full))
+    }
+
+    pub fn union_index(&self, u: &UnionSchema) -> Option<usize> {
+        let key: Vec<String> = u
+            .variants()
+            .iter()
+            .filter(|b| !matches!(b, Schema::Null))
+            .filter_map(|b| branch_key(b).ok())
+            .collect();
+        self.unions.iter().position(|d| d.key == key)
+    }
+
+    pub fn shape(&self, u: &UnionSchema) -> Result<Shape, Error> {
+        let vs = u.variants();
+        let null_idx = vs.iter().position(|b| matches!(b, Schema::Null));
+        let non_null: Vec<usize> = (0..vs.len()).filter(|i| Some(*i) != null_idx).collect();
+        match (null_idx, non_null.as_slice()) {
+            (Some(n), [i]) => Ok(Shape::Option {
+                null_idx: n,
+                some_idx: *i,
+                inner: vs.get(*i).cloned().unwrap_or(Schema::Null),
+            }),
+            _ => Ok(Shape::Enum {
+                null_idx,
+                union: self
+                    .union_index(u)
+                    .ok_or_else(|| Error::Unsupported("unregistered union".into()))?,
+                branch_idx: non_null,
+            }),
+        }
+    }
+
+    /// The Rust type of a (reader) schema.
+    pub fn rust_type(&self, s: &Schema) -> Result<String, Error> {
+        Ok(match s {
+            Schema::Null => "()".into(),
+            Schema::Boolean => "bool".into(),
+            Schema::Int | Schema::Date | Schema::TimeMillis => "i32".into(),
+            Schema::Long
+            | Schema::TimeMicros
+            | Schema::TimestampNanos
+            | Schema::LocalTimestampMillis
+            | Schema::LocalTimestampMicros
+            | Schema::LocalTimestampNanos => "i64".into(),
+            Schema::TimestampMillis | Schema::TimestampMicros => {
+                "chrono::DateTime<chrono::Utc>".into()
+            }
+            Schema::Float => "f32".into(),
+            Schema::Double => "f64".into(),
+            Schema::Bytes => "Vec<u8>".into(),
+            Schema::String | Schema::Uuid(UuidSchema::String) => "String".into(),
+            Schema::Fixed(f) => format!("[u8; {}]", f.size),
+            Schema::Record(_) | Schema::Enum(_) => self.named_rust(s)?,
+            Schema::Ref { .. } => {
+                let d = self.doc.resolve(s)?;
+                self.rust_type(d)?
+            }
+            Schema::Array(a) => format!("Vec<{}>", self.rust_type(&a.items)?),
+            Schema::Map(m) => format!(
+                "std::collections::BTreeMap<String, {}>",
+                self.rust_type(&m.types)?
+            ),
+            Schema::Union(u) => match self.shape(u)? {
+                Shape::Option { inner, .. } => format!("Option<{}>", self.rust_type(&inner)?),
+                Shape::Enum {
+                    null_idx, union, ..
+                } => {
+                    let name = self
+                        .unions
+                        .get(union)
+                        .map(|d| d.rust_name.clone())
+                        .unwrap_or_default();
+                    if null_idx.is_some() {
+                        format!("Option<{name}>")
+                    } else {
+                        name
+                    }
+                }
+            },
+            other => return Err(Error::Unsupported(format!("{other:?}"))),
+        })
+    }
+
+    /// True when the Rust type of `s` contains a float (so `Eq`/`Hash` cannot be derived).
+    pub fn has_float(&self, s: &Schema, seen: &mut BTreeSet<String>) -> bool {
+        match s {
+            Schema::Float | Schema::Double => true,
+            Schema::Ref { .. } => match self.doc.resolve(s) {
+                Ok(d) => self.has_float(d, seen),
+                Err(_) => false,
+            },
+            Schema::Record(r) => {
+                if !seen.insert(r.name.fullname(None)) {
+                    return false;
+                }
+                r.fields.iter().any(|f| self.has_float(&f.schema, seen))
+            }
+            Schema::Array(a) => self.has_float(&a.items, seen),
+            Schema::Map(m) => self.has_float(&m.types, seen),
+            Schema::Union(u) => u.variants().iter().any(|b| self.has_float(b, seen)),
+            _ => false,
+        }
+    }
+}
+
+/// Minimum number of bytes one value of `s` takes on the wire.
+pub(crate) fn min_size(doc: &Doc, s: &Schema, stack: &mut Vec<String>) -> usize {
+    match s {
+        Schema::Null => 0,
+        Schema::Float => 4,
+        Schema::Double => 8,
+        Schema::Fixed(f) => f.size,
+        Schema::Ref { .. } => match doc.resolve(s) {
+            Ok(d) => min_size(doc, d, stack),
+            Err(_) => 0,
+        },
+        Schema::Record(r) => {
+            let full = r.name.fullname(None);
+            if stack.contains(&full) {
+                return 0;
+            }
+            stack.push(full);
+            let n = r
+                .fields
+                .iter()
+                .map(|f| min_size(doc, &f.schema, stack))
+                .sum();
+            stack.pop();
+            n
+        }
+        Schema::Union(u) => {
+            1 + u
+                .variants()
+                .iter()
+                .map(|b| min_size(doc, b, stack))
+                .min()
+                .unwrap_or(0)
+        }
+        // boolean, int, long, enum index, string/bytes length, array/map terminator
+        _ => 1,
+    }
+}
