@@ -221,7 +221,10 @@ mod upstream_differences {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/compat-corpus");
         let mut dirs = Vec::new();
         for e in std::fs::read_dir(dir)? {
-            dirs.push(e?.path());
+            let path = e?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            }
         }
         dirs.sort();
         let mut differ = Vec::new();
