@@ -53,6 +53,17 @@
 //!   `tansu topic create`) or rdkafka's `AdminClient`. This crate stays free of rdkafka.
 //! - No Kafka transactions; the idempotent producer works.
 //! - Use `127.0.0.1`, never `localhost`, in `bootstrap.servers`.
+//! - Verified by hand with rdkafka 0.39 (bundled librdkafka 2.12.1): `AdminClient::create_topics`,
+//!   an idempotent `FutureProducer` (keys spread over partitions) and a `StreamConsumer` with a
+//!   group all work.
+//! - Producing to a topic that does not exist is **not** answered with
+//!   `UnknownTopicOrPartition`: librdkafka keeps retrying until `message.timeout.ms` and then
+//!   reports `MessageTimedOut`. Code that classifies "unknown topic" as a permanent failure must
+//!   not rely on Tansu to produce that error.
+//! - Older librdkafka cannot talk to Tansu 0.6.0: Debian's `kcat` (librdkafka 2.0.2) fails with
+//!   "Protocol read buffer underflow for ApiVersion v3" and never connects. Use the bundled
+//!   librdkafka of the `rdkafka` crate (or `tansu cat`/`tansu topic`) for manual checks.
+//! - `tansu topic create` of an existing topic exits 1 with "Topic with this name already exists".
 //!
 //! # rivven-schema 0.0.22 notes (measured)
 //!

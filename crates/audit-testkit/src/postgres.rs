@@ -12,6 +12,9 @@ pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+const CONNECT_HINT: &str =
+    "connecting to the PostgreSQL server (is it running? scripts/test-prep.sh starts it)";
+
 /// The server URL without a database: `$AUDIT_PG_URL`, else [`DEFAULT_PG_URL`].
 pub fn server_url() -> String {
     std::env::var("AUDIT_PG_URL")
@@ -49,15 +52,14 @@ impl PgDatabase {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let mut conn = PgConnection::connect(&admin_url).await.map_err(|source| {
-            Error::Postgres {
-                what:
-                    "connecting to the PostgreSQL server (is it running? see scripts/test-prep.sh)"
-                        .to_owned(),
-                url: admin_url.clone(),
-                source,
-            }
-        })?;
+        let mut conn =
+            PgConnection::connect(&admin_url)
+                .await
+                .map_err(|source| Error::Postgres {
+                    what: CONNECT_HINT.to_owned(),
+                    url: admin_url.clone(),
+                    source,
+                })?;
         sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .execute(&mut conn)
             .await
