@@ -1,0 +1,532 @@
+//! The relay: claims pending rows with a lease, produces them through an idempotent producer
+//! without waiting for each acknowledgement, and marks the acknowledged rows sent in one statement.
+//!
+//! # Ordering guarantee
+//!
+//! For records with the same topic and the same (non-null) key, the **first delivery** of each
+//! record happens in outbox id order, with any number of relays on one database, across retries,
+//! back-off and crashes:
+//!
+//! * a row is claimed only when no earlier pending row (not sent, not failed) with the same topic
+//!   and key exists outside the claiming relay's own candidate set: rows behind a row in back-off,
+//!   a row claimed by another relay or a row locked by a concurrent claim wait;
+//! * one relay produces a batch in id order through one idempotent producer (per-partition order
+//!   is kept by librdkafka), and claims the next batch only after the previous one is settled;
+//! * keys are partitioned with `murmur2_random` like the Java clients, so one key maps to one
+//!   partition.
+//!
+//! Caveats, exactly: (1) id order is the order of the INSERTs; for one key written by one writer at
+//! a time (e.g. under the aggregate's row lock) it is commit order; two transactions that insert
+//! the same key concurrently may commit in the other order. (2) A row marked failed permanently
+//! no longer holds back later rows of its key, and a resend delivers it after them. (3) At-least-once:
+//! after a crash or an expired lease, a batch may be delivered again, so a record can appear again
+//! after later records (its first delivery was still in order). (4) If an earlier record of a batch
+//! times out while a later record of the same key in the same batch is acknowledged (possible only
+//! around a message timeout during a broker outage), the earlier one is retried after it. Records
+//! without a key have no order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use rdkafka::ClientConfig;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::kafka::{self, FailureClass};
+use crate::message::decode_headers;
+use crate::metrics as m;
+use crate::outbox::Outbox;
+use crate::store::{Backend, ClaimedRow};
+
+/// Relay settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RelayConfig {
+    /// Kafka `bootstrap.servers`.
+    pub bootstrap_servers: String,
+    /// Further librdkafka producer properties (e.g. security settings). `enable.idempotence=true`,
+    /// `acks=all` and `partitioner=murmur2_random` are always set.
+    pub producer_properties: BTreeMap<String, String>,
+    /// This relay's id, stored in `claimed_by` (default: a random UUID).
+    pub relay_id: String,
+    /// Rows per batch (default 1,000).
+    pub batch_size: u32,
+    /// How long a claim is valid; a crashed relay's rows are taken over after it (default 2 min;
+    /// must be longer than `delivery_timeout`).
+    pub lease: Duration,
+    /// Poll interval: the relay looks for rows at least this often, even without a wake-up
+    /// (default 1 s).
+    pub poll_interval: Duration,
+    /// librdkafka `message.timeout.ms`: after it, an unacknowledged record counts as a transient
+    /// failure (default 30 s).
+    pub delivery_timeout: Duration,
+    /// First back-off after a transient failure; doubled per attempt (default 500 ms).
+    pub backoff_initial: Duration,
+    /// Back-off cap (default 60 s).
+    pub backoff_max: Duration,
+    /// Cap of the back-off after database errors (default 5 s).
+    pub database_backoff_max: Duration,
+    /// PostgreSQL: wake up on `NOTIFY audit_outbox` (default true; polling runs regardless).
+    pub listen: bool,
+}
+
+impl RelayConfig {
+    /// Defaults for this broker list.
+    pub fn new(bootstrap_servers: impl Into<String>) -> Self {
+        Self {
+            bootstrap_servers: bootstrap_servers.into(),
+            producer_properties: BTreeMap::new(),
+            relay_id: uuid::Uuid::new_v4().to_string(),
+            batch_size: 1000,
+            lease: Duration::from_secs(120),
+            poll_interval: Duration::from_secs(1),
+            delivery_timeout: Duration::from_secs(30),
+            backoff_initial: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+            database_backoff_max: Duration::from_secs(5),
+            listen: true,
+        }
+    }
+
+    /// Sets one producer property.
+    #[must_use]
+    pub fn producer_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.producer_properties.insert(key.into(), value.into());
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.bootstrap_servers.trim().is_empty() {
+            return Err(Error::Config("bootstrap servers are empty".into()));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::Config("batch size must be at least 1".into()));
+        }
+        if self.lease <= self.delivery_timeout {
+            return Err(Error::Config(format!(
+                "the lease ({:?}) must be longer than the delivery timeout ({:?})",
+                self.lease, self.delivery_timeout
+            )));
+        }
+        if self.poll_interval.is_zero() {
+            return Err(Error::Config("poll interval must not be zero".into()));
+        }
+        if self.backoff_initial.is_zero() || self.backoff_max < self.backoff_initial {
+            return Err(Error::Config(
+                "back-off: 0 < initial <= max required".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The back-off before the next attempt of a row that has failed `attempts` times before.
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let exp = u32::try_from(attempts.clamp(0, 30)).unwrap_or(30);
+        self.backoff_initial
+            .checked_mul(1u32 << exp)
+            .unwrap_or(self.backoff_max)
+            .min(self.backoff_max)
+    }
+}
+
+/// A running relay. Dropping it does not stop it: call [`RelayHandle::shutdown`].
+#[derive(Debug)]
+pub struct RelayHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<()>>,
+    listener: Option<JoinHandle<()>>,
+}
+
+impl RelayHandle {
+    /// Graceful shutdown: stops claiming, waits for the batch in flight (its acknowledgements and
+    /// marks), releases this relay's remaining claims and stops the listener.
+    pub async fn shutdown(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        let r = self.task.await.map_err(Error::RelayTask)?;
+        if let Some(l) = self.listener {
+            let _ = l.await;
+        }
+        r
+    }
+
+    /// Whether the relay task has ended (it ends only on shutdown or when its producer cannot be
+    /// created at start).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+impl<DB: Backend> Outbox<DB> {
+    /// Starts a relay task on the current Tokio runtime.
+    pub fn start_relay(&self, config: RelayConfig) -> Result<RelayHandle> {
+        config.validate()?;
+        let client = kafka::client_config(
+            &config.bootstrap_servers,
+            config.delivery_timeout,
+            &config.producer_properties,
+        )?;
+        let producer = kafka::create(&client)?;
+        let (stop, stop_rx) = watch::channel(false);
+        let listener = if config.listen {
+            DB::spawn_listener(&self.pool, self.wake.clone(), stop_rx.clone())
+        } else {
+            None
+        };
+        let relay = Relay {
+            outbox: self.clone(),
+            config,
+            client,
+            producer,
+            stop: stop_rx,
+        };
+        let task = tokio::spawn(relay.run());
+        Ok(RelayHandle {
+            stop,
+            task,
+            listener,
+        })
+    }
+}
+
+struct Relay<DB: Backend> {
+    outbox: Outbox<DB>,
+    config: RelayConfig,
+    client: ClientConfig,
+    producer: FutureProducer,
+    stop: watch::Receiver<bool>,
+}
+
+enum Outcome {
+    Acked,
+    Failed(FailureClass, String),
+}
+
+impl<DB: Backend> Relay<DB> {
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Sleeps, returning early on shutdown.
+    async fn pause(&mut self, d: Duration) {
+        tokio::select! {
+            _ = self.stop.changed() => {}
+            () = tokio::time::sleep(d) => {}
+        }
+    }
+
+    async fn run(mut self) -> Result<()> {
+        let pool = self.outbox.pool.clone();
+        let mut db_delay = Duration::from_millis(50);
+        let mut last_gauges: Option<Instant> = None;
+        tracing::info!(relay = %self.config.relay_id, "outbox relay started");
+        while !self.stopping() {
+            let claimed = DB::claim(
+                &pool,
+                &self.config.relay_id,
+                i64::from(self.config.batch_size),
+                self.config.lease,
+            )
+            .await;
+            let rows = match claimed {
+                Ok(rows) => {
+                    db_delay = Duration::from_millis(50);
+                    rows
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, delay = ?db_delay, "outbox claim failed, backing off");
+                    metrics::counter!(m::DATABASE_ERRORS, "operation" => "claim").increment(1);
+                    self.pause(db_delay).await;
+                    db_delay = (db_delay * 2).min(self.config.database_backoff_max);
+                    continue;
+                }
+            };
+            if rows.is_empty() {
+                if last_gauges.is_none_or(|t| t.elapsed() >= self.config.poll_interval) {
+                    if let Err(e) = self.outbox.refresh_gauges().await {
+                        tracing::debug!(error = %e, "outbox gauges not refreshed");
+                    }
+                    last_gauges = Some(Instant::now());
+                }
+                let wake = self.outbox.wake.clone();
+                tokio::select! {
+                    _ = self.stop.changed() => {}
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(self.config.poll_interval) => {}
+                }
+                continue;
+            }
+            let span = tracing::info_span!("outbox relay batch", relay = %self.config.relay_id, rows = rows.len());
+            self.batch(rows).instrument(span).await;
+            if let Some((code, reason)) = self.producer.client().fatal_error() {
+                tracing::error!(?code, %reason, "fatal idempotent-producer error, rebuilding the producer");
+                metrics::counter!(m::PRODUCER_REBUILDS).increment(1);
+                self.rebuild_producer().await;
+            }
+        }
+        // Graceful end: nothing is in flight here (every batch is settled before the next claim).
+        for _ in 0..5 {
+            match DB::release(&pool, &self.config.relay_id).await {
+                Ok(n) => {
+                    tracing::info!(released = n, relay = %self.config.relay_id, "outbox relay stopped");
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "releasing claims failed, retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        tracing::warn!("claims not released; they expire with the lease");
+        Ok(())
+    }
+
+    async fn rebuild_producer(&mut self) {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match kafka::create(&self.client) {
+                Ok(p) => {
+                    self.producer = p;
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot rebuild the producer, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    async fn batch(&mut self, rows: Vec<ClaimedRow>) {
+        let started = Instant::now();
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(rows.len());
+        let mut pending = FuturesUnordered::new();
+        for (i, row) in rows.iter().enumerate() {
+            let headers = match decode_headers(row.id, &row.headers) {
+                Ok(h) => h,
+                Err(e) => {
+                    outcomes.push(Some(Outcome::Failed(
+                        FailureClass::Permanent,
+                        e.to_string(),
+                    )));
+                    continue;
+                }
+            };
+            let mut kh = OwnedHeaders::new_with_capacity(headers.len());
+            for (name, value) in &headers {
+                kh = kh.insert(Header {
+                    key: name,
+                    value: Some(value),
+                });
+            }
+            let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&row.topic)
+                .payload(&row.value[..])
+                .headers(kh);
+            if let Some(k) = &row.key {
+                record = record.key(&k[..]);
+            }
+            match self.producer.send_result(record) {
+                Ok(fut) => {
+                    outcomes.push(None);
+                    pending.push(async move { (i, fut.await) });
+                }
+                Err((e, _)) => {
+                    outcomes.push(Some(Outcome::Failed(kafka::classify(&e), e.to_string())));
+                }
+            }
+        }
+        let commit_to_ack = metrics::histogram!(m::COMMIT_TO_ACK);
+        while let Some((i, result)) = pending.next().await {
+            let outcome = match result {
+                Ok(Ok(_delivery)) => {
+                    if let Some(row) = rows.get(i) {
+                        let secs = (Utc::now() - row.enqueued_at)
+                            .num_microseconds()
+                            .unwrap_or(0) as f64
+                            / 1e6;
+                        commit_to_ack.record(secs.max(0.0));
+                    }
+                    Outcome::Acked
+                }
+                Ok(Err((e, _))) => Outcome::Failed(kafka::classify(&e), e.to_string()),
+                Err(_canceled) => Outcome::Failed(
+                    FailureClass::Transient,
+                    "delivery report lost (producer closed)".into(),
+                ),
+            };
+            if let Some(slot) = outcomes.get_mut(i) {
+                *slot = Some(outcome);
+            }
+        }
+        self.recheck_unknown_topics(&rows, &mut outcomes).await;
+        let mut acked = Vec::with_capacity(rows.len());
+        let mut retry: HashMap<i32, (Vec<i64>, String)> = HashMap::new();
+        let mut permanent = Vec::new();
+        for (row, outcome) in rows.iter().zip(outcomes) {
+            match outcome {
+                Some(Outcome::Acked) => acked.push(row.id),
+                Some(Outcome::Failed(FailureClass::Permanent, reason)) => {
+                    permanent.push((row.id, reason))
+                }
+                Some(Outcome::Failed(FailureClass::Transient, reason)) => {
+                    let e = retry
+                        .entry(row.attempts)
+                        .or_insert_with(|| (Vec::new(), reason));
+                    e.0.push(row.id);
+                }
+                None => {
+                    let e = retry
+                        .entry(row.attempts)
+                        .or_insert_with(|| (Vec::new(), "no delivery report".into()));
+                    e.0.push(row.id);
+                }
+            }
+        }
+        let deadline = started + self.config.lease.saturating_sub(Duration::from_secs(1));
+        if !acked.is_empty() {
+            let pool = self.outbox.pool.clone();
+            let done = self
+                .retry_db("mark sent", deadline, || DB::mark_sent(&pool, &acked))
+                .await;
+            if done.is_some() {
+                metrics::counter!(m::DELIVERED).increment(acked.len() as u64);
+            }
+        }
+        for (id, reason) in &permanent {
+            tracing::warn!(id, %reason, "outbox row failed permanently");
+            metrics::counter!(m::DELIVERY_FAILURES, "class" => "permanent").increment(1);
+            let pool = self.outbox.pool.clone();
+            self.retry_db("mark failed", deadline, || {
+                DB::mark_failed(&pool, *id, reason)
+            })
+            .await;
+        }
+        for (attempts, (ids, reason)) in &retry {
+            let delay = self.config.backoff(*attempts);
+            tracing::info!(rows = ids.len(), attempts, ?delay, %reason, "outbox delivery failed transiently, backing off");
+            metrics::counter!(m::DELIVERY_FAILURES, "class" => "transient")
+                .increment(ids.len() as u64);
+            let pool = self.outbox.pool.clone();
+            self.retry_db("mark retry", deadline, || {
+                DB::mark_retry(&pool, ids, delay, reason)
+            })
+            .await;
+        }
+        metrics::histogram!(m::BATCH_DURATION).record(started.elapsed().as_secs_f64());
+    }
+
+    /// librdkafka caches "topic does not exist" until its next metadata refresh; a topic created
+    /// since (e.g. before an operator's resend) would fail again. For rows failed as unknown
+    /// topic, ask the broker once more: if the topic exists now, the failure is transient.
+    async fn recheck_unknown_topics(&self, rows: &[ClaimedRow], outcomes: &mut [Option<Outcome>]) {
+        let mut topics: Vec<String> = Vec::new();
+        for (row, outcome) in rows.iter().zip(outcomes.iter()) {
+            if let Some(Outcome::Failed(FailureClass::Permanent, reason)) = outcome
+                && is_unknown_topic(reason)
+                && !topics.contains(&row.topic)
+            {
+                topics.push(row.topic.clone());
+            }
+        }
+        for topic in topics {
+            let producer = self.producer.clone();
+            let t = topic.clone();
+            let exists = tokio::task::spawn_blocking(move || {
+                producer
+                    .client()
+                    .fetch_metadata(Some(&t), Duration::from_secs(5))
+                    .map(|md| {
+                        md.topics().iter().any(|mt| {
+                            mt.name() == t && mt.error().is_none() && !mt.partitions().is_empty()
+                        })
+                    })
+                    .unwrap_or(false)
+            })
+            .await
+            .unwrap_or(false);
+            if !exists {
+                continue;
+            }
+            for (row, outcome) in rows.iter().zip(outcomes.iter_mut()) {
+                if row.topic == topic
+                    && let Some(Outcome::Failed(class @ FailureClass::Permanent, reason)) = outcome
+                    && is_unknown_topic(reason)
+                {
+                    *class = FailureClass::Transient;
+                }
+            }
+        }
+    }
+
+    /// Runs an idempotent database update until it succeeds or `deadline` passes (then the lease
+    /// expiry hands the rows to the next claim).
+    async fn retry_db<T, F, Fut>(
+        &mut self,
+        op: &'static str,
+        deadline: Instant,
+        mut f: F,
+    ) -> Option<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+    {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match f().await {
+                Ok(v) => return Some(v),
+                Err(e) => {
+                    metrics::counter!(m::DATABASE_ERRORS, "operation" => op).increment(1);
+                    if Instant::now() + delay >= deadline {
+                        tracing::error!(error = %e, op, "outbox update failed until the lease end; the rows will be claimed again");
+                        return None;
+                    }
+                    tracing::warn!(error = %e, op, ?delay, "outbox update failed, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.config.database_backoff_max);
+                }
+            }
+        }
+    }
+}
+
+fn is_unknown_topic(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("unknown topic")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_capped_exponential() {
+        let mut c = RelayConfig::new("127.0.0.1:9092");
+        c.backoff_initial = Duration::from_millis(100);
+        c.backoff_max = Duration::from_secs(1);
+        assert_eq!(c.backoff(0), Duration::from_millis(100));
+        assert_eq!(c.backoff(1), Duration::from_millis(200));
+        assert_eq!(c.backoff(3), Duration::from_millis(800));
+        assert_eq!(c.backoff(4), Duration::from_secs(1));
+        assert_eq!(c.backoff(1000), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn config_is_validated() {
+        let mut c = RelayConfig::new("127.0.0.1:9092");
+        assert!(c.validate().is_ok());
+        c.lease = c.delivery_timeout;
+        assert!(c.validate().is_err());
+        let mut c = RelayConfig::new(" ");
+        assert!(c.validate().is_err());
+        c.bootstrap_servers = "x:1".into();
+        c.batch_size = 0;
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,56 @@
+//! Trace-context capture for the stored `traceparent` header.
+//!
+//! `tracing` spans carry no W3C trace context by themselves; the context lives in whatever
+//! tracing-to-OpenTelemetry bridge the application installs. The application registers one
+//! function that returns the current `traceparent` (for `tracing-opentelemetry`:
+//! `tracing::Span::current().context()` formatted as `00-<trace id>-<span id>-<flags>`), and
+//! every enqueue without an explicit `traceparent` header stores its result.
+
+use std::sync::OnceLock;
+
+static SOURCE: OnceLock<fn() -> Option<String>> = OnceLock::new();
+
+/// Registers the function that yields the current `traceparent` (once per process; later calls
+/// return `false` and change nothing).
+///
+/// ```
+/// fn current() -> Option<String> {
+///     Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned())
+/// }
+/// audit_outbox::trace::set_traceparent_source(current);
+/// assert!(audit_outbox::trace::current_traceparent().is_some());
+/// ```
+pub fn set_traceparent_source(source: fn() -> Option<String>) -> bool {
+    SOURCE.set(source).is_ok()
+}
+
+/// The current `traceparent`, if a source is registered and it yields a well-formed value.
+pub fn current_traceparent() -> Option<String> {
+    let tp = SOURCE.get()?()?;
+    is_valid_traceparent(&tp).then_some(tp)
+}
+
+/// Checks the W3C `traceparent` shape: `vv-<32 hex>-<16 hex>-<2 hex>`, ids not all zero.
+pub fn is_valid_traceparent(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let hex = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit());
+    matches!(parts.as_slice(), [v, t, p, f]
+        if hex(v, 2) && hex(t, 32) && hex(p, 16) && hex(f, 2)
+            && t.bytes().any(|b| b != b'0') && p.bytes().any(|b| b != b'0'))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shapes() {
+        use super::is_valid_traceparent as ok;
+        assert!(ok(
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        ));
+        assert!(!ok(
+            "00-00000000000000000000000000000000-b7ad6b7169203331-01"
+        ));
+        assert!(!ok("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331"));
+        assert!(!ok("garbage"));
+    }
+}

@@ -1,0 +1,273 @@
+//! Rollback/commit, permanent failures and resend, two relays, connection loss, listener loss.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use audit_outbox::TRACEPARENT;
+
+use crate::support::*;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Acceptance 1: 1,000 rolled-back enqueues deliver nothing; 1,000 committed deliver 1,000 with
+/// value, key and headers as enqueued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_delivers_nothing_commit_delivers_everything() -> TestResult {
+    let (_db, pool, outbox) = pg_outbox().await?;
+    let (broker, topic) = tansu_topic(2)?;
+    let mut expected = std::collections::HashMap::new();
+    for round in 0..20 {
+        let mut tx = pool.begin().await?;
+        for i in 0..50 {
+            let m = msg(&topic, Some(&format!("k{i}")));
+            outbox.enqueue(&mut tx, &m).await?;
+        }
+        let _ = round;
+        tx.rollback().await?;
+    }
+    assert_eq!(outbox.counts().await?.pending, 0);
+    let relay = outbox.start_relay(relay_config(&broker.bootstrap()))?;
+    for _ in 0..10 {
+        let mut tx = pool.begin().await?;
+        for i in 0..100 {
+            let m = msg(&topic, Some(&format!("k{i}")))
+                .with_header("x-signature", vec![1, 2, 3])
+                .with_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+            outbox.enqueue(&mut tx, &m).await?;
+            expected.insert(m.message_id.clone(), m);
+        }
+        tx.commit().await?;
+    }
+    wait_sent(&outbox, 1000, LIMIT).await?;
+    relay.shutdown().await?;
+    let records = consume_all(&broker.bootstrap(), &topic, 2, 1000).await?;
+    assert_eq!(
+        records.len(),
+        1000,
+        "exactly the committed rows, none of the rolled-back ones"
+    );
+    let mut seen = HashSet::new();
+    for r in &records {
+        let m = expected
+            .get(&r.value_str())
+            .ok_or("a record that was never committed")?;
+        assert!(seen.insert(r.value_str()), "duplicate");
+        assert_eq!(r.key.as_deref(), m.key.as_deref());
+        assert_eq!(r.value, m.value);
+        assert_eq!(r.headers, m.headers);
+        assert!(r.headers.iter().any(|(n, _)| n == TRACEPARENT));
+    }
+    Ok(())
+}
+
+/// Acceptance 4: an unknown topic and a record too large are marked failed with the reason, the
+/// rows after them are delivered; after creating the topic, resend delivers the row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_failures_are_marked_and_resend_delivers() -> TestResult {
+    let (_db, pool, outbox) = pg_outbox().await?;
+    let (broker, topic) = tansu_topic(1)?;
+    let missing = unique("missing");
+    let mut tx = pool.begin().await?;
+    outbox.enqueue(&mut tx, &msg(&topic, Some("a"))).await?;
+    let unknown_id = outbox.enqueue(&mut tx, &msg(&missing, Some("a"))).await?;
+    let mut big = msg(&topic, Some("b"));
+    big.value = vec![7u8; 2 * 1024 * 1024];
+    let big_id = outbox.enqueue(&mut tx, &big).await?;
+    let mut after = Vec::new();
+    for _ in 0..20 {
+        let m = msg(&topic, Some("a"));
+        outbox.enqueue(&mut tx, &m).await?;
+        after.push(m.message_id);
+    }
+    tx.commit().await?;
+
+    let relay = outbox.start_relay(relay_config(&broker.bootstrap()))?;
+    eventually("two failed rows and 21 sent", LIMIT, || async {
+        let c = outbox.counts().await?;
+        Ok((c.failed == 2 && c.sent == 21 && c.pending == 0).then_some(()))
+    })
+    .await?;
+    let failed = outbox.list_failed(0, 10).await?;
+    assert_eq!(
+        failed.iter().map(|f| f.id).collect::<Vec<_>>(),
+        vec![unknown_id, big_id]
+    );
+    let reason = |id| {
+        failed
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| f.reason.to_lowercase())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason(unknown_id).contains("unknown"),
+        "reason: {}",
+        reason(unknown_id)
+    );
+    assert!(
+        reason(big_id).contains("too large") || reason(big_id).contains("size"),
+        "reason: {}",
+        reason(big_id)
+    );
+    assert_eq!(outbox.count_failed().await?, 2);
+
+    // The rows after the failed ones were delivered.
+    let records = consume_all(&broker.bootstrap(), &topic, 1, 21).await?;
+    let got: HashSet<String> = records.iter().map(Rec::value_str).collect();
+    assert!(after.iter().all(|id| got.contains(id)));
+
+    // Fix the cause (create the topic) and resend that row only.
+    broker.create_topic(&missing, 1)?;
+    assert!(outbox.resend(unknown_id).await?);
+    assert!(!outbox.resend(unknown_id + 100_000).await?);
+    eventually("resent row delivered", LIMIT, || async {
+        let c = outbox.counts().await?;
+        Ok((c.sent == 22 && c.failed == 1).then_some(()))
+    })
+    .await?;
+    let records = consume_all(&broker.bootstrap(), &missing, 1, 1).await?;
+    assert_eq!(records.len(), 1);
+    // The too-large row fails again on resend-all: its cause is not fixed.
+    assert_eq!(outbox.resend_all_failed().await?, 1);
+    eventually("too-large row failed again", LIMIT, || async {
+        Ok(
+            (outbox.count_failed().await? == 1 && outbox.counts().await?.pending == 0)
+                .then_some(()),
+        )
+    })
+    .await?;
+    relay.shutdown().await?;
+    Ok(())
+}
+
+/// Acceptance 5: two relays on one database deliver 10,000 rows, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relays_deliver_each_row_once() -> TestResult {
+    let (_db, pool, outbox) = pg_outbox().await?;
+    let (broker, topic) = tansu_topic(4)?;
+    let mut c1 = relay_config(&broker.bootstrap());
+    c1.batch_size = 300;
+    let mut c2 = c1.clone();
+    c2.relay_id = "relay-two".into();
+    c1.relay_id = "relay-one".into();
+    let r1 = outbox.start_relay(c1)?;
+    let r2 = audit_outbox::Outbox::new(pool.clone()).start_relay(c2)?;
+    for t in 0..100 {
+        let mut tx = pool.begin().await?;
+        for i in 0..100 {
+            let key = if i % 2 == 0 {
+                Some(format!("k{}", (t * 100 + i) % 97))
+            } else {
+                None
+            };
+            outbox
+                .enqueue(&mut tx, &msg(&topic, key.as_deref()))
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    wait_sent(&outbox, 10_000, LIMIT).await?;
+    r1.shutdown().await?;
+    r2.shutdown().await?;
+    let records = consume_all(&broker.bootstrap(), &topic, 4, 10_000).await?;
+    let counts = counts_by_value(&records);
+    assert_eq!(counts.len(), 10_000, "every row delivered");
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "rows delivered twice: {}", twice.len());
+    assert_eq!(records.len(), 10_000);
+    Ok(())
+}
+
+/// Acceptance 6: `pg_terminate_backend` of the relay's connections while it delivers: it recovers
+/// by itself and finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_recovers_from_terminated_connections() -> TestResult {
+    let (db, pool, outbox) = pg_outbox().await?;
+    let (broker, topic) = tansu_topic(1)?;
+    for _ in 0..40 {
+        let mut tx = pool.begin().await?;
+        for _ in 0..100 {
+            outbox.enqueue(&mut tx, &msg(&topic, None)).await?;
+        }
+        tx.commit().await?;
+    }
+    // The relay gets its own pool so that terminating its connections does not touch the test's.
+    let relay_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect(db.url())
+        .await?;
+    let mut cfg = relay_config(&broker.bootstrap());
+    cfg.batch_size = 100;
+    let relay = audit_outbox::Outbox::new(relay_pool).start_relay(cfg)?;
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(db.url())
+        .await?;
+    let mut killed = 0i64;
+    for _ in 0..6 {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND application_name <> 'outbox-test-keep'",
+        )
+        .fetch_one(&admin)
+        .await?;
+        killed += n;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(killed > 0, "no backend was terminated");
+    wait_sent(&outbox, 4000, LIMIT).await?;
+    relay.shutdown().await?;
+    let records = consume_all(&broker.bootstrap(), &topic, 1, 4000).await?;
+    assert_eq!(counts_by_value(&records).len(), 4000);
+    Ok(())
+}
+
+/// Acceptance 9: the LISTEN connection is killed; rows committed afterwards are still delivered
+/// (by the re-opened listener or, at the latest, by polling).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listener_loss_does_not_lose_rows() -> TestResult {
+    let (_db, pool, outbox) = pg_outbox().await?;
+    let (broker, topic) = tansu_topic(1)?;
+    let mut cfg = relay_config(&broker.bootstrap());
+    cfg.poll_interval = Duration::from_secs(2);
+    let relay = outbox.start_relay(cfg)?;
+    let listeners = || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        Ok::<_, BoxError>(n)
+    };
+    eventually("listener connected", LIMIT, || async {
+        Ok((listeners().await? > 0).then_some(()))
+    })
+    .await?;
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_one(&pool)
+    .await?;
+    assert_eq!(killed, 1);
+    for _ in 0..5 {
+        let mut tx = pool.begin().await?;
+        for _ in 0..10 {
+            outbox.enqueue(&mut tx, &msg(&topic, Some("k"))).await?;
+        }
+        tx.commit().await?;
+    }
+    wait_sent(&outbox, 50, LIMIT).await?;
+    // The listener is back (so later commits wake the relay at once again).
+    eventually("listener re-connected", LIMIT, || async {
+        Ok((listeners().await? > 0).then_some(()))
+    })
+    .await?;
+    relay.shutdown().await?;
+    assert_eq!(
+        counts_by_value(&consume_all(&broker.bootstrap(), &topic, 1, 50).await?).len(),
+        50
+    );
+    Ok(())
+}
