@@ -1,0 +1,550 @@
+//! The fluent [`AuditCommandBuilder`].
+
+use std::sync::Arc;
+
+use audit_schema::{
+    AuditContext, AuditEventDataElement, AuditEventDetails, AuditEventType, AuditSystemComponent,
+    AuditTrigger, AuditUser, AvroMessageIdentity, AvroMessagePublisher, AvroMessageType,
+    CreateAuditRecordCommand, CreateAuditRecordCommandPayload, CreateAuditRecordCommandReferences,
+};
+use chrono::{DateTime, SubsecRound as _, Utc};
+
+use crate::clock::{Clock, ClockRef};
+use crate::error::{Error, Field, require};
+use crate::instant::write_java_instant;
+use crate::object::AuditedObject;
+use crate::trigger::{JeapMessage, TokenSubject};
+
+/// `type.name` of every built command.
+pub const TYPE_NAME: &str = "CreateAuditRecordCommand";
+/// `commandVersion` of every built command (what current jEAP producers write).
+pub const COMMAND_VERSION: &str = "1.3.0";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Context {
+    use_case: String,
+    process_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Trigger {
+    User {
+        id: String,
+        identity_provider: String,
+    },
+    System {
+        department: String,
+        system: String,
+        component: String,
+        consumed_idempotence_id: Option<String>,
+    },
+}
+
+/// Builds `CreateAuditRecordCommand`s following jEAP's rules.
+///
+/// Setters take and return the builder (chain them); every check happens in
+/// [`build`](Self::build), which borrows the builder so it can be reused: later changes never
+/// affect a command already built.
+///
+/// ```
+/// use audit_builder::{AuditCommandBuilder, AuditEventType, AuditedObject};
+/// use chrono::{TimeZone, Utc};
+///
+/// let at = Utc.with_ymd_and_hms(2026, 5, 28, 8, 0, 0).unwrap();
+/// let command = AuditCommandBuilder::new("invoice-service", "BILLING", at)
+///     .event_type(AuditEventType::Modified)
+///     .context("pay-invoice")
+///     .event_data("channel", "web")
+///     .user("u1", "https://idp.example")
+///     .audited_object(AuditedObject::new("Invoice", "INV-1").value("status", "PAID"))
+///     .build()?;
+/// assert_eq!(command.identity.idempotence_id, "BILLING-invoice-service-MODIFIED-u1-2026-05-28T08:00:00Z");
+/// # Ok::<(), audit_builder::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuditCommandBuilder {
+    service: String,
+    system: String,
+    timestamp: DateTime<Utc>,
+    process_id: Option<String>,
+    event_type: AuditEventType,
+    context: Option<Context>,
+    event_data: Vec<(String, String)>,
+    trigger: Option<Trigger>,
+    audited_object: Option<AuditedObject>,
+    idempotence_id: Option<String>,
+    variant: Option<String>,
+    clock: ClockRef,
+}
+
+impl AuditCommandBuilder {
+    /// A builder for an action of the service `service` in the system `system` that happened at
+    /// `timestamp` (kept with full precision for the default idempotence id; the wire carries
+    /// milliseconds). Event type `UNKNOWN`, no trigger yet.
+    ///
+    /// ```
+    /// use audit_builder::AuditCommandBuilder;
+    /// use chrono::Utc;
+    /// let builder = AuditCommandBuilder::new("invoice-service", "BILLING", Utc::now());
+    /// assert!(builder.user("u1", "idp").build().is_ok());
+    /// ```
+    #[must_use]
+    pub fn new(
+        service: impl Into<String>,
+        system: impl Into<String>,
+        timestamp: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            service: service.into(),
+            system: system.into(),
+            timestamp,
+            process_id: None,
+            event_type: AuditEventType::Unknown,
+            context: None,
+            event_data: Vec::new(),
+            trigger: None,
+            audited_object: None,
+            idempotence_id: None,
+            variant: None,
+            clock: ClockRef::System,
+        }
+    }
+
+    /// Sets the command's process id. A context set with this builder must name the same process id.
+    ///
+    /// ```
+    /// use audit_builder::AuditCommandBuilder;
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .process_id("p-1")
+    ///     .user("u1", "idp")
+    ///     .build()?;
+    /// assert_eq!(command.process_id.as_deref(), Some("p-1"));
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn process_id(mut self, process_id: impl Into<String>) -> Self {
+        self.process_id = Some(process_id.into());
+        self
+    }
+
+    /// Sets the event type (default `UNKNOWN`).
+    ///
+    /// ```
+    /// use audit_builder::{AuditCommandBuilder, AuditEventType};
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .event_type(AuditEventType::Read)
+    ///     .user("u1", "idp")
+    ///     .build()?;
+    /// assert_eq!(command.payload.event.r#type, AuditEventType::Read);
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn event_type(mut self, event_type: AuditEventType) -> Self {
+        self.event_type = event_type;
+        self
+    }
+
+    /// Sets the event context with a use case and no process id (an error at build time if the
+    /// builder carries a process id).
+    ///
+    /// ```
+    /// use audit_builder::AuditCommandBuilder;
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .context("pay-invoice")
+    ///     .user("u1", "idp")
+    ///     .build()?;
+    /// let context = command.payload.event.context.unwrap();
+    /// assert_eq!((context.use_case.as_str(), context.process_id), ("pay-invoice", None));
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn context(mut self, use_case: impl Into<String>) -> Self {
+        self.context = Some(Context {
+            use_case: use_case.into(),
+            process_id: None,
+        });
+        self
+    }
+
+    /// Sets the event context with a use case and a process id. If the builder carries no process
+    /// id, this one becomes the command's process id; if it carries a different one, `build` fails.
+    ///
+    /// ```
+    /// use audit_builder::AuditCommandBuilder;
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .context_with_process_id("pay-invoice", "p-1")
+    ///     .user("u1", "idp")
+    ///     .build()?;
+    /// assert_eq!(command.process_id.as_deref(), Some("p-1"));
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn context_with_process_id(
+        mut self,
+        use_case: impl Into<String>,
+        process_id: impl Into<String>,
+    ) -> Self {
+        self.context = Some(Context {
+            use_case: use_case.into(),
+            process_id: Some(process_id.into()),
+        });
+        self
+    }
+
+    /// Appends an event-data entry; entries keep their order, keys may repeat.
+    ///
+    /// ```
+    /// use audit_builder::AuditCommandBuilder;
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .event_data("a", "1")
+    ///     .event_data("b", "2")
+    ///     .user("u1", "idp")
+    ///     .build()?;
+    /// assert_eq!(command.payload.event.event_data.map(|d| d.len()), Some(2));
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn event_data(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.event_data.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets a user trigger (replacing any trigger set before).
+    ///
+    /// ```
+    /// use audit_builder::{AuditCommandBuilder, AuditTrigger};
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .user("u1", "https://idp.example")
+    ///     .build()?;
+    /// assert!(matches!(command.payload.trigger, AuditTrigger::AuditUser(u) if u.id == "u1"));
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn user(mut self, id: impl Into<String>, identity_provider: impl Into<String>) -> Self {
+        self.trigger = Some(Trigger::User {
+            id: id.into(),
+            identity_provider: identity_provider.into(),
+        });
+        self
+    }
+
+    /// Sets a user trigger from a token: user id = subject, identity provider = issuer.
+    ///
+    /// ```
+    /// use audit_builder::{AuditCommandBuilder, AuditTrigger, JwtClaims};
+    /// use chrono::Utc;
+    /// let claims = JwtClaims { sub: "u1".into(), iss: "https://idp.example".into() };
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .user_from_token(&claims)
+    ///     .build()?;
+    /// assert!(matches!(command.payload.trigger,
+    ///     AuditTrigger::AuditUser(u) if u.id == "u1" && u.identity_provider == "https://idp.example"));
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn user_from_token(self, token: &impl TokenSubject) -> Self {
+        self.user(token.subject(), token.issuer())
+    }
+
+    /// Sets a system-component trigger (replacing any trigger set before).
+    ///
+    /// ```
+    /// use audit_builder::{AuditCommandBuilder, AuditTrigger};
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .system_component("IT", "BILLING", "nightly-job")
+    ///     .build()?;
+    /// assert!(matches!(command.payload.trigger,
+    ///     AuditTrigger::AuditSystemComponent(c) if c.component == "nightly-job"));
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn system_component(
+        mut self,
+        department: impl Into<String>,
+        system: impl Into<String>,
+        component: impl Into<String>,
+    ) -> Self {
+        self.trigger = Some(Trigger::System {
+            department: department.into(),
+            system: system.into(),
+            component: component.into(),
+            consumed_idempotence_id: None,
+        });
+        self
+    }
+
+    /// Sets a system-component trigger derived from a consumed message: the given department plus
+    /// the message's publisher system and service (as component). Unless overridden with
+    /// [`idempotence_id`](Self::idempotence_id), the idempotence id becomes
+    /// `audit-{idempotence id of the consumed message}`. Setting another trigger afterwards drops
+    /// that derived idempotence id together with this trigger.
+    ///
+    /// ```
+    /// use audit_builder::AuditCommandBuilder;
+    /// use chrono::Utc;
+    /// let consumed = AuditCommandBuilder::new("upstream-service", "UPSTREAM", Utc::now())
+    ///     .user("u1", "idp")
+    ///     .idempotence_id("msg-17")
+    ///     .build()?;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .system_component_from_message("IT", &consumed)
+    ///     .build()?;
+    /// assert_eq!(command.identity.idempotence_id, "audit-msg-17");
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn system_component_from_message(
+        mut self,
+        department: impl Into<String>,
+        message: &impl JeapMessage,
+    ) -> Self {
+        self.trigger = Some(Trigger::System {
+            department: department.into(),
+            system: message.publisher_system().to_owned(),
+            component: message.publisher_service().to_owned(),
+            consumed_idempotence_id: Some(message.idempotence_id().to_owned()),
+        });
+        self
+    }
+
+    /// Sets the audited object, with its object data (replacing any object set before).
+    ///
+    /// ```
+    /// use audit_builder::{AuditCommandBuilder, AuditedObject};
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .user("u1", "idp")
+    ///     .audited_object(AuditedObject::new("Person", "42").version("3").value("name", "Alice"))
+    ///     .build()?;
+    /// assert_eq!(command.payload.audited_data.map(|o| o.id), Some("42".to_owned()));
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn audited_object(mut self, object: AuditedObject) -> Self {
+        self.audited_object = Some(object);
+        self
+    }
+
+    /// Overrides the idempotence id (must not be blank).
+    ///
+    /// ```
+    /// use audit_builder::AuditCommandBuilder;
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .user("u1", "idp")
+    ///     .idempotence_id("my-key-1")
+    ///     .build()?;
+    /// assert_eq!(command.identity.idempotence_id, "my-key-1");
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn idempotence_id(mut self, idempotence_id: impl Into<String>) -> Self {
+        self.idempotence_id = Some(idempotence_id.into());
+        self
+    }
+
+    /// Sets `type.variant` (normally absent).
+    ///
+    /// ```
+    /// use audit_builder::AuditCommandBuilder;
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .user("u1", "idp")
+    ///     .variant("replay")
+    ///     .build()?;
+    /// assert_eq!(command.r#type.variant.as_deref(), Some("replay"));
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn variant(mut self, variant: impl Into<String>) -> Self {
+        self.variant = Some(variant.into());
+        self
+    }
+
+    /// Replaces the clock that stamps `identity.created` (default: the system clock).
+    ///
+    /// ```
+    /// use audit_builder::AuditCommandBuilder;
+    /// use chrono::{DateTime, Utc};
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .clock(|| DateTime::<Utc>::UNIX_EPOCH)
+    ///     .user("u1", "idp")
+    ///     .build()?;
+    /// assert_eq!(command.identity.created, DateTime::<Utc>::UNIX_EPOCH);
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = ClockRef::Custom(Arc::new(clock));
+        self
+    }
+
+    pub(crate) fn with_clock_ref(mut self, clock: ClockRef) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks every rule and builds the command: fresh UUID v4 message id, `created` from the
+    /// clock, type `CreateAuditRecordCommand` in the generated schema version, publisher, empty
+    /// references, `commandVersion` `1.3.0`, process id and idempotence id. Timestamps are
+    /// truncated to milliseconds (what the wire carries).
+    ///
+    /// # Errors
+    /// [`Error::Blank`] naming the first blank required string, [`Error::MissingTrigger`],
+    /// [`Error::ProcessIdMismatch`].
+    ///
+    /// ```
+    /// use audit_builder::{AuditCommandBuilder, Error};
+    /// use chrono::Utc;
+    /// let builder = AuditCommandBuilder::new("svc", "SYS", Utc::now());
+    /// assert!(matches!(builder.build(), Err(Error::MissingTrigger)));
+    /// let first = builder.clone().user("u1", "idp").build()?;
+    /// let second = builder.user("u1", "idp").build()?;
+    /// assert_ne!(first.identity.id, second.identity.id);
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    pub fn build(&self) -> Result<CreateAuditRecordCommand, Error> {
+        require(&self.service, Field::ServiceName)?;
+        require(&self.system, Field::SystemName)?;
+        let trigger = self.trigger.as_ref().ok_or(Error::MissingTrigger)?;
+        let (wire_trigger, trigger_key, consumed_idempotence_id) = match trigger {
+            Trigger::User {
+                id,
+                identity_provider,
+            } => {
+                require(id, Field::UserId)?;
+                require(identity_provider, Field::IdentityProvider)?;
+                let user = AuditUser {
+                    id: id.clone(),
+                    identity_provider: identity_provider.clone(),
+                };
+                (AuditTrigger::AuditUser(user), id.as_str(), None)
+            }
+            Trigger::System {
+                department,
+                system,
+                component,
+                consumed_idempotence_id,
+            } => {
+                require(department, Field::Department)?;
+                require(system, Field::ComponentSystem)?;
+                require(component, Field::Component)?;
+                if let Some(consumed) = consumed_idempotence_id {
+                    require(consumed, Field::ConsumedIdempotenceId)?;
+                }
+                let component_value = AuditSystemComponent {
+                    department: department.clone(),
+                    system: system.clone(),
+                    component: component.clone(),
+                };
+                (
+                    AuditTrigger::AuditSystemComponent(component_value),
+                    component.as_str(),
+                    consumed_idempotence_id.as_deref(),
+                )
+            }
+        };
+        let mut process_id = self.process_id.clone();
+        let context = match &self.context {
+            None => None,
+            Some(context) => {
+                require(&context.use_case, Field::UseCase)?;
+                match (&self.process_id, &context.process_id) {
+                    (Some(builder), named) if named.as_ref() != Some(builder) => {
+                        return Err(Error::ProcessIdMismatch {
+                            builder: builder.clone(),
+                            context: named.clone(),
+                        });
+                    }
+                    (None, Some(named)) => process_id = Some(named.clone()),
+                    _ => {}
+                }
+                Some(AuditContext {
+                    use_case: context.use_case.clone(),
+                    process_id: context.process_id.clone(),
+                })
+            }
+        };
+        for (index, (key, _)) in self.event_data.iter().enumerate() {
+            require(key, Field::EventDataKey { index })?;
+        }
+        if let Some(object) = &self.audited_object {
+            object.validate()?;
+        }
+        let idempotence_id = match (&self.idempotence_id, consumed_idempotence_id) {
+            (Some(explicit), _) => {
+                require(explicit, Field::IdempotenceId)?;
+                explicit.clone()
+            }
+            (None, Some(consumed)) => format!("audit-{consumed}"),
+            (None, None) => self.default_idempotence_id(trigger_key),
+        };
+        let event_data = if self.event_data.is_empty() {
+            None
+        } else {
+            Some(
+                self.event_data
+                    .iter()
+                    .map(|(key, value)| AuditEventDataElement {
+                        key: key.clone(),
+                        value: value.clone(),
+                    })
+                    .collect(),
+            )
+        };
+        Ok(CreateAuditRecordCommand {
+            identity: AvroMessageIdentity {
+                id: uuid::Uuid::new_v4().to_string(),
+                idempotence_id,
+                created: self.clock.now().trunc_subsecs(3),
+            },
+            r#type: AvroMessageType {
+                name: TYPE_NAME.to_owned(),
+                version: audit_schema::SCHEMA_VERSION.to_owned(),
+                variant: self.variant.clone(),
+            },
+            publisher: AvroMessagePublisher {
+                system: self.system.clone(),
+                service: self.service.clone(),
+            },
+            references: CreateAuditRecordCommandReferences {},
+            payload: CreateAuditRecordCommandPayload {
+                timestamp: self.timestamp.trunc_subsecs(3),
+                event: AuditEventDetails {
+                    r#type: self.event_type,
+                    context,
+                    event_data,
+                },
+                trigger: wire_trigger,
+                audited_data: self.audited_object.as_ref().map(AuditedObject::to_wire),
+            },
+            process_id,
+            command_version: COMMAND_VERSION.to_owned(),
+        })
+    }
+
+    /// `{system}-{service}-{EVENT_TYPE}-{trigger}-{timestamp as Java's Instant.toString()}`.
+    fn default_idempotence_id(&self, trigger_key: &str) -> String {
+        let event = self.event_type.as_str();
+        let mut id = String::with_capacity(
+            self.system.len() + self.service.len() + event.len() + trigger_key.len() + 36,
+        );
+        id.push_str(&self.system);
+        id.push('-');
+        id.push_str(&self.service);
+        id.push('-');
+        id.push_str(event);
+        id.push('-');
+        id.push_str(trigger_key);
+        id.push('-');
+        write_java_instant(&self.timestamp, &mut id);
+        id
+    }
+}
