@@ -1,7 +1,48 @@
-//! Generated Rust types and a byte-exact, fast Avro codec for jEAP's `CreateAuditRecordCommand`
-//! (being written: the types are generated, the codec API follows).
+//! Generated Rust types and a byte-exact, fast Avro codec for jEAP's `CreateAuditRecordCommand`.
+//!
+//! The types are generated at build time from the newest schema in `avro/` (see
+//! [`SchemaVersion`]); every known older version can be read ([`CreateAuditRecordCommand::from_avro_datum_as`])
+//! and written ([`CreateAuditRecordCommand::to_avro_datum_as`]); any other writer schema, e.g.
+//! one from a registry, goes through [`WriterSchema`].
+//!
+//! # Quick start
+//!
+//! ```
+//! use audit_schema::*;
+//! use chrono::{TimeZone, Utc};
+//!
+//! let at = Utc.with_ymd_and_hms(2026, 5, 28, 8, 0, 0).unwrap();
+//! let cmd = CreateAuditRecordCommand {
+//!     identity: AvroMessageIdentity { id: "7d1c".into(), idempotence_id: "JME-audit-READ-u1-2026-05-28T08:00:00Z".into(), created: at },
+//!     r#type: AvroMessageType { name: "CreateAuditRecordCommand".into(), version: SCHEMA_VERSION.into(), variant: None },
+//!     publisher: AvroMessagePublisher { system: "JME".into(), service: "audit".into() },
+//!     references: CreateAuditRecordCommandReferences {},
+//!     payload: CreateAuditRecordCommandPayload {
+//!         timestamp: at,
+//!         event: AuditEventDetails { r#type: AuditEventType::Read, context: None, event_data: None },
+//!         trigger: AuditTrigger::AuditUser(AuditUser { id: "u1".into(), identity_provider: "idp".into() }),
+//!         audited_data: None,
+//!     },
+//!     process_id: None,
+//!     command_version: "1.3.0".into(),
+//! };
+//!
+//! // Avro binary datum, framed for Kafka with a registry schema id
+//! let datum = cmd.to_avro_datum();
+//! let record_value = confluent::frame(17, &datum);
+//!
+//! let (schema_id, datum) = confluent::unframe(&record_value)?;
+//! assert_eq!(schema_id, 17);
+//! assert_eq!(CreateAuditRecordCommand::from_avro_datum(datum)?, cmd);
+//!
+//! // data from an older producer
+//! let old = cmd.to_avro_datum_as(SchemaVersion::V1_0_0)?;
+//! assert_eq!(CreateAuditRecordCommand::from_avro_datum_as(&old, SchemaVersion::V1_0_0)?, cmd);
+//! println!("{}", json::to_json_string_pretty(&cmd));
+//! # Ok::<(), audit_schema::Error>(())
+//! ```
 
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, missing_docs)]
 mod rt {
     include!(concat!(env!("OUT_DIR"), "/runtime.rs"));
 }
@@ -11,24 +52,14 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
-pub use generated::*;
-
+mod avro;
 pub mod canonical;
+mod codec;
+mod error;
+mod framing;
+pub mod json;
 
-/// JSON rendering helpers.
-pub mod json {
-    /// serde `with`-module for `bytes` fields (lossless json / text / base64 rendering).
-    pub mod bytes {
-        use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-        /// Serializes bytes.
-        pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-            bytes.serialize(s)
-        }
-
-        /// Deserializes bytes.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-            Vec::<u8>::deserialize(d)
-        }
-    }
-}
+pub use avro::WriterSchema;
+pub use error::Error;
+pub use framing::{confluent, single_object};
+pub use generated::*;

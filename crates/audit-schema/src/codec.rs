@@ -1,0 +1,58 @@
+//! The public codec API of the generated types.
+
+use crate::rt::Reader;
+use crate::{CreateAuditRecordCommand, Error, SchemaVersion};
+
+/// Initial capacity of a new datum buffer: a typical command encodes to a few hundred bytes.
+const INITIAL_CAPACITY: usize = 512;
+
+impl CreateAuditRecordCommand {
+    /// Encodes with the newest schema ([`SchemaVersion::LATEST`]), byte-identical to Java's
+    /// and apache-avro's encoding.
+    #[must_use]
+    pub fn to_avro_datum(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(INITIAL_CAPACITY);
+        self.avro_encode(&mut out);
+        out
+    }
+
+    /// Appends the datum (newest schema) to `out`, e.g. after a framing header.
+    pub fn encode_datum(&self, out: &mut Vec<u8>) {
+        self.avro_encode(out);
+    }
+
+    /// Encodes in the layout of an older writer schema `writer`.
+    ///
+    /// # Errors
+    /// [`Error::NotRepresentable`] when the value does not fit `writer` (e.g. an
+    /// `AuditObjectDataValue` without value before 1.0.2).
+    pub fn to_avro_datum_as(&self, writer: SchemaVersion) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::with_capacity(INITIAL_CAPACITY);
+        self.avro_encode_as(&mut out, writer)
+            .map_err(|e| Error::not_representable(writer, e))?;
+        Ok(out)
+    }
+
+    /// Decodes a datum written with the newest schema. Trailing bytes are an error.
+    ///
+    /// # Errors
+    /// A typed decode error naming the value (path) and byte offset.
+    pub fn from_avro_datum(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes);
+        let v = Self::avro_decode(&mut r)?;
+        r.finish()?;
+        Ok(v)
+    }
+
+    /// Decodes a datum written with the known schema version `writer` (Avro schema
+    /// resolution, generated at build time). Trailing bytes are an error.
+    ///
+    /// # Errors
+    /// A typed decode error naming the value (path) and byte offset.
+    pub fn from_avro_datum_as(bytes: &[u8], writer: SchemaVersion) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes);
+        let v = Self::avro_decode_as(&mut r, writer)?;
+        r.finish()?;
+        Ok(v)
+    }
+}

@@ -1,0 +1,262 @@
+//! Malformed input: every case is a typed error naming the value and offset, never a panic,
+//! never an allocation driven by a length the input cannot back.
+
+use audit_schema::*;
+use proptest::prelude::*;
+
+use crate::codec::command;
+
+/// The smallest command: all strings empty, timestamps 0, every optional part null, a user
+/// trigger. Every byte of its encoding is 0.
+const MINIMAL_LEN: usize = 18;
+const AT_ID: usize = 0; // identity.id length
+const AT_EVENT_TYPE: usize = 9;
+const AT_EVENT_DATA: usize = 11;
+const AT_TRIGGER: usize = 12;
+
+fn minimal() -> Vec<u8> {
+    vec![0; MINIMAL_LEN]
+}
+
+fn decode(bytes: &[u8]) -> Result<CreateAuditRecordCommand, Error> {
+    CreateAuditRecordCommand::from_avro_datum(bytes)
+}
+
+fn splice(at: usize, remove: usize, insert: &[u8]) -> Vec<u8> {
+    let mut b = minimal();
+    b.splice(at..at + remove, insert.iter().copied());
+    b
+}
+
+fn varint(v: i64) -> Vec<u8> {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    let mut out = Vec::new();
+    loop {
+        if z < 0x80 {
+            out.push(z as u8);
+            return out;
+        }
+        out.push((z as u8 & 0x7f) | 0x80);
+        z >>= 7;
+    }
+}
+
+#[test]
+fn minimal_datum_is_all_zero_bytes() {
+    let cmd = decode(&minimal()).expect("valid");
+    assert_eq!(cmd.to_avro_datum(), minimal());
+    assert_eq!(cmd.payload.event.r#type, AuditEventType::Created);
+    assert!(matches!(cmd.payload.trigger, AuditTrigger::AuditUser(_)));
+}
+
+#[test]
+fn string_length_2_pow_62_is_rejected_before_allocating() {
+    let err = decode(&splice(AT_ID, 1, &varint(1 << 62))).unwrap_err();
+    match &err {
+        Error::LengthExceedsInput {
+            path,
+            offset,
+            length,
+            ..
+        } => {
+            assert_eq!(
+                (path.as_str(), *offset, *length),
+                ("identity.id", 0, 1 << 62)
+            );
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert_eq!(err.path(), Some("identity.id"));
+    assert!(err.to_string().contains("identity.id"), "{err}");
+}
+
+#[test]
+fn negative_length() {
+    let err = decode(&splice(AT_ID, 1, &varint(-1))).unwrap_err();
+    assert!(
+        matches!(&err, Error::NegativeLength { path, offset: 0, length: -1 } if path == "identity.id"),
+        "{err}"
+    );
+    let err = decode(&splice(AT_ID, 1, &varint(i64::MIN))).unwrap_err();
+    assert!(matches!(&err, Error::NegativeLength { .. }), "{err}");
+}
+
+#[test]
+fn bad_union_index() {
+    for index in [2i64, -1, 1 << 40] {
+        let err = decode(&splice(AT_TRIGGER, 1, &varint(index))).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidUnionIndex { path, offset, index: i, branches: 2 }
+                if path == "payload.trigger" && *offset == AT_TRIGGER && *i == index),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn bad_enum_index() {
+    for index in [8i64, -3] {
+        let err = decode(&splice(AT_EVENT_TYPE, 1, &varint(index))).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidEnumIndex { path, offset, index: i, symbols: 8 }
+                if path == "payload.event.type" && *offset == AT_EVENT_TYPE && *i == index),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn varint_overflow() {
+    let err = decode(&splice(AT_ID, 1, &[0xff; 11])).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidVarint { path, offset: 0 } if path == "identity.id"),
+        "{err}"
+    );
+    // 10 bytes whose last one carries more than the 64th bit
+    let mut ten = vec![0xff; 9];
+    ten.push(0x02);
+    let err = decode(&splice(AT_ID, 1, &ten)).unwrap_err();
+    assert!(matches!(&err, Error::InvalidVarint { .. }), "{err}");
+}
+
+#[test]
+fn huge_block_count_is_rejected_before_allocating() {
+    // eventData = branch 1 (array), then a block of 2^40 items
+    let mut insert = varint(1);
+    insert.extend(varint(1 << 40));
+    let err = decode(&splice(AT_EVENT_DATA, 1, &insert)).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidBlockCount { path, count, .. }
+            if path == "payload.event.eventData" && *count == 1 << 40),
+        "{err}"
+    );
+    // negative count of 2^40 with a byte size beyond the input
+    let mut insert = varint(1);
+    insert.extend(varint(-(1 << 40)));
+    insert.extend(varint(1 << 50));
+    let err = decode(&splice(AT_EVENT_DATA, 1, &insert)).unwrap_err();
+    assert!(matches!(&err, Error::LengthExceedsInput { .. }), "{err}");
+}
+
+#[test]
+fn negative_block_count_with_byte_size_is_read_per_spec() {
+    // eventData = [ {key: "k", value: ""} ] written as one block of count -1 and size 3
+    let mut insert = varint(1);
+    insert.extend(varint(-1));
+    insert.extend(varint(3));
+    insert.extend([2, b'k', 0]);
+    insert.push(0); // end of array
+    let cmd = decode(&splice(AT_EVENT_DATA, 1, &insert)).expect("valid");
+    let items = cmd.payload.event.event_data.expect("present");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].key, "k");
+}
+
+#[test]
+fn trailing_bytes_and_truncation() {
+    let mut longer = minimal();
+    longer.push(7);
+    assert!(matches!(
+        decode(&longer),
+        Err(Error::TrailingBytes {
+            offset: MINIMAL_LEN,
+            remaining: 1
+        })
+    ));
+    let err = decode(&minimal()[..MINIMAL_LEN - 1]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Truncated { path, offset } if path == "commandVersion" && *offset == MINIMAL_LEN - 1),
+        "{err}"
+    );
+    assert!(matches!(decode(&[]), Err(Error::Truncated { .. })));
+}
+
+#[test]
+fn invalid_utf8() {
+    let err = decode(&splice(AT_ID, 1, &[4, 0xff, 0xfe])).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidUtf8 { path, offset: 0 } if path == "identity.id"),
+        "{err}"
+    );
+}
+
+#[test]
+fn error_paths_name_array_items() {
+    // auditedData with objectData [S3 with a bad role index]
+    let mut b = minimal();
+    b.truncate(15); // up to auditedData
+    b.extend([2, 0, 0, 0]); // auditedData present; type "", id "", version null
+    b.extend([2, 2, 4]); // objectData present, 1 item, branch 2 (S3)
+    b.extend([2, 9]); // role present, symbol index -5
+    b.extend([0, 0, 0]); // name, objectReference, end of array, processId, commandVersion
+    let err = decode(&b).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidEnumIndex { path, .. } if path == "payload.auditedData.objectData[0].role"),
+        "{err}"
+    );
+}
+
+fn is_truncation(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Truncated { .. }
+            | Error::LengthExceedsInput { .. }
+            | Error::InvalidBlockCount { .. }
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_truncation_is_an_error(cmd in command(), cut in any::<prop::sample::Index>()) {
+        let bytes = cmd.to_avro_datum();
+        let n = cut.index(bytes.len());
+        let err = decode(&bytes[..n]).unwrap_err();
+        prop_assert!(is_truncation(&err), "{}", err);
+        for &v in SchemaVersion::ALL {
+            if let Ok(old) = cmd.to_avro_datum_as(v) {
+                let n = cut.index(old.len());
+                let err = CreateAuditRecordCommand::from_avro_datum_as(&old[..n], v).unwrap_err();
+                prop_assert!(is_truncation(&err), "{}", err);
+            }
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        for &v in SchemaVersion::ALL {
+            if let Err(e) = CreateAuditRecordCommand::from_avro_datum_as(&bytes, v) {
+                prop_assert!(!e.to_string().is_empty());
+            }
+        }
+        let _ = confluent::unframe(&bytes);
+        let _ = single_object::unframe(&bytes);
+    }
+
+    #[test]
+    fn mutated_datums_never_panic(
+        cmd in command(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+    ) {
+        let mut bytes = cmd.to_avro_datum();
+        for (at, b) in edits {
+            if bytes.is_empty() {
+                break;
+            }
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+        }
+        match decode(&bytes) {
+            Ok(c) => {
+                // whatever decodes must re-encode and decode to the same value
+                let again = c.to_avro_datum();
+                prop_assert_eq!(decode(&again).expect("re-decodes"), c);
+            }
+            Err(e) => prop_assert!(e.offset().is_some(), "{}", e),
+        }
+        for &v in SchemaVersion::ALL {
+            let _ = CreateAuditRecordCommand::from_avro_datum_as(&bytes, v);
+        }
+    }
+}
