@@ -1,0 +1,211 @@
+//! Decoding Kafka record values (Confluent wire format) and single-object encoded bytes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use audit_schema::{
+    CreateAuditRecordCommand, SchemaVersion, WriterSchema, confluent, single_object,
+};
+
+use crate::error::{BoxError, Error};
+use crate::record::AuditRecord;
+
+/// The writer schema of a record, as a [`WriterSchemaSource`] returns it.
+#[derive(Debug, Clone)]
+pub enum Writer {
+    /// One of the versions this crate knows (decoded by the generated resolution code).
+    Version(SchemaVersion),
+    /// Any other writer schema, e.g. fetched from a registry and parsed once
+    /// (known versions inside take the generated fast path as well).
+    Schema(Arc<WriterSchema>),
+}
+
+/// Finds the writer schema for a Confluent schema id.
+///
+/// Implementations: [`LocalVersions`] (configured ids of the known versions) or a schema-registry
+/// client with a cache. `Ok(None)` means the id is unknown; `Err` is a lookup failure
+/// (e.g. the registry could not be reached).
+///
+/// ```
+/// use std::sync::Arc;
+/// use audit_consumer::{BoxError, Writer, WriterSchema, WriterSchemaSource};
+///
+/// /// Writer schemas fetched earlier (e.g. from a registry), by id.
+/// struct Cached(std::collections::HashMap<u32, Arc<WriterSchema>>);
+///
+/// impl WriterSchemaSource for Cached {
+///     fn writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
+///         Ok(self.0.get(&schema_id).cloned().map(Writer::Schema))
+///     }
+/// }
+/// ```
+pub trait WriterSchemaSource {
+    /// The writer schema registered under `schema_id`, `Ok(None)` if there is none.
+    ///
+    /// # Errors
+    /// Any lookup failure, reported as [`Error::SchemaLookup`] by [`decode`], or as
+    /// [`Error::IncompatibleWriterSchema`] when an [`audit_schema::Error::IncompatibleSchema`]
+    /// (from [`WriterSchema::parse`]) is in the error's source chain.
+    fn writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError>;
+}
+
+impl<T: WriterSchemaSource + ?Sized> WriterSchemaSource for &T {
+    fn writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
+        (**self).writer_schema(schema_id)
+    }
+}
+
+impl<T: WriterSchemaSource + ?Sized> WriterSchemaSource for Arc<T> {
+    fn writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
+        (**self).writer_schema(schema_id)
+    }
+}
+
+/// The locally known schema versions, under the registry ids a deployment uses for them.
+///
+/// ```
+/// use audit_consumer::{LocalVersions, SchemaVersion};
+/// let versions = LocalVersions::new().with_id(11, SchemaVersion::V1_0_0).with_id(42, SchemaVersion::V1_0_2);
+/// assert_eq!(versions.version_for_id(42), Some(SchemaVersion::V1_0_2));
+/// assert_eq!(versions.version_for_id(7), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalVersions {
+    by_id: HashMap<u32, SchemaVersion>,
+}
+
+impl LocalVersions {
+    /// No ids configured.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Maps the registry id `schema_id` to `version` (replacing an earlier mapping of that id).
+    #[must_use]
+    pub fn with_id(mut self, schema_id: u32, version: SchemaVersion) -> Self {
+        self.by_id.insert(schema_id, version);
+        self
+    }
+
+    /// The version configured for `schema_id`.
+    #[must_use]
+    pub fn version_for_id(&self, schema_id: u32) -> Option<SchemaVersion> {
+        self.by_id.get(&schema_id).copied()
+    }
+
+    /// The known version whose Parsing Canonical Form has the CRC-64-AVRO `fingerprint`
+    /// (what single-object encoding carries).
+    #[must_use]
+    pub fn version_for_fingerprint(&self, fingerprint: u64) -> Option<SchemaVersion> {
+        SchemaVersion::from_fingerprint(fingerprint)
+    }
+}
+
+impl WriterSchemaSource for LocalVersions {
+    fn writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
+        Ok(self.version_for_id(schema_id).map(Writer::Version))
+    }
+}
+
+/// Decodes a Kafka record value (Confluent wire format: `0x00`, 4-byte big-endian schema id, Avro
+/// datum) written with any schema `source` knows, and flattens it into an [`AuditRecord`].
+///
+/// # Errors
+/// [`Error::TruncatedHeader`], [`Error::WrongMagicByte`], [`Error::UnknownSchemaId`],
+/// [`Error::SchemaLookup`], [`Error::IncompatibleWriterSchema`], [`Error::MalformedDatum`].
+///
+/// ```
+/// use audit_consumer::{decode, Error, LocalVersions, SchemaVersion};
+/// let versions = LocalVersions::new().with_id(1, SchemaVersion::V1_0_2);
+/// assert!(matches!(decode(&[1, 0, 0, 0, 1], &versions), Err(Error::WrongMagicByte { found: 1, .. })));
+/// assert!(matches!(decode(&[0, 0, 0, 0, 9, 0], &versions), Err(Error::UnknownSchemaId { schema_id: 9 })));
+/// ```
+pub fn decode(
+    record_value: &[u8],
+    source: &(impl WriterSchemaSource + ?Sized),
+) -> Result<AuditRecord, Error> {
+    let (schema_id, datum) =
+        confluent::unframe(record_value).map_err(|source| match record_value.first() {
+            Some(&found) if found != 0 => Error::WrongMagicByte { found, source },
+            _ => Error::TruncatedHeader {
+                len: record_value.len(),
+                source,
+            },
+        })?;
+    let writer = match source.writer_schema(schema_id) {
+        Ok(Some(writer)) => writer,
+        Ok(None) => return Err(Error::UnknownSchemaId { schema_id }),
+        Err(source) if is_incompatible(&*source) => {
+            return Err(Error::IncompatibleWriterSchema { schema_id, source });
+        }
+        Err(source) => return Err(Error::SchemaLookup { schema_id, source }),
+    };
+    let command = match writer {
+        Writer::Version(version) => CreateAuditRecordCommand::from_avro_datum_as(datum, version)
+            .map_err(|source| Error::MalformedDatum {
+                writer: format!("id {schema_id} (version {})", version.as_str()),
+                source,
+            })?,
+        Writer::Schema(schema) => schema
+            .decode(datum)
+            .map_err(|source| classify(schema_id, source))?,
+    };
+    Ok(AuditRecord::from(command))
+}
+
+/// Decodes single-object encoded bytes (`0xC3 0x01`, 8-byte little-endian fingerprint, Avro
+/// datum) written with one of the known versions.
+///
+/// # Errors
+/// [`Error::MalformedSingleObject`], [`Error::UnknownFingerprint`], [`Error::MalformedDatum`].
+///
+/// ```
+/// use audit_consumer::{decode_single_object, Error};
+/// assert!(matches!(decode_single_object(&[0xC3]), Err(Error::MalformedSingleObject { .. })));
+/// ```
+pub fn decode_single_object(bytes: &[u8]) -> Result<AuditRecord, Error> {
+    let (fingerprint, datum) =
+        single_object::unframe(bytes).map_err(|source| Error::MalformedSingleObject { source })?;
+    let version = SchemaVersion::from_fingerprint(fingerprint)
+        .ok_or(Error::UnknownFingerprint { fingerprint })?;
+    let command =
+        CreateAuditRecordCommand::from_avro_datum_as(datum, version).map_err(|source| {
+            Error::MalformedDatum {
+                writer: format!("version {}", version.as_str()),
+                source,
+            }
+        })?;
+    Ok(AuditRecord::from(command))
+}
+
+/// Splits a decode failure with a parsed writer schema into "cannot be resolved" and "bad bytes".
+fn classify(schema_id: u32, source: audit_schema::Error) -> Error {
+    if matches!(source, audit_schema::Error::IncompatibleSchema { .. }) {
+        Error::IncompatibleWriterSchema {
+            schema_id,
+            source: Box::new(source),
+        }
+    } else {
+        Error::MalformedDatum {
+            writer: format!("id {schema_id}"),
+            source,
+        }
+    }
+}
+
+/// True when `error` or one of its sources is [`audit_schema::Error::IncompatibleSchema`]
+/// (what [`WriterSchema::parse`] reports for a schema whose data cannot be read).
+fn is_incompatible(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if matches!(
+            e.downcast_ref::<audit_schema::Error>(),
+            Some(audit_schema::Error::IncompatibleSchema { .. })
+        ) {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
