@@ -1,0 +1,277 @@
+//! Broker outage (mock cluster), crashes of a relay process (SIGKILL), SQLite.
+
+use std::collections::HashSet;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use audit_outbox::Outbox;
+use rdkafka::mocking::MockCluster;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+use crate::support::*;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Acceptance 3: brokers down for longer than the delivery timeout: nothing is marked failed,
+/// the attempts grow (back-off), and everything is delivered once the broker is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_outage_backs_off_and_delivers_after_recovery() -> TestResult {
+    let (_db, pool, outbox) = pg_outbox().await?;
+    let mock = MockCluster::new(1)?;
+    let topic = unique("outage");
+    mock.create_topic(&topic, 1, 1)?;
+    let bootstrap = mock.bootstrap_servers();
+    mock.broker_down(1)?;
+    let mut cfg = relay_config(&bootstrap);
+    cfg.delivery_timeout = Duration::from_millis(1500);
+    cfg.lease = Duration::from_secs(10);
+    cfg.backoff_initial = Duration::from_millis(200);
+    cfg.backoff_max = Duration::from_secs(1);
+    let relay = outbox.start_relay(cfg)?;
+    let mut tx = pool.begin().await?;
+    for i in 0..200 {
+        outbox
+            .enqueue(&mut tx, &msg(&topic, Some(&format!("k{}", i % 10))))
+            .await?;
+    }
+    tx.commit().await?;
+    let attempts = || async {
+        let (min, max): (i32, i32) =
+            sqlx::query_as("SELECT min(attempts), max(attempts) FROM audit_outbox")
+                .fetch_one(&pool)
+                .await?;
+        Ok::<_, BoxError>((min, max))
+    };
+    eventually("every row retried at least twice", LIMIT, || async {
+        Ok((attempts().await?.0 >= 2).then_some(()))
+    })
+    .await?;
+    let c = outbox.counts().await?;
+    assert_eq!(
+        (c.failed, c.sent, c.pending),
+        (0, 0, 200),
+        "nothing failed or sent while down"
+    );
+    let last_error: Option<String> = sqlx::query_scalar("SELECT max(last_error) FROM audit_outbox")
+        .fetch_one(&pool)
+        .await?;
+    assert!(last_error.is_some());
+
+    mock.broker_up(1)?;
+    wait_sent(&outbox, 200, LIMIT).await?;
+    assert_eq!(outbox.count_failed().await?, 0);
+    let (min, _) = attempts().await?;
+    assert!(min >= 2, "the back-off is visible in the attempt counts");
+    relay.shutdown().await?;
+    let records = consume_all(&bootstrap, &topic, 1, 200).await?;
+    assert_eq!(counts_by_value(&records).len(), 200);
+    Ok(())
+}
+
+fn spawn_relay(url: &str, bootstrap: &str, id: &str) -> Result<Child, BoxError> {
+    Ok(Command::new(env!("CARGO_BIN_EXE_outbox-relay"))
+        .env("OUTBOX_DATABASE_URL", url)
+        .env("OUTBOX_BOOTSTRAP", bootstrap)
+        .env("OUTBOX_RELAY_ID", id)
+        .env("OUTBOX_BATCH_SIZE", "500")
+        .env("OUTBOX_LEASE_MS", "3000")
+        .env("OUTBOX_DELIVERY_TIMEOUT_MS", "2000")
+        .env("OUTBOX_POLL_MS", "200")
+        .spawn()?)
+}
+
+/// The crash scenario for any backend: `total` rows to `topic` are committed; `in_flight(relay_id)`
+/// returns the message ids the killed relay had claimed and not marked sent.
+async fn crash_scenario<DB, F, Fut>(
+    outbox: &Outbox<DB>,
+    url: &str,
+    bootstrap: &str,
+    topic: &str,
+    total: u64,
+    in_flight: F,
+) -> TestResult
+where
+    DB: audit_outbox::Backend,
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<String>, BoxError>>,
+{
+    let mut in_flight_ids = HashSet::new();
+    let mut kills_mid_batch = 0;
+    for round in 1..=3u64 {
+        let id = format!("crash-{round}");
+        let mut child = spawn_relay(url, bootstrap, &id)?;
+        let target = total * round / 8;
+        // Kill as soon as the relay has passed `target` and holds a claimed batch.
+        let start = std::time::Instant::now();
+        let waited: TestResult = loop {
+            if outbox.counts().await?.sent >= target && !in_flight(id.clone()).await?.is_empty() {
+                break Ok(());
+            }
+            if start.elapsed() > LIMIT {
+                break Err("the relay made no progress".into());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        child.kill()?; // SIGKILL
+        child.wait()?;
+        waited?;
+        let ids = in_flight(id).await?;
+        if !ids.is_empty() {
+            kills_mid_batch += 1;
+        }
+        in_flight_ids.extend(ids);
+    }
+    let mut last = spawn_relay(url, bootstrap, "after-crashes")?;
+    let done = wait_sent(outbox, total, LIMIT).await;
+    last.kill()?;
+    last.wait()?;
+    done?;
+    let records = consume_all(bootstrap, topic, 2, usize::try_from(total)?).await?;
+    let counts = counts_by_value(&records);
+    assert_eq!(counts.len() as u64, total, "every committed row delivered");
+    let extra = records.len() as u64 - total;
+    eprintln!(
+        "crash test: {total} rows, {} records, {extra} duplicates, {} rows in flight at the kills, {kills_mid_batch} kills mid-batch",
+        records.len(),
+        in_flight_ids.len()
+    );
+    assert!(kills_mid_batch >= 1, "no kill hit a batch in flight");
+    for (value, n) in &counts {
+        if *n > 1 {
+            assert!(
+                in_flight_ids.contains(value),
+                "duplicate {value} was not in a batch in flight at a kill"
+            );
+        }
+    }
+    assert!(
+        extra <= in_flight_ids.len() as u64,
+        "more duplicates than rows in flight"
+    );
+    Ok(())
+}
+
+async fn fill<DB: audit_outbox::Backend>(
+    outbox: &Outbox<DB>,
+    pool: &sqlx::Pool<DB>,
+    topic: &str,
+    txs: usize,
+    per_tx: usize,
+) -> TestResult {
+    for t in 0..txs {
+        let mut tx = pool.begin().await?;
+        for i in 0..per_tx {
+            outbox
+                .enqueue(&mut tx, &msg(topic, Some(&format!("k{}", (t + i) % 13))))
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Acceptance 2 (PostgreSQL): the relay process is SIGKILLed three times in the middle of its
+/// batches; after a restart every row is delivered, and the only duplicates are rows of the
+/// batches in flight at the kills (both counted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_process_killed_three_times_postgres() -> TestResult {
+    let (db, pool, outbox) = pg_outbox().await?;
+    let (broker, topic) = tansu_topic(2)?;
+    fill(&outbox, &pool, &topic, 40, 500).await?;
+    crash_scenario(
+        &outbox,
+        db.url(),
+        &broker.bootstrap(),
+        &topic,
+        20_000,
+        |id| {
+            let pool = pool.clone();
+            async move {
+                Ok(sqlx::query_scalar(
+                    "SELECT value FROM audit_outbox WHERE claimed_by = $1 AND sent_at IS NULL",
+                )
+                .bind(id)
+                .fetch_all(&pool)
+                .await?
+                .into_iter()
+                .map(|v: Vec<u8>| String::from_utf8_lossy(&v).into_owned())
+                .collect())
+            }
+        },
+    )
+    .await
+}
+
+async fn sqlite_outbox(
+    dir: &tempfile::TempDir,
+) -> Result<(String, sqlx::SqlitePool, Outbox<sqlx::Sqlite>), BoxError> {
+    let url = format!("sqlite://{}", dir.path().join("outbox.db").display());
+    let opts: SqliteConnectOptions = url.parse()?;
+    let opts = opts
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_secs(30));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(opts)
+        .await?;
+    let outbox = Outbox::new(pool.clone());
+    outbox.migrate().await?;
+    Ok((url, pool, outbox))
+}
+
+/// Acceptance 7a: SQLite file database, rollback delivers nothing, commit delivers everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rollback_and_commit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (_url, pool, outbox) = sqlite_outbox(&dir).await?;
+    let (broker, topic) = tansu_topic(1)?;
+    let relay = outbox.start_relay(relay_config(&broker.bootstrap()))?;
+    let mut committed = HashSet::new();
+    for round in 0..20 {
+        let mut tx = pool.begin().await?;
+        for i in 0..100 {
+            let m = msg(&topic, Some(&format!("k{i}")));
+            outbox.enqueue(&mut tx, &m).await?;
+            if round % 2 == 1 {
+                committed.insert(m.message_id);
+            }
+        }
+        if round % 2 == 1 {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+    }
+    wait_sent(&outbox, 1000, LIMIT).await?;
+    relay.shutdown().await?;
+    let records = consume_all(&broker.bootstrap(), &topic, 1, 1000).await?;
+    assert_eq!(records.len(), 1000);
+    let got: HashSet<String> = records.iter().map(Rec::value_str).collect();
+    assert_eq!(got, committed);
+    Ok(())
+}
+
+/// Acceptance 7b: SQLite file database, relay process SIGKILLed three times mid-batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_process_killed_three_times_sqlite() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (url, pool, outbox) = sqlite_outbox(&dir).await?;
+    let (broker, topic) = tansu_topic(2)?;
+    fill(&outbox, &pool, &topic, 20, 500).await?;
+    crash_scenario(&outbox, &url, &broker.bootstrap(), &topic, 10_000, |id| {
+        let pool = pool.clone();
+        async move {
+            Ok(sqlx::query_scalar(
+                "SELECT value FROM audit_outbox WHERE claimed_by = ? AND sent_at IS NULL",
+            )
+            .bind(id)
+            .fetch_all(&pool)
+            .await?
+            .into_iter()
+            .map(|v: Vec<u8>| String::from_utf8_lossy(&v).into_owned())
+            .collect())
+        }
+    })
+    .await
+}
