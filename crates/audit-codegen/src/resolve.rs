@@ -856,6 +856,19 @@ impl Gen<'_, '_> {
                     format!("out.extend_from_slice(&f64::from(*{v}).to_le_bytes());")
                 }
                 (Phys::String, Phys::Bytes) => format!("{rt}::write_bytes(out, {v}.as_bytes());"),
+                // narrowing back into an older writer type: checked at run time
+                (Phys::Long, Phys::Int) if matches!(rs, Schema::Long) => format!(
+                    "{rt}::write_int(out, i32::try_from(*{v}).map_err(|_| {rt}::EncodeError::new(\"value outside the writer's int range\"){wsfx})?);"
+                ),
+                (Phys::Double, Phys::Float) if matches!(rs, Schema::Double) => {
+                    let x = self.vars.next("x");
+                    format!(
+                        "let {x} = *{v} as f32; if f64::from({x}).to_bits() != {v}.to_bits() && !{v}.is_nan() {{ return Err({rt}::EncodeError::new(\"value not exactly representable as the writer's float\"){wsfx}); }} out.extend_from_slice(&{x}.to_le_bytes());"
+                    )
+                }
+                (Phys::Bytes, Phys::String) if matches!(rs, Schema::Bytes) => format!(
+                    "{rt}::write_str(out, std::str::from_utf8({v}).map_err(|_| {rt}::EncodeError::new(\"bytes are not UTF-8, the writer has a string\"){wsfx})?);"
+                ),
                 (pr, pw) => {
                     return Err(self.incompatible(path, format!("cannot write {pr:?} as {pw:?}")));
                 }
