@@ -269,7 +269,9 @@ def main():
     p.add_argument("--reader-schema", help="read only: reader schema (default: the writer schema)")
     args = p.parse_args()
     writer_text, writer_node = load(args.schema)
-    lines = [line for line in sys.stdin.read().splitlines() if line.strip()]
+    # Only "\n" separates lines: str.splitlines() would also split at U+0085 or U+2028, which
+    # JSON may carry unescaped inside strings. Input is UTF-8 whatever the locale says.
+    lines = [line for line in sys.stdin.buffer.read().decode("utf-8").split("\n") if line.strip()]
     if args.command == "write":
         write(args.impl, writer_text, writer_node, lines, sys.stdout)
     else:
