@@ -271,6 +271,9 @@ impl<DB: Backend> Relay<DB> {
             }
         }
         // Graceful end: nothing is in flight here (every batch is settled before the next claim).
+        if let Err(e) = self.outbox.refresh_gauges().await {
+            tracing::debug!(error = %e, "outbox gauges not refreshed");
+        }
         for _ in 0..5 {
             match DB::release(&pool, &self.config.relay_id).await {
                 Ok(n) => {
