@@ -48,6 +48,29 @@ pub enum IncompatibilityKind {
     AmbiguousFieldAlias,
 }
 
+impl IncompatibilityKind {
+    /// Java's name, e.g. `MISSING_UNION_BRANCH` (as in the JSON report).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncompatibilityKind::NameMismatch => "NAME_MISMATCH",
+            IncompatibilityKind::FixedSizeMismatch => "FIXED_SIZE_MISMATCH",
+            IncompatibilityKind::MissingEnumSymbols => "MISSING_ENUM_SYMBOLS",
+            IncompatibilityKind::ReaderFieldMissingDefaultValue => {
+                "READER_FIELD_MISSING_DEFAULT_VALUE"
+            }
+            IncompatibilityKind::TypeMismatch => "TYPE_MISMATCH",
+            IncompatibilityKind::MissingUnionBranch => "MISSING_UNION_BRANCH",
+            IncompatibilityKind::AmbiguousFieldAlias => "AMBIGUOUS_FIELD_ALIAS",
+        }
+    }
+}
+
+impl std::fmt::Display for IncompatibilityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One reason why a reader schema cannot read data written with a writer schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]

@@ -225,7 +225,7 @@ fn write_incompat(f: &mut fmt::Formatter<'_>, inc: &Incompatibility, depth: usiz
     };
     write!(
         f,
-        "{indent}- {field}at {path} [{:?}, reader {}, writer {}, location {}]: {}",
+        "{indent}- {field}at {path} [{}, reader {}, writer {}, location {}]: {}",
         inc.kind, inc.reader_type, inc.writer_type, inc.location, inc.message
     )?;
     for c in &inc.causes {

@@ -13,10 +13,12 @@ fn corpus_dir() -> PathBuf {
 fn kinds(list: &[audit_compat::Incompatibility]) -> Vec<String> {
     list.iter()
         .map(|i| {
-            serde_json::to_value(i.kind)
+            let json = serde_json::to_value(i.kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
+                .unwrap_or_default();
+            assert_eq!(json, i.kind.as_str(), "JSON and Display names agree");
+            json
         })
         .collect()
 }
