@@ -5,11 +5,13 @@
 //! newest schema, and its data resolved by apache-avro into the newest schema, re-encoded and
 //! decoded by the generated decoder (so the result is always the typed value).
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use apache_avro::Schema;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::schema_compatibility::SchemaCompatibility;
+use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 
 use crate::{CreateAuditRecordCommand, Error, SchemaVersion, canonical};
@@ -121,9 +123,10 @@ fn decode_generic(writer: &Schema, datum: &[u8]) -> Result<CreateAuditRecordComm
         message: e.to_string(),
         source: boxed(e),
     };
+    // apache-avro only decodes with the writer schema: its own resolution (0.22) matches a
+    // union of records by value shape instead of by name, so resolution is done below
     let mut input = datum;
-    let value = GenericDatumReader::builder(writer)
-        .reader_schema(reader)
+    let written = GenericDatumReader::builder(writer)
         .build()
         .map_err(generic)?
         .read_value(&mut input)
@@ -134,10 +137,320 @@ fn decode_generic(writer: &Schema, datum: &[u8]) -> Result<CreateAuditRecordComm
             remaining: input.len(),
         });
     }
+    let resolver = Resolver {
+        writer_names: names(writer),
+        reader_names: names(reader),
+    };
+    let resolved = resolver
+        .resolve(written, writer, reader, "")
+        .map_err(|message| Error::IncompatibleSchema {
+            reader: SchemaVersion::LATEST,
+            message,
+            source: None,
+        })?;
     let bytes = GenericDatumWriter::builder(reader)
         .build()
         .map_err(generic)?
-        .write_value_to_vec(value)
+        .write_value_to_vec(resolved)
         .map_err(generic)?;
     CreateAuditRecordCommand::from_avro_datum(&bytes)
+}
+
+/// Full name -> definition of every named type in `schema`.
+fn names(schema: &Schema) -> HashMap<String, &Schema> {
+    fn walk<'a>(s: &'a Schema, out: &mut HashMap<String, &'a Schema>) {
+        match s {
+            Schema::Record(r) => {
+                let first = out.insert(r.name.fullname(None), s).is_none();
+                r.fields
+                    .iter()
+                    .filter(|_| first)
+                    .for_each(|f| walk(&f.schema, out));
+            }
+            Schema::Enum(e) => {
+                out.insert(e.name.fullname(None), s);
+            }
+            Schema::Fixed(f) => {
+                out.insert(f.name.fullname(None), s);
+            }
+            Schema::Array(a) => walk(&a.items, out),
+            Schema::Map(m) => walk(&m.types, out),
+            Schema::Union(u) => u.variants().iter().for_each(|b| walk(b, out)),
+            _ => {}
+        }
+    }
+    let mut out = HashMap::new();
+    walk(schema, &mut out);
+    out
+}
+
+/// The wire kind of a schema (logical types reduced to their base type).
+fn kind(s: &Schema) -> &'static str {
+    match s {
+        Schema::Null => "null",
+        Schema::Boolean => "boolean",
+        Schema::Int | Schema::Date | Schema::TimeMillis => "int",
+        Schema::Long
+        | Schema::TimeMicros
+        | Schema::TimestampMillis
+        | Schema::TimestampMicros
+        | Schema::TimestampNanos
+        | Schema::LocalTimestampMillis
+        | Schema::LocalTimestampMicros
+        | Schema::LocalTimestampNanos => "long",
+        Schema::Float => "float",
+        Schema::Double => "double",
+        Schema::Bytes => "bytes",
+        Schema::String | Schema::Uuid(_) => "string",
+        Schema::Record(_) => "record",
+        Schema::Enum(_) => "enum",
+        Schema::Array(_) => "array",
+        Schema::Map(_) => "map",
+        Schema::Union(_) => "union",
+        _ => "fixed",
+    }
+}
+
+fn promotable(w: &str, r: &str) -> bool {
+    matches!(
+        (w, r),
+        ("int", "long" | "float" | "double")
+            | ("long", "float" | "double")
+            | ("float", "double")
+            | ("string", "bytes")
+            | ("bytes", "string")
+    )
+}
+
+/// Avro schema resolution on apache-avro `Value`s, with union branches matched by name.
+struct Resolver<'a> {
+    writer_names: HashMap<String, &'a Schema>,
+    reader_names: HashMap<String, &'a Schema>,
+}
+
+impl<'a> Resolver<'a> {
+    fn deref<'s>(names: &HashMap<String, &'s Schema>, s: &'s Schema) -> Result<&'s Schema, String> {
+        match s {
+            Schema::Ref { name } => names
+                .get(&name.fullname(None))
+                .copied()
+                .ok_or_else(|| format!("undefined name {}", name.fullname(None))),
+            other => Ok(other),
+        }
+    }
+
+    /// Writer branch `w` and reader branch `r` are the same type (named: same short name).
+    fn same_type(&self, w: &Schema, r: &Schema) -> Result<bool, String> {
+        let w = Self::deref(&self.writer_names, w)?;
+        let r = Self::deref(&self.reader_names, r)?;
+        Ok(kind(w) == kind(r)
+            && match (w.name(), r.name()) {
+                (Some(a), Some(b)) => a.name() == b.name(),
+                _ => true,
+            })
+    }
+
+    fn pick(&self, w: &Schema, branches: &'a [Schema]) -> Result<(usize, &'a Schema), String> {
+        for (j, b) in branches.iter().enumerate() {
+            if self.same_type(w, b)? {
+                return Ok((j, b));
+            }
+        }
+        let wk = kind(Self::deref(&self.writer_names, w)?);
+        for (j, b) in branches.iter().enumerate() {
+            if promotable(wk, kind(Self::deref(&self.reader_names, b)?)) {
+                return Ok((j, b));
+            }
+        }
+        Err(format!("no reader union branch for writer type {wk}"))
+    }
+
+    fn resolve(
+        &self,
+        v: Value,
+        ws: &'a Schema,
+        rs: &'a Schema,
+        path: &str,
+    ) -> Result<Value, String> {
+        let ws = Self::deref(&self.writer_names, ws)?;
+        let rs = Self::deref(&self.reader_names, rs)?;
+        let at = |what: &str| {
+            format!(
+                "{what} at {}",
+                if path.is_empty() { "<root>" } else { path }
+            )
+        };
+        match (ws, rs, v) {
+            (Schema::Union(wu), _, Value::Union(i, inner)) => {
+                let wb = wu
+                    .variants()
+                    .get(i as usize)
+                    .ok_or_else(|| at("union index outside the writer union"))?;
+                self.resolve(*inner, wb, rs, path)
+            }
+            (_, Schema::Union(ru), v) => {
+                let (j, rb) = self.pick(ws, ru.variants()).map_err(|e| at(&e))?;
+                let j = u32::try_from(j).map_err(|_| at("union too large"))?;
+                Ok(Value::Union(j, Box::new(self.resolve(v, ws, rb, path)?)))
+            }
+            (Schema::Record(wr), Schema::Record(rr), Value::Record(fields)) => {
+                let mut written: HashMap<String, Value> = fields.into_iter().collect();
+                let mut out = Vec::with_capacity(rr.fields.len());
+                for rf in &rr.fields {
+                    let sub = if path.is_empty() {
+                        rf.name.clone()
+                    } else {
+                        format!("{path}.{}", rf.name)
+                    };
+                    let wf = wr
+                        .fields
+                        .iter()
+                        .find(|wf| wf.name == rf.name || rf.aliases.contains(&wf.name));
+                    let value = match (wf, wf.and_then(|wf| written.remove(&wf.name))) {
+                        (Some(wf), Some(v)) => self.resolve(v, &wf.schema, &rf.schema, &sub)?,
+                        _ => {
+                            let d = rf.default.as_ref().ok_or_else(|| {
+                                format!(
+                                    "reader field {sub} is missing in the writer and has no default"
+                                )
+                            })?;
+                            self.default_value(d, &rf.schema, &sub)?
+                        }
+                    };
+                    out.push((rf.name.clone(), value));
+                }
+                Ok(Value::Record(out))
+            }
+            (Schema::Enum(_), Schema::Enum(re), Value::Enum(_, symbol)) => {
+                let target = if re.symbols.contains(&symbol) {
+                    symbol
+                } else {
+                    re.default
+                        .clone()
+                        .ok_or_else(|| at(&format!("enum symbol {symbol} unknown to the reader")))?
+                };
+                let i = re
+                    .symbols
+                    .iter()
+                    .position(|s| *s == target)
+                    .unwrap_or_default();
+                Ok(Value::Enum(u32::try_from(i).unwrap_or_default(), target))
+            }
+            (Schema::Array(wa), Schema::Array(ra), Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| self.resolve(x, &wa.items, &ra.items, &format!("{path}[{i}]")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            (Schema::Map(wm), Schema::Map(rm), Value::Map(items)) => items
+                .into_iter()
+                .map(|(k, x)| {
+                    let sub = format!("{path}[{k:?}]");
+                    Ok((k, self.resolve(x, &wm.types, &rm.types, &sub)?))
+                })
+                .collect::<Result<HashMap<_, _>, String>>()
+                .map(Value::Map),
+            (_, _, v) => Self::primitive(v, rs).ok_or_else(|| {
+                at(&format!(
+                    "cannot read writer type {} as {}",
+                    kind(ws),
+                    kind(rs)
+                ))
+            }),
+        }
+    }
+
+    /// Primitive values, with the Avro promotions and logical timestamps.
+    fn primitive(v: Value, rs: &Schema) -> Option<Value> {
+        Some(match (v, rs) {
+            (Value::Null, Schema::Null) => Value::Null,
+            (Value::Boolean(b), Schema::Boolean) => Value::Boolean(b),
+            (Value::Int(n), Schema::Int) => Value::Int(n),
+            (Value::Int(n), Schema::Long) => Value::Long(i64::from(n)),
+            (Value::Int(n), Schema::Float) => Value::Float(n as f32),
+            (Value::Int(n), Schema::Double) => Value::Double(f64::from(n)),
+            (Value::Long(n) | Value::TimestampMillis(n), Schema::Long) => Value::Long(n),
+            (Value::Long(n) | Value::TimestampMillis(n), Schema::TimestampMillis) => {
+                Value::TimestampMillis(n)
+            }
+            (Value::Long(n), Schema::Float) => Value::Float(n as f32),
+            (Value::Long(n), Schema::Double) => Value::Double(n as f64),
+            (Value::Float(x), Schema::Float) => Value::Float(x),
+            (Value::Float(x), Schema::Double) => Value::Double(f64::from(x)),
+            (Value::Double(x), Schema::Double) => Value::Double(x),
+            (Value::String(s), Schema::String) => Value::String(s),
+            (Value::String(s), Schema::Bytes) => Value::Bytes(s.into_bytes()),
+            (Value::Bytes(b), Schema::Bytes) => Value::Bytes(b),
+            (Value::Bytes(b), Schema::String) => Value::String(String::from_utf8(b).ok()?),
+            (Value::Fixed(n, b), Schema::Fixed(f)) if f.size == n => Value::Fixed(n, b),
+            _ => return None,
+        })
+    }
+
+    /// The `Value` of a JSON field default for reader schema `rs`.
+    fn default_value(
+        &self,
+        d: &serde_json::Value,
+        rs: &'a Schema,
+        path: &str,
+    ) -> Result<Value, String> {
+        use serde_json::Value as J;
+        let rs = Self::deref(&self.reader_names, rs)?;
+        let bad = || format!("default of {path} does not fit its schema");
+        Ok(match (rs, d) {
+            (Schema::Union(u), _) => {
+                // null when the default is null and there is a null branch, else the first branch
+                let (j, b) = u
+                    .variants()
+                    .iter()
+                    .enumerate()
+                    .find(|(_, b)| d.is_null() == matches!(b, Schema::Null))
+                    .ok_or_else(bad)?;
+                let j = u32::try_from(j).map_err(|_| bad())?;
+                Value::Union(j, Box::new(self.default_value(d, b, path)?))
+            }
+            (Schema::Null, J::Null) => Value::Null,
+            (Schema::Boolean, J::Bool(b)) => Value::Boolean(*b),
+            (Schema::Int, J::Number(n)) => Value::Int(
+                n.as_i64()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or_else(bad)?,
+            ),
+            (Schema::Long, J::Number(n)) => Value::Long(n.as_i64().ok_or_else(bad)?),
+            (Schema::TimestampMillis, J::Number(n)) => {
+                Value::TimestampMillis(n.as_i64().ok_or_else(bad)?)
+            }
+            (Schema::Float, J::Number(n)) => Value::Float(n.as_f64().ok_or_else(bad)? as f32),
+            (Schema::Double, J::Number(n)) => Value::Double(n.as_f64().ok_or_else(bad)?),
+            (Schema::String, J::String(s)) => Value::String(s.clone()),
+            (Schema::Bytes, J::String(s)) => {
+                Value::Bytes(s.chars().map(|c| (u32::from(c) & 0xff) as u8).collect())
+            }
+            (Schema::Enum(e), J::String(s)) => {
+                let i = e.symbols.iter().position(|x| x == s).ok_or_else(bad)?;
+                Value::Enum(u32::try_from(i).map_err(|_| bad())?, s.clone())
+            }
+            (Schema::Array(a), J::Array(items)) => Value::Array(
+                items
+                    .iter()
+                    .map(|x| self.default_value(x, &a.items, path))
+                    .collect::<Result<_, _>>()?,
+            ),
+            (Schema::Map(m), J::Object(o)) => Value::Map(
+                o.iter()
+                    .map(|(k, x)| Ok((k.clone(), self.default_value(x, &m.types, path)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            (Schema::Record(r), J::Object(o)) => Value::Record(
+                r.fields
+                    .iter()
+                    .map(|f| {
+                        let x = o.get(&f.name).or(f.default.as_ref()).ok_or_else(bad)?;
+                        Ok((f.name.clone(), self.default_value(x, &f.schema, path)?))
+                    })
+                    .collect::<Result<_, String>>()?,
+            ),
+            _ => return Err(bad()),
+        })
+    }
 }

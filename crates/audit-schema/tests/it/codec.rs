@@ -348,8 +348,24 @@ pub(crate) fn avro_value(c: &CreateAuditRecordCommand, version: SchemaVersion) -
     ])
 }
 
-pub(crate) fn schema(v: SchemaVersion) -> Schema {
-    Schema::parse_str(v.schema_json()).expect("built-in schema parses")
+/// The apache-avro schema of a version (parsed once).
+pub(crate) fn schema(v: SchemaVersion) -> &'static Schema {
+    static SCHEMAS: std::sync::OnceLock<Vec<(SchemaVersion, Schema)>> = std::sync::OnceLock::new();
+    let all = SCHEMAS.get_or_init(|| {
+        SchemaVersion::ALL
+            .iter()
+            .map(|&v| {
+                (
+                    v,
+                    Schema::parse_str(v.schema_json()).expect("built-in schema parses"),
+                )
+            })
+            .collect()
+    });
+    all.iter()
+        .find(|(x, _)| *x == v)
+        .map(|(_, s)| s)
+        .expect("known version")
 }
 
 /// A value with an `AuditObjectDataValue` whose value is null (not representable before 1.0.2).
@@ -370,7 +386,7 @@ proptest! {
     fn bytes_equal_apache_avro_and_round_trip(cmd in command()) {
         let newest = schema(SchemaVersion::LATEST);
         let ours = cmd.to_avro_datum();
-        let theirs = apache_avro::to_avro_datum(&newest, avro_value(&cmd, SchemaVersion::LATEST)).expect("apache-avro encodes");
+        let theirs = apache_avro::to_avro_datum(newest, avro_value(&cmd, SchemaVersion::LATEST)).expect("apache-avro encodes");
         prop_assert_eq!(&ours, &theirs);
         prop_assert_eq!(CreateAuditRecordCommand::from_avro_datum(&ours).expect("decodes"), cmd.clone());
         let mut appended = vec![0xAB];
@@ -382,7 +398,7 @@ proptest! {
     }
 
     #[test]
-    fn older_writer_versions_round_trip_and_match_apache_resolution(cmd in command()) {
+    fn older_writer_versions_round_trip_and_match_apache_avro(cmd in command()) {
         let expected = cmd.to_avro_datum();
         prop_assert_eq!(cmd.to_avro_datum_as(SchemaVersion::LATEST).ok(), Some(expected));
         for &v in SchemaVersion::ALL {
@@ -394,7 +410,7 @@ proptest! {
                         cmd.clone()
                     );
                     // apache-avro writes the same bytes for the datum in that version's layout
-                    let theirs = apache_avro::to_avro_datum(&schema(v), avro_value(&cmd, v))
+                    let theirs = apache_avro::to_avro_datum(schema(v), avro_value(&cmd, v))
                         .expect("apache-avro encodes");
                     prop_assert_eq!(&bytes, &theirs);
                     // (apache-avro's own resolution is not used as the oracle for decoding: 0.22
@@ -706,4 +722,32 @@ fn json_rendering_is_readable() {
     );
     assert_eq!(json::from_json_value(&j).expect("reads back"), cmd);
     assert!(matches!(json::from_json("{}"), Err(Error::Json(_))));
+}
+
+/// 1.0.0 plus one enum symbol: an unknown writer schema with the old `value` layout.
+fn v1_0_0_with_extra_symbol() -> String {
+    SchemaVersion::V1_0_0
+        .schema_json()
+        .replacen(r#""UNKNOWN""#, r#""UNKNOWN", "ARCHIVED""#, 1)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// The generic path matches union branches by name (apache-avro 0.22's own resolution
+    /// would turn an AuditObjectDataJSON written with 1.0.0 into an AuditObjectDataValue).
+    #[test]
+    fn generic_path_equals_generated_resolution(cmd in command()) {
+        prop_assume!(has_null_value(&cmd).is_none());
+        let text = v1_0_0_with_extra_symbol();
+        let writer = WriterSchema::parse(&text).expect("compatible");
+        prop_assert_eq!(writer.known_version(), None);
+        let datum = apache_avro::to_avro_datum(
+            &Schema::parse_str(&text).expect("parses"),
+            avro_value(&cmd, SchemaVersion::V1_0_0),
+        )
+        .expect("apache-avro encodes");
+        prop_assert_eq!(&datum, &cmd.to_avro_datum_as(SchemaVersion::V1_0_0).expect("representable"));
+        prop_assert_eq!(writer.decode(&datum).expect("generic path decodes"), cmd);
+    }
 }
