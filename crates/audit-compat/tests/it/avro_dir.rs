@@ -514,3 +514,47 @@ fn unknown_revision_is_an_input_error() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn command_shape_rules() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let base = |name: &str| serde_json::json!({"type": "record", "name": name, "namespace": "ch.admin.bit.jeap.messaging.avro", "fields": []});
+    let schema = serde_json::json!({
+        "type": "record", "name": "DoSomething", "namespace": "com.example",
+        "fields": [
+            {"name": "identity", "type": base("AvroMessageIdentity")},
+            {"name": "type", "type": ["null", base("AvroMessageType")], "default": null},
+            {"name": "publisher", "type": base("AvroMessagePublisher")},
+            {"name": "references", "type": {"type": "record", "name": "Refs", "fields": []}},
+            {"name": "payload", "type": "string"},
+            {"name": "processId", "type": "int"}
+        ]
+    });
+    std::fs::write(tmp.path().join("v1.avsc"), schema.to_string())?;
+    std::fs::write(
+        tmp.path().join("DoSomething.descriptor.json"),
+        r#"{"versions": [{"version": "1.0.0", "schema": "v1.avsc"}]}"#,
+    )?;
+    let report = check_dir(tmp.path(), &CheckOptions::default())?;
+    let messages: Vec<String> = report
+        .findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::Structure { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    let all = messages.join("\n");
+    for expected in [
+        "is not named `*Command`",
+        "lacks the required field `commandVersion`",
+        "`DoSomething.type` must be required, not a union",
+        "`DoSomething.references` must be a record whose name ends with `References`",
+        "`DoSomething.payload` must be a record whose name ends with `Payload`",
+        "`DoSomething.processId` must be `string` or `[\"null\", \"string\"]`",
+    ] {
+        assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+    }
+    assert_eq!(messages.len(), 6, "{all}");
+    Ok(())
+}
