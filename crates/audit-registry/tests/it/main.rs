@@ -14,6 +14,8 @@ mod compatibility;
 mod outage;
 mod proxy;
 mod register;
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+mod tls;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
