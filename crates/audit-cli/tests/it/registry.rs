@@ -162,3 +162,36 @@ fn registry_down_is_a_service_error() -> TestResult {
     assert_fails(&out, 2, "bad registry settings");
     Ok(())
 }
+
+#[test]
+fn bad_ca_certificates() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let out = audit()?
+        .args([
+            "registry",
+            "subjects",
+            "--registry",
+            "https://127.0.0.1:9",
+            "--ca-cert",
+        ])
+        .arg(tmp.path().join("missing.pem"))
+        .output()?;
+    assert_fails(&out, 3, "cannot read");
+    let pem = tmp.path().join("bad.pem");
+    std::fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n",
+    )?;
+    let out = audit()?
+        .args([
+            "registry",
+            "subjects",
+            "--registry",
+            "https://127.0.0.1:9",
+            "--ca-cert",
+        ])
+        .arg(&pem)
+        .output()?;
+    assert_fails(&out, 2, "bad registry settings");
+    Ok(())
+}
