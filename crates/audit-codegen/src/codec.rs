@@ -205,6 +205,7 @@ pub(crate) fn enc(m: &Model<'_>, s: &Schema, v: &str, vars: &Vars) -> Result<Str
 /// An expression decoding one value of `s` from `r`; errors get the suffix `w` (e.g.
 /// `.field("x")`) appended.
 pub(crate) fn dec(m: &Model<'_>, s: &Schema, w: &str, vars: &Vars) -> Result<String, Error> {
+    let rt = &m.opts.runtime_path;
     let me = |call: &str| format!("{call}.map_err(|e| e{w})?");
     Ok(match s {
         Schema::Null => "()".into(),
@@ -233,7 +234,7 @@ pub(crate) fn dec(m: &Model<'_>, s: &Schema, w: &str, vars: &Vars) -> Result<Str
             let i = vars.next("i");
             let wi = format!(".index({i}){w}");
             format!(
-                "{{ let mut {acc} = Vec::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} {acc}.reserve({n}); for _ in 0..{n} {{ let {i} = {acc}.len(); {acc}.push({}); }} }} {acc} }}",
+                "{{ let mut {acc} = Vec::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} {acc}.reserve({n}.min({rt}::MAX_RESERVE)); for _ in 0..{n} {{ let {i} = {acc}.len(); {acc}.push({}); }} }} {acc} }}",
                 me(&format!("r.read_block_count({min}, {acc}.len())")),
                 dec(m, &a.items, &wi, vars)?
             )

@@ -335,7 +335,7 @@ impl Gen<'_, '_> {
                 let wi = format!(".index({i}){wsfx}");
                 let item = self.dec(&a.items, &b.items, &wi, &format!("{path}[]"))?;
                 Ok(format!(
-                    "{{ let mut {acc} = Vec::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} {acc}.reserve({n}); for _ in 0..{n} {{ let {i} = {acc}.len(); {acc}.push({item}); }} }} {acc} }}",
+                    "{{ let mut {acc} = Vec::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} {acc}.reserve({n}.min({rt}::MAX_RESERVE)); for _ in 0..{n} {{ let {i} = {acc}.len(); {acc}.push({item}); }} }} {acc} }}",
                     me(&format!("r.read_block_count({min}, {acc}.len())")),
                 ))
             }

@@ -10,6 +10,10 @@ use std::fmt;
 /// Upper bound for the number of items of an array or map whose items encode to zero bytes.
 pub const MAX_ZERO_SIZE_ITEMS: u64 = 1 << 16;
 
+/// Most array items reserved ahead of decoding them: a block count only says what the input
+/// claims, so memory beyond this grows with the items actually decoded.
+pub const MAX_RESERVE: usize = 16;
+
 /// One step of the path to the value an error is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathSeg {
@@ -608,5 +612,138 @@ impl<'a> Reader<'a> {
         let v = self.read_long()?;
         chrono::DateTime::from_timestamp_micros(v)
             .ok_or_else(|| DecodeError::new(DecodeErrorKind::TimestampOutOfRange(v), start))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn long_bytes(v: i64) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_long(&mut out, v);
+        out
+    }
+
+    #[test]
+    fn zigzag_varints_follow_the_spec() {
+        assert_eq!(long_bytes(0), [0]);
+        assert_eq!(long_bytes(-1), [1]);
+        assert_eq!(long_bytes(1), [2]);
+        assert_eq!(long_bytes(-64), [0x7f]);
+        assert_eq!(long_bytes(64), [0x80, 0x01]);
+        let mut max = vec![0xfe];
+        max.extend([0xff; 8]);
+        max.push(0x01);
+        assert_eq!(long_bytes(i64::MAX), max);
+        let mut min = vec![0xff; 9];
+        min.push(0x01);
+        assert_eq!(long_bytes(i64::MIN), min);
+        for v in [
+            0,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            8191,
+            -8192,
+            i64::from(i32::MAX),
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let b = long_bytes(v);
+            let mut r = Reader::new(&b);
+            assert_eq!(r.read_long().unwrap(), v);
+            r.finish().unwrap();
+        }
+    }
+
+    #[test]
+    fn reads_are_bounded() {
+        let mut r = Reader::new(&[0x80]);
+        assert_eq!(
+            r.read_long().unwrap_err().kind,
+            DecodeErrorKind::UnexpectedEof
+        );
+        let mut r = Reader::new(&[0x80; 10]);
+        assert_eq!(
+            r.read_long().unwrap_err().kind,
+            DecodeErrorKind::VarintOverflow
+        );
+        let mut r = Reader::new(&[6, b'a']);
+        assert!(matches!(
+            r.read_string().unwrap_err().kind,
+            DecodeErrorKind::LengthExceedsInput {
+                length: 3,
+                remaining: 1
+            }
+        ));
+        let mut r = Reader::new(&[2, 0xff]);
+        assert_eq!(
+            r.read_string().unwrap_err().kind,
+            DecodeErrorKind::InvalidUtf8
+        );
+        let mut r = Reader::new(&[4]);
+        assert_eq!(r.read_int().unwrap(), 2);
+        let b = long_bytes(i64::from(i32::MAX) + 1);
+        assert!(matches!(
+            Reader::new(&b).read_int().unwrap_err().kind,
+            DecodeErrorKind::IntOutOfRange(_)
+        ));
+    }
+
+    #[test]
+    fn block_counts_are_bounded_by_input_or_cap() {
+        // 3 items of at least 2 bytes need 6 bytes
+        let mut r = Reader::new(&[6, 0, 0, 0, 0]);
+        assert!(matches!(
+            r.read_block_count(2, 0).unwrap_err().kind,
+            DecodeErrorKind::BlockCountExceedsInput {
+                count: 3,
+                remaining: 4
+            }
+        ));
+        let mut r = Reader::new(&[6, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(r.read_block_count(2, 0).unwrap(), 3);
+        // negative count: the byte size follows and must fit
+        let mut r = Reader::new(&[3, 4, 0, 0, 0, 0]);
+        assert_eq!(r.read_block_count(2, 0).unwrap(), 2);
+        let mut r = Reader::new(&[3, 40, 0, 0]);
+        assert!(matches!(
+            r.read_block_count(2, 0).unwrap_err().kind,
+            DecodeErrorKind::LengthExceedsInput { length: 20, .. }
+        ));
+        // zero-size items: capped in total
+        let b = long_bytes(MAX_ZERO_SIZE_ITEMS as i64);
+        assert_eq!(
+            Reader::new(&b).read_block_count(0, 0).unwrap(),
+            MAX_ZERO_SIZE_ITEMS as usize
+        );
+        assert_eq!(
+            Reader::new(&b).read_block_count(0, 1).unwrap_err().kind,
+            DecodeErrorKind::TooManyItems
+        );
+        let b = long_bytes(i64::MIN);
+        assert!(Reader::new(&b).read_block_count(1, 0).is_err());
+    }
+
+    #[test]
+    fn error_paths_read_outside_in() {
+        let e = DecodeError::new(DecodeErrorKind::InvalidUtf8, 7)
+            .field("value")
+            .index(2)
+            .field("objectData")
+            .field("auditedData");
+        assert_eq!(e.path.to_string(), "auditedData.objectData[2].value");
+        assert_eq!(
+            e.to_string(),
+            "at auditedData.objectData[2].value (byte 7): string is not valid UTF-8"
+        );
+        assert_eq!(
+            EncodeError::new("x").key("k").field("m").path.to_string(),
+            "m[\"k\"]"
+        );
     }
 }

@@ -129,7 +129,7 @@ impl Light {
                 if n9 == 0 {
                     break;
                 }
-                a8.reserve(n9);
+                a8.reserve(n9.min(crate::rt::MAX_RESERVE));
                 for _ in 0..n9 {
                     let i10 = a8.len();
                     a8.push(

@@ -203,7 +203,7 @@ impl Event {
                 if n13 == 0 {
                     break;
                 }
-                a12.reserve(n13);
+                a12.reserve(n13.min(crate::rt::MAX_RESERVE));
                 for _ in 0..n13 {
                     let i14 = a12.len();
                     a12.push(
@@ -385,7 +385,7 @@ impl Event {
                 if n3 == 0 {
                     break;
                 }
-                a2.reserve(n3);
+                a2.reserve(n3.min(crate::rt::MAX_RESERVE));
                 for _ in 0..n3 {
                     let i4 = a2.len();
                     a2.push(

@@ -166,7 +166,7 @@ impl Envelope {
                 if n16 == 0 {
                     break;
                 }
-                a15.reserve(n16);
+                a15.reserve(n16.min(crate::rt::MAX_RESERVE));
                 for _ in 0..n16 {
                     let i17 = a15.len();
                     a15.push(

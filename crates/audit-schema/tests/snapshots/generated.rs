@@ -592,7 +592,7 @@ impl AuditEventDetails {
                         if n7 == 0 {
                             break;
                         }
-                        a6.reserve(n7);
+                        a6.reserve(n7.min(crate::rt::MAX_RESERVE));
                         for _ in 0..n7 {
                             let i8 = a6.len();
                             a6.push(
@@ -847,7 +847,7 @@ impl AuditObject {
                         if n9 == 0 {
                             break;
                         }
-                        a8.reserve(n9);
+                        a8.reserve(n9.min(crate::rt::MAX_RESERVE));
                         for _ in 0..n9 {
                             let i10 = a8.len();
                             a8.push(
@@ -1131,7 +1131,7 @@ impl AuditObject {
                         if n1 == 0 {
                             break;
                         }
-                        a0.reserve(n1);
+                        a0.reserve(n1.min(crate::rt::MAX_RESERVE));
                         for _ in 0..n1 {
                             let i2 = a0.len();
                             a0.push(
@@ -1459,7 +1459,7 @@ impl AuditObject {
                         if n1 == 0 {
                             break;
                         }
-                        a0.reserve(n1);
+                        a0.reserve(n1.min(crate::rt::MAX_RESERVE));
                         for _ in 0..n1 {
                             let i2 = a0.len();
                             a0.push(
