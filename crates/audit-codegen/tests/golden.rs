@@ -19,27 +19,27 @@ use audit_codegen::{Options, WriterVersion, generate};
 #[allow(dead_code)]
 mod rt;
 
-#[allow(dead_code, clippy::all)]
+#[allow(dead_code)]
 mod union_reuse {
     include!("golden/union_reuse.rs");
 }
-#[allow(dead_code, clippy::all)]
+#[allow(dead_code)]
 mod nullable_enum {
     include!("golden/nullable_enum.rs");
 }
-#[allow(dead_code, clippy::all)]
+#[allow(dead_code)]
 mod null_not_first {
     include!("golden/null_not_first.rs");
 }
-#[allow(dead_code, clippy::all)]
+#[allow(dead_code)]
 mod clashing_names {
     include!("golden/clashing_names.rs");
 }
-#[allow(dead_code, clippy::all)]
+#[allow(dead_code)]
 mod keywords {
     include!("golden/keywords.rs");
 }
-#[allow(dead_code, clippy::all)]
+#[allow(dead_code)]
 mod resolution {
     include!("golden/resolution.rs");
 }

@@ -47,7 +47,7 @@ mod rt {
     include!(concat!(env!("OUT_DIR"), "/runtime.rs"));
 }
 
-#[allow(dead_code, clippy::all)]
+#[allow(dead_code)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
