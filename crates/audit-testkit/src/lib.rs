@@ -1,5 +1,5 @@
 //! Test infrastructure for the audit crates (internal, dev-dependency only): a real
-//! Kafka-protocol broker ([Tansu](Tansu) 0.6.0), a real Confluent-API schema registry
+//! Kafka-protocol broker ([`Tansu`] 0.6.0), a real Confluent-API schema registry
 //! ([rivven-schema](SchemaRegistry) 0.0.22) and per-test PostgreSQL databases ([`PgDatabase`]).
 //!
 //! Everything listens on `127.0.0.1` on random free ports, is started by the test itself and is
