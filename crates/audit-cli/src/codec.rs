@@ -176,6 +176,9 @@ pub(crate) struct DecodeArgs {
         requires = "registry"
     )]
     password: Option<String>,
+    /// Extra trusted root certificate (PEM) for an https:// --registry.
+    #[arg(long, value_name = "PEM", requires = "registry")]
+    ca_cert: Option<PathBuf>,
 }
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, CliError> {
@@ -264,6 +267,9 @@ fn decode_bytes(
                 let mut config = audit_registry::RegistryConfig::new(url.clone());
                 if let Some(user) = &args.user {
                     config = config.basic_auth(user.clone(), args.password.as_deref());
+                }
+                if let Some(path) = &args.ca_cert {
+                    config = crate::registry::add_ca(config, path)?;
                 }
                 let client = crate::registry::client(config)?;
                 let rt = crate::registry::runtime()?;

@@ -44,14 +44,20 @@ impl Connection {
 }
 
 #[cfg(any(feature = "native-tls", feature = "rustls"))]
-fn add_ca(config: RegistryConfig, path: &std::path::Path) -> Result<RegistryConfig, CliError> {
+pub(crate) fn add_ca(
+    config: RegistryConfig,
+    path: &std::path::Path,
+) -> Result<RegistryConfig, CliError> {
     let pem = std::fs::read(path)
         .map_err(|e| CliError::io_from(format!("cannot read {}", path.display()), e))?;
     Ok(config.add_root_certificate_pem(pem))
 }
 
 #[cfg(not(any(feature = "native-tls", feature = "rustls")))]
-fn add_ca(_config: RegistryConfig, path: &std::path::Path) -> Result<RegistryConfig, CliError> {
+pub(crate) fn add_ca(
+    _config: RegistryConfig,
+    path: &std::path::Path,
+) -> Result<RegistryConfig, CliError> {
     Err(CliError::input(format!(
         "--ca-cert {} needs TLS support: build audit-cli with the feature `native-tls` or `rustls`",
         path.display()
