@@ -41,9 +41,9 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
-    /// Encoding the audit command failed.
-    #[error("cannot encode the audit command")]
-    Encode(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// Building the audit command failed (a jEAP builder rule was violated).
+    #[error("cannot build the audit command")]
+    Build(#[from] audit_builder::Error),
     /// A schema id could not be obtained.
     #[error("cannot obtain the schema id for subject `{subject}`")]
     SchemaId {

@@ -46,6 +46,7 @@ mod message;
 pub mod metrics;
 mod outbox;
 pub mod relay;
+pub mod sender;
 mod store;
 pub mod trace;
 

@@ -3,38 +3,79 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
+use audit_builder::{AuditCommandFactory, AuditEventType, JwtClaims};
 use audit_outbox::TRACEPARENT;
+use audit_outbox::sender::{AuditSender, SchemaId};
+use audit_schema::{AuditTrigger, CreateAuditRecordCommand, confluent};
+use chrono::Utc;
 
 use crate::support::*;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Acceptance 1: 1,000 rolled-back enqueues deliver nothing; 1,000 committed deliver 1,000 with
-/// value, key and headers as enqueued.
+/// Acceptance 1: 1,000 rolled-back enqueues deliver nothing; 1,000 committed deliver 1,000, each
+/// decodable back into the original command (Confluent frame with the pinned schema id, Avro of
+/// the newest schema). The commands go through the three sender paths: already built,
+/// user-triggered, message-triggered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_delivers_nothing_commit_delivers_everything() -> TestResult {
     let (_db, pool, outbox) = pg_outbox().await?;
     let (broker, topic) = tansu_topic(2)?;
-    let mut expected = std::collections::HashMap::new();
-    for round in 0..20 {
+    let sender = AuditSender::pinned(&topic, SchemaId::Pinned(42))?;
+    let factory = AuditCommandFactory::new("outbox-test", "AUDIT")?;
+    let command = |i: usize| {
+        factory
+            .builder(Utc::now())
+            .event_type(AuditEventType::Modified)
+            .context("outbox-test")
+            .event_data("i", i.to_string())
+            .user(format!("user-{i}"), "idp")
+            .build()
+    };
+    for _ in 0..10 {
         let mut tx = pool.begin().await?;
-        for i in 0..50 {
-            let m = msg(&topic, Some(&format!("k{i}")));
-            outbox.enqueue(&mut tx, &m).await?;
+        for i in 0..100 {
+            sender.send(&outbox, &mut tx, &command(i)?).await?;
         }
-        let _ = round;
         tx.rollback().await?;
     }
     assert_eq!(outbox.counts().await?.pending, 0);
     let relay = outbox.start_relay(relay_config(&broker.bootstrap()))?;
-    for _ in 0..10 {
+    let mut expected = HashMap::new();
+    let claims = JwtClaims {
+        sub: "u-claims".into(),
+        iss: "https://idp.example".into(),
+    };
+    for round in 0..10 {
         let mut tx = pool.begin().await?;
         for i in 0..100 {
-            let m = msg(&topic, Some(&format!("k{i}")))
-                .with_header("x-signature", vec![1, 2, 3])
-                .with_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-            outbox.enqueue(&mut tx, &m).await?;
-            expected.insert(m.message_id.clone(), m);
+            match round % 3 {
+                0 => {
+                    let c = command(i)?;
+                    sender.send(&outbox, &mut tx, &c).await?;
+                    expected.insert(c.identity.id.clone(), Some(c));
+                }
+                1 => {
+                    let b = factory
+                        .builder(Utc::now())
+                        .event_type(AuditEventType::Read)
+                        .context("uc");
+                    sender
+                        .audit_user_triggered(&outbox, &mut tx, b, &claims)
+                        .await?;
+                }
+                _ => {
+                    let received = command(i)?;
+                    let b = factory
+                        .builder(Utc::now())
+                        .event_type(AuditEventType::Created);
+                    sender
+                        .audit_message_triggered(&outbox, &mut tx, b, "DEPT", &received)
+                        .await?;
+                }
+            }
         }
         tx.commit().await?;
     }
@@ -47,11 +88,55 @@ async fn rollback_delivers_nothing_commit_delivers_everything() -> TestResult {
         "exactly the committed rows, none of the rolled-back ones"
     );
     let mut seen = HashSet::new();
+    let (mut users, mut systems) = (0, 0);
+    for r in &records {
+        let (schema_id, datum) = confluent::unframe(&r.value)?;
+        assert_eq!(schema_id, 42);
+        let decoded = CreateAuditRecordCommand::from_avro_datum(datum)?;
+        assert!(seen.insert(decoded.identity.id.clone()), "duplicate");
+        if let Some(Some(original)) = expected.get(&decoded.identity.id) {
+            assert_eq!(&decoded, original);
+        }
+        match &decoded.payload.trigger {
+            AuditTrigger::AuditUser(u) if u.id == "u-claims" => users += 1,
+            AuditTrigger::AuditSystemComponent(s) => {
+                assert_eq!(s.department, "DEPT");
+                systems += 1;
+            }
+            AuditTrigger::AuditUser(_) => {}
+        }
+    }
+    assert_eq!(seen.len(), 1000);
+    assert_eq!(expected.keys().filter(|k| seen.contains(*k)).count(), 400);
+    assert_eq!((users, systems), (300, 300));
+    Ok(())
+}
+
+/// Enqueue stores key, value and headers as given; the relay delivers them unchanged, and a
+/// `traceparent` from the registered source is stored when none is given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_value_and_headers_arrive_unchanged() -> TestResult {
+    let (_db, pool, outbox) = pg_outbox().await?;
+    let (broker, topic) = tansu_topic(1)?;
+    let relay = outbox.start_relay(relay_config(&broker.bootstrap()))?;
+    let mut expected = HashMap::new();
+    let mut tx = pool.begin().await?;
+    for i in 0..50 {
+        let m = msg(&topic, Some(&format!("k{i}")))
+            .with_header("x-signature", vec![1, 2, 3, 0, 255])
+            .with_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        outbox.enqueue(&mut tx, &m).await?;
+        expected.insert(m.message_id.clone(), m);
+    }
+    tx.commit().await?;
+    wait_sent(&outbox, 50, LIMIT).await?;
+    relay.shutdown().await?;
+    let records = consume_all(&broker.bootstrap(), &topic, 1, 50).await?;
+    assert_eq!(records.len(), 50);
     for r in &records {
         let m = expected
             .get(&r.value_str())
             .ok_or("a record that was never committed")?;
-        assert!(seen.insert(r.value_str()), "duplicate");
         assert_eq!(r.key.as_deref(), m.key.as_deref());
         assert_eq!(r.value, m.value);
         assert_eq!(r.headers, m.headers);
