@@ -35,3 +35,50 @@ fn shared_is_one_instance() {
     let (status, _) = http(a.port(), "GET", "/subjects", None);
     assert_eq!(status, 200);
 }
+
+/// Runs only as the child of `shared_server_dies_with_a_killed_test_process`.
+#[test]
+#[ignore = "helper process for shared_server_dies_with_a_killed_test_process"]
+fn child_holding_a_shared_registry() {
+    if std::env::var_os("AUDIT_TESTKIT_CHILD").is_none() {
+        return;
+    }
+    let registry = SchemaRegistry::shared().expect("shared registry");
+    println!("PORT={}", registry.port());
+    std::thread::sleep(std::time::Duration::from_secs(120));
+}
+
+#[test]
+fn shared_server_dies_with_a_killed_test_process() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--ignored",
+            "--exact",
+            "registry::child_holding_a_shared_registry",
+            "--nocapture",
+        ])
+        .env("AUDIT_TESTKIT_CHILD", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn child test process");
+    let stdout = child.stdout.take().expect("stdout");
+    let port: u16 = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("PORT=").map(|p| p.parse().expect("port")))
+        .expect("child reports its registry port");
+    assert!(listening(port), "the child's registry is up");
+
+    child.kill().expect("SIGKILL the child"); // no destructor runs in the child
+    child.wait().expect("reap child");
+
+    // The watchdog sees EOF on its stdin and kills the server; poll for it (bounded).
+    let gone = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        !listening(port)
+    });
+    assert!(gone, "registry on port {port} survived its test process");
+}
