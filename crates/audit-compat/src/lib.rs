@@ -444,28 +444,30 @@ fn check_descriptor(
             });
             continue;
         };
-        let targets: Vec<usize> = if options.transitive {
-            (0..i).collect()
-        } else if let Some(cv) = &l.compatible_version {
-            match index.get(cv.as_str()) {
-                Some(&t) if t < i => vec![t],
+        let declared = match &l.compatible_version {
+            None => Some(i - 1),
+            Some(cv) => match index.get(cv.as_str()) {
+                Some(&t) if t < i => Some(t),
                 Some(_) => {
                     report.findings.push(desc_finding(
                         Some(&l.version),
                         format!("compatibleVersion {cv} is not an earlier version"),
                     ));
-                    continue;
+                    None
                 }
                 None => {
                     report.findings.push(desc_finding(
                         Some(&l.version),
                         format!("compatibleVersion {cv} is not listed in the descriptor"),
                     ));
-                    continue;
+                    None
                 }
-            }
+            },
+        };
+        let targets: Vec<usize> = if options.transitive {
+            (0..i).collect()
         } else {
-            vec![i - 1]
+            declared.into_iter().collect()
         };
         for t in targets {
             let Some(old) = loaded.get(t) else { continue };

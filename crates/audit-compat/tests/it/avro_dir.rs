@@ -241,6 +241,19 @@ fn descriptor_mistakes_are_findings() -> TestResult {
         text.contains("compatibleVersion 0.9.0 is not listed"),
         "{text}"
     );
+    let transitive = check_dir(
+        tmp.path(),
+        &CheckOptions {
+            transitive: true,
+            ..CheckOptions::default()
+        },
+    )?;
+    assert!(
+        transitive
+            .to_string()
+            .contains("compatibleVersion 0.9.0 is not listed"),
+        "{transitive}"
+    );
 
     std::fs::remove_file(tmp.path().join("CreateAuditRecordCommand_v1.0.0.avsc"))?;
     std::fs::write(
