@@ -25,10 +25,13 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features $(TEST_FEATURES) -- -D warnings
+
+# Feature-gated code is tested too: the registry's TLS path and the consumer's Kafka runtime.
+TEST_FEATURES := audit-registry/rustls,audit-consumer/kafka
 
 unit: prep
-	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) test --workspace --features $(TEST_FEATURES) --no-fail-fast
 
 schema-check:
 	$(CARGO) run -q -p audit-cli -- schema check --dir avro
