@@ -34,7 +34,7 @@ unit: prep
 	$(CARGO) test --workspace --features $(TEST_FEATURES) --no-fail-fast
 
 schema-check:
-	$(CARGO) run -q -p audit-cli -- schema check --dir avro
+	$(CARGO) run -q -p audit-cli -- schema check --dir avro --transitive
 
 deny: prep
 	$(DENY) check licenses
