@@ -54,7 +54,7 @@ pub use error::{Error, Result};
 pub use housekeeping::{HousekeepingConfig, HousekeepingHandle, HousekeepingReport};
 pub use message::{OutboxMessage, TRACEPARENT, decode_headers, encode_headers};
 pub use outbox::Outbox;
-pub use relay::{RelayConfig, RelayHandle};
+pub use relay::{RelayConfig, RelayHandle, RelayStats};
 pub use store::{
     Backend, FailedMessage, Migration, OutboxCounts, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS,
 };

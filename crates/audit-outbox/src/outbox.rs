@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::store::Wake;
 use sqlx::{Pool, Transaction};
-use tokio::sync::Notify;
+use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::message::{OutboxMessage, TRACEPARENT, encode_headers};
@@ -27,7 +28,7 @@ use crate::store::{Backend, FailedMessage, OutboxCounts};
 /// ```
 pub struct Outbox<DB: Backend> {
     pub(crate) pool: Pool<DB>,
-    pub(crate) wake: Arc<Notify>,
+    pub(crate) wake: Arc<Wake>,
 }
 
 impl<DB: Backend> Clone for Outbox<DB> {
@@ -51,7 +52,7 @@ impl<DB: Backend> Outbox<DB> {
     pub fn new(pool: Pool<DB>) -> Self {
         Self {
             pool,
-            wake: Arc::new(Notify::new()),
+            wake: Arc::new(Wake::default()),
         }
     }
 
@@ -77,7 +78,6 @@ impl<DB: Backend> Outbox<DB> {
         message: &OutboxMessage,
     ) -> Result<i64> {
         let span = tracing::debug_span!("outbox enqueue", topic = %message.topic, message_id = %message.message_id);
-        let _entered = span.enter();
         message.validate()?;
         let headers = if message.headers.iter().any(|(n, _)| n == TRACEPARENT) {
             encode_headers(&message.headers)
@@ -88,9 +88,9 @@ impl<DB: Backend> Outbox<DB> {
         } else {
             encode_headers(&message.headers)
         };
-        drop(_entered);
         let conn: &mut DB::Connection = tx;
         let id = DB::insert(conn, message, &headers, &self.wake)
+            .instrument(span)
             .await
             .map_err(Error::db("enqueue"))?;
         metrics::counter!(crate::metrics::ENQUEUED).increment(1);

@@ -26,6 +26,8 @@
 //! without a key have no order.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -136,9 +138,40 @@ impl RelayConfig {
     }
 }
 
+/// Counters of one relay since its start (the same events as the metrics, per relay).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayStats {
+    /// Batches processed.
+    pub batches: u64,
+    /// Rows acknowledged and marked sent.
+    pub delivered: u64,
+    /// Rows marked failed (permanent failures).
+    pub permanent_failures: u64,
+    /// Row delivery attempts that failed transiently.
+    pub transient_failures: u64,
+    /// Producer rebuilds after fatal idempotent-producer errors.
+    pub producer_rebuilds: u64,
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    batches: AtomicU64,
+    delivered: AtomicU64,
+    permanent_failures: AtomicU64,
+    transient_failures: AtomicU64,
+    producer_rebuilds: AtomicU64,
+}
+
+impl Stats {
+    fn add(field: &AtomicU64, n: u64) {
+        field.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 /// A running relay. Dropping it does not stop it: call [`RelayHandle::shutdown`].
 #[derive(Debug)]
 pub struct RelayHandle {
+    stats: Arc<Stats>,
     stop: watch::Sender<bool>,
     task: JoinHandle<Result<()>>,
     listener: Option<JoinHandle<()>>,
@@ -154,6 +187,18 @@ impl RelayHandle {
             let _ = l.await;
         }
         r
+    }
+
+    /// This relay's counters so far.
+    pub fn stats(&self) -> RelayStats {
+        let s = &self.stats;
+        RelayStats {
+            batches: s.batches.load(Ordering::Relaxed),
+            delivered: s.delivered.load(Ordering::Relaxed),
+            permanent_failures: s.permanent_failures.load(Ordering::Relaxed),
+            transient_failures: s.transient_failures.load(Ordering::Relaxed),
+            producer_rebuilds: s.producer_rebuilds.load(Ordering::Relaxed),
+        }
     }
 
     /// Whether the relay task has ended (it ends only on shutdown or when its producer cannot be
@@ -179,15 +224,18 @@ impl<DB: Backend> Outbox<DB> {
         } else {
             None
         };
+        let stats = Arc::new(Stats::default());
         let relay = Relay {
             outbox: self.clone(),
             config,
             client,
             producer,
             stop: stop_rx,
+            stats: stats.clone(),
         };
         let task = tokio::spawn(relay.run());
         Ok(RelayHandle {
+            stats,
             stop,
             task,
             listener,
@@ -201,6 +249,7 @@ struct Relay<DB: Backend> {
     client: ClientConfig,
     producer: FutureProducer,
     stop: watch::Receiver<bool>,
+    stats: Arc<Stats>,
 }
 
 enum Outcome {
@@ -267,6 +316,7 @@ impl<DB: Backend> Relay<DB> {
             if let Some((code, reason)) = self.producer.client().fatal_error() {
                 tracing::error!(?code, %reason, "fatal idempotent-producer error, rebuilding the producer");
                 metrics::counter!(m::PRODUCER_REBUILDS).increment(1);
+                Stats::add(&self.stats.producer_rebuilds, 1);
                 self.rebuild_producer().await;
             }
         }
@@ -400,11 +450,13 @@ impl<DB: Backend> Relay<DB> {
                 .await;
             if done.is_some() {
                 metrics::counter!(m::DELIVERED).increment(acked.len() as u64);
+                Stats::add(&self.stats.delivered, acked.len() as u64);
             }
         }
         for (id, reason) in &permanent {
             tracing::warn!(id, %reason, "outbox row failed permanently");
             metrics::counter!(m::DELIVERY_FAILURES, "class" => "permanent").increment(1);
+            Stats::add(&self.stats.permanent_failures, 1);
             let pool = self.outbox.pool.clone();
             self.retry_db("mark failed", deadline, || {
                 DB::mark_failed(&pool, *id, reason)
@@ -423,6 +475,7 @@ impl<DB: Backend> Relay<DB> {
             .await;
         }
         metrics::histogram!(m::BATCH_DURATION).record(started.elapsed().as_secs_f64());
+        Stats::add(&self.stats.batches, 1);
     }
 
     /// librdkafka caches "topic does not exist" until its next metadata refresh; a topic created

@@ -15,6 +15,25 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+/// Wakes a relay: notified by the LISTEN task (PostgreSQL) or the commit hook (SQLite).
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct Wake {
+    notify: Notify,
+    /// SQLite: set by an enqueue, consumed by the next commit hook call of this outbox.
+    pub(crate) armed: std::sync::atomic::AtomicBool,
+}
+
+impl Wake {
+    pub(crate) fn notify_one(&self) {
+        self.notify.notify_one();
+    }
+
+    pub(crate) async fn notified(&self) {
+        self.notify.notified().await;
+    }
+}
+
 /// One migration script shipped with the crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Migration {
@@ -103,7 +122,7 @@ pub trait Backend: sqlx::Database + sealed::Sealed {
         conn: &mut Self::Connection,
         message: &OutboxMessage,
         headers: &[u8],
-        wake: &Arc<Notify>,
+        wake: &Arc<Wake>,
     ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
 
     #[doc(hidden)]
@@ -174,7 +193,7 @@ pub trait Backend: sqlx::Database + sealed::Sealed {
     #[doc(hidden)]
     fn spawn_listener(
         pool: &Pool<Self>,
-        wake: Arc<Notify>,
+        wake: Arc<Wake>,
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> Option<tokio::task::JoinHandle<()>>;
 }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::store::Wake;
 use sqlx::postgres::{PgListener, PgRow};
 use sqlx::{PgConnection, Pool, Postgres, Row};
-use tokio::sync::Notify;
 
 use super::{Backend, ClaimedRow, FailedMessage, Migration, OutboxCounts, millis, sealed};
 use crate::error::Error;
@@ -98,7 +98,7 @@ impl Backend for Postgres {
         conn: &mut PgConnection,
         m: &OutboxMessage,
         headers: &[u8],
-        _wake: &Arc<Notify>,
+        _wake: &Arc<Wake>,
     ) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
             "INSERT INTO audit_outbox (topic, msg_key, value, headers, message_id, idempotence_id,
@@ -294,7 +294,7 @@ impl Backend for Postgres {
 
     fn spawn_listener(
         pool: &Pool<Self>,
-        wake: Arc<Notify>,
+        wake: Arc<Wake>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> Option<tokio::task::JoinHandle<()>> {
         let pool = pool.clone();

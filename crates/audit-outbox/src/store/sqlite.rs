@@ -2,13 +2,13 @@
 //! as INTEGER microseconds since the epoch.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::store::Wake;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Pool, Row, Sqlite, SqliteConnection};
-use tokio::sync::Notify;
 
 use super::{Backend, ClaimedRow, FailedMessage, Migration, OutboxCounts, sealed};
 use crate::error::Error;
@@ -67,9 +67,6 @@ fn claimed(row: &SqliteRow) -> Result<ClaimedRow, sqlx::Error> {
     })
 }
 
-/// Set on enqueue, consumed by the commit hook: the relay is woken only by commits that enqueued.
-static ARMED: AtomicBool = AtomicBool::new(false);
-
 impl Backend for Sqlite {
     const MIGRATIONS: &'static [Migration] = super::SQLITE_MIGRATIONS;
 
@@ -124,7 +121,7 @@ impl Backend for Sqlite {
         conn: &mut SqliteConnection,
         m: &OutboxMessage,
         headers: &[u8],
-        wake: &Arc<Notify>,
+        wake: &Arc<Wake>,
     ) -> Result<i64, sqlx::Error> {
         let id = sqlx::query_scalar(
             "INSERT INTO audit_outbox (topic, msg_key, value, headers, message_id, idempotence_id,
@@ -143,10 +140,12 @@ impl Backend for Sqlite {
         .bind(now())
         .fetch_one(&mut *conn)
         .await?;
-        ARMED.store(true, Ordering::Release);
+        // The relay is woken by the commit of a transaction that enqueued (best effort: polling
+        // delivers regardless).
+        wake.armed.store(true, Ordering::Release);
         let wake = Arc::clone(wake);
         conn.lock_handle().await?.set_commit_hook(move || {
-            if ARMED.swap(false, Ordering::AcqRel) {
+            if wake.armed.swap(false, Ordering::AcqRel) {
                 wake.notify_one();
             }
             true
@@ -330,7 +329,7 @@ impl Backend for Sqlite {
 
     fn spawn_listener(
         _pool: &Pool<Self>,
-        _wake: Arc<Notify>,
+        _wake: Arc<Wake>,
         _stop: tokio::sync::watch::Receiver<bool>,
     ) -> Option<tokio::task::JoinHandle<()>> {
         None

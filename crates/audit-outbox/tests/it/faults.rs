@@ -202,7 +202,7 @@ async fn relay_process_killed_three_times_postgres() -> TestResult {
     .await
 }
 
-async fn sqlite_outbox(
+pub async fn sqlite_outbox(
     dir: &tempfile::TempDir,
 ) -> Result<(String, sqlx::SqlitePool, Outbox<sqlx::Sqlite>), BoxError> {
     let url = format!("sqlite://{}", dir.path().join("outbox.db").display());

@@ -5,4 +5,5 @@ mod support;
 
 mod delivery;
 mod faults;
+mod lifecycle;
 mod observe;
