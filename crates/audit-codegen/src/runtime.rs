@@ -392,6 +392,18 @@ impl<'a> Reader<'a> {
     /// Reads a zig-zag variable-length long.
     #[inline]
     pub fn read_long(&mut self) -> Result<i64, DecodeError> {
+        // fast path: one byte (small lengths, union and enum indexes)
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(i64::from(b >> 1) ^ -i64::from(b & 1));
+        }
+        self.read_long_multi()
+    }
+
+    #[inline(never)]
+    fn read_long_multi(&mut self) -> Result<i64, DecodeError> {
         let start = self.pos;
         let mut z: u64 = 0;
         let mut shift = 0u32;
