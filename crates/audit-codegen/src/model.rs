@@ -254,6 +254,7 @@ impl<'o> Model<'o> {
             items: Vec::new(),
         };
         let root = m.doc.root.clone();
+        reject_recursion(&m.doc, &root, &mut Vec::new())?;
         let mut seen = BTreeSet::new();
         m.discover(&root, &mut seen)?;
         let mut taken: BTreeSet<&str> = m.rust_names.values().map(String::as_str).collect();
@@ -472,6 +473,36 @@ impl<'o> Model<'o> {
             Schema::Union(u) => u.variants().iter().any(|b| self.has_float(b, seen)),
             _ => false,
         }
+    }
+}
+
+/// Recursive types would need boxing and a decoder depth limit (stack use driven by the
+/// input): the generator does not support them.
+fn reject_recursion(doc: &Doc, s: &Schema, stack: &mut Vec<String>) -> Result<(), Error> {
+    match s {
+        Schema::Ref { .. } => {
+            let d = doc.resolve(s)?;
+            reject_recursion(doc, d, stack)
+        }
+        Schema::Record(r) => {
+            let full = r.name.fullname(None);
+            if stack.contains(&full) {
+                return Err(Error::Unsupported(format!("recursive type {full}")));
+            }
+            stack.push(full);
+            for f in &r.fields {
+                reject_recursion(doc, &f.schema, stack)?;
+            }
+            stack.pop();
+            Ok(())
+        }
+        Schema::Array(a) => reject_recursion(doc, &a.items, stack),
+        Schema::Map(m) => reject_recursion(doc, &m.types, stack),
+        Schema::Union(u) => u
+            .variants()
+            .iter()
+            .try_for_each(|b| reject_recursion(doc, b, stack)),
+        _ => Ok(()),
     }
 }
 

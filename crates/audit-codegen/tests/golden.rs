@@ -107,6 +107,31 @@ fn generated_code_matches_golden_files() {
     );
 }
 
+#[test]
+fn unsupported_schemas_are_generator_errors() {
+    let recursive = r#"{"type": "record", "name": "Node", "fields": [
+        {"name": "next", "type": ["null", "Node"], "default": null}]}"#;
+    let err = generate(recursive, &[], &Options::default()).unwrap_err();
+    assert!(err.to_string().contains("recursive type Node"), "{err}");
+    let not_record = r#"["null", "string"]"#;
+    assert!(generate(not_record, &[], &Options::default()).is_err());
+    let incompatible_writer = r#"{"type": "record", "name": "Keywords", "namespace": "golden.keywords",
+        "fields": [{"name": "type", "type": "boolean"}]}"#;
+    let err = generate(
+        &read("keywords.avsc"),
+        &[WriterVersion {
+            version: "0",
+            schema_json: incompatible_writer,
+        }],
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, audit_codegen::Error::Incompatible { .. }),
+        "{err}"
+    );
+}
+
 // ---- the compiled golden code, against apache-avro ----
 
 use std::collections::{BTreeMap, HashMap};
