@@ -23,6 +23,8 @@ pub enum PathSeg {
     Index(usize),
     /// A map entry.
     Key(String),
+    /// A record field whose name is only known at run time.
+    Name(String),
 }
 
 /// Path from the top-level value to the value an error is about, e.g. `payload.trigger`.
@@ -64,6 +66,12 @@ impl fmt::Display for Path {
                 }
                 PathSeg::Index(i) => write!(f, "[{i}]")?,
                 PathSeg::Key(k) => write!(f, "[{k:?}]")?,
+                PathSeg::Name(name) => {
+                    if !first {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(name)?;
+                }
             }
             first = false;
         }
@@ -122,6 +130,8 @@ pub enum DecodeErrorKind {
     NoMatchingBranch(&'static str),
     /// Input left over after the top-level value.
     TrailingBytes(usize),
+    /// Values nested deeper than a decoder supports (only for schemas known at run time).
+    NestingTooDeep(usize),
 }
 
 impl fmt::Display for DecodeErrorKind {
@@ -163,6 +173,7 @@ impl fmt::Display for DecodeErrorKind {
                 )
             }
             Self::TrailingBytes(n) => write!(f, "{n} bytes left after the value"),
+            Self::NestingTooDeep(n) => write!(f, "values nested deeper than {n} levels"),
         }
     }
 }
@@ -206,6 +217,13 @@ impl DecodeError {
     #[must_use]
     pub fn key(mut self, k: &str) -> Self {
         self.path.push_outer(PathSeg::Key(k.to_owned()));
+        self
+    }
+
+    /// Prepends a record field known only at run time to the path.
+    #[must_use]
+    pub fn name(mut self, name: &str) -> Self {
+        self.path.push_outer(PathSeg::Name(name.to_owned()));
         self
     }
 }

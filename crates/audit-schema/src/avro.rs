@@ -14,6 +14,7 @@ use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 
+use crate::rt::{DecodeError, DecodeErrorKind, Reader};
 use crate::{CreateAuditRecordCommand, Error, SchemaVersion, canonical};
 
 /// A writer schema, e.g. fetched from a schema registry for a message's schema id.
@@ -123,6 +124,12 @@ fn decode_generic(writer: &Schema, datum: &[u8]) -> Result<CreateAuditRecordComm
         message: e.to_string(),
         source: boxed(e),
     };
+    // first walk the datum with the bounded reader: apache-avro allocates what a length claims
+    // (up to 512 MiB) before reading, so it only gets data whose every length the input backs
+    let writer_names = names(writer);
+    let mut r = Reader::new(datum);
+    validate(writer, &writer_names, &mut r, 0)?;
+    r.finish()?;
     // apache-avro only decodes with the writer schema: its own resolution (0.22) matches a
     // union of records by value shape instead of by name, so resolution is done below
     let mut input = datum;
@@ -138,7 +145,7 @@ fn decode_generic(writer: &Schema, datum: &[u8]) -> Result<CreateAuditRecordComm
         });
     }
     let resolver = Resolver {
-        writer_names: names(writer),
+        writer_names,
         reader_names: names(reader),
     };
     let resolved = resolver
@@ -154,6 +161,119 @@ fn decode_generic(writer: &Schema, datum: &[u8]) -> Result<CreateAuditRecordComm
         .write_value_to_vec(resolved)
         .map_err(generic)?;
     CreateAuditRecordCommand::from_avro_datum(&bytes)
+}
+
+/// Nesting limit of the generic path (schemas from outside may be recursive).
+const MAX_DEPTH: usize = 64;
+
+fn deref<'s>(names: &HashMap<String, &'s Schema>, s: &'s Schema) -> Option<&'s Schema> {
+    match s {
+        Schema::Ref { name } => names.get(&name.fullname(None)).copied(),
+        other => Some(other),
+    }
+}
+
+/// Minimum encoded size of a value of `s` (0 inside a recursion).
+fn min_size(names: &HashMap<String, &Schema>, s: &Schema, depth: usize) -> usize {
+    let Some(s) = deref(names, s) else { return 0 };
+    if depth > MAX_DEPTH {
+        return 0;
+    }
+    match s {
+        Schema::Null => 0,
+        Schema::Float => 4,
+        Schema::Double => 8,
+        Schema::Fixed(f) | Schema::Duration(f) => f.size,
+        Schema::Record(r) => r
+            .fields
+            .iter()
+            .map(|f| min_size(names, &f.schema, depth + 1))
+            .sum(),
+        Schema::Union(u) => {
+            1 + u
+                .variants()
+                .iter()
+                .map(|b| min_size(names, b, depth + 1))
+                .min()
+                .unwrap_or(0)
+        }
+        _ => 1,
+    }
+}
+
+/// Walks one value of writer schema `s` with the bounded reader (no allocation).
+fn validate(
+    s: &Schema,
+    names: &HashMap<String, &Schema>,
+    r: &mut Reader<'_>,
+    depth: usize,
+) -> Result<(), DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(r.error(DecodeErrorKind::NestingTooDeep(MAX_DEPTH)));
+    }
+    let Some(s) = deref(names, s) else {
+        return Err(r.error(DecodeErrorKind::NoMatchingBranch("undefined name")));
+    };
+    match s {
+        Schema::Null => Ok(()),
+        Schema::Boolean => r.skip(1),
+        Schema::Float => r.skip(4),
+        Schema::Double => r.skip(8),
+        Schema::Fixed(f) | Schema::Duration(f) => r.skip(f.size),
+        Schema::String | Schema::Uuid(apache_avro::schema::UuidSchema::String) => {
+            r.read_str().map(|_| ())
+        }
+        Schema::Bytes | Schema::BigDecimal | Schema::Uuid(_) => r.skip_bytes(),
+        Schema::Decimal(d) => match &d.inner {
+            apache_avro::schema::InnerDecimalSchema::Fixed(f) => r.skip(f.size),
+            apache_avro::schema::InnerDecimalSchema::Bytes => r.skip_bytes(),
+        },
+        Schema::Enum(e) => r.read_enum_index(e.symbols.len()).map(|_| ()),
+        Schema::Union(u) => {
+            let i = r.read_union_index(u.variants().len())?;
+            match u.variants().get(i) {
+                Some(b) => validate(b, names, r, depth + 1),
+                None => Err(r.error(DecodeErrorKind::UnionIndex {
+                    index: i64::try_from(i).unwrap_or(i64::MAX),
+                    branches: u.variants().len(),
+                })),
+            }
+        }
+        Schema::Record(rec) => rec.fields.iter().try_for_each(|f| {
+            validate(&f.schema, names, r, depth + 1).map_err(|e| e.name(&f.name))
+        }),
+        Schema::Array(a) => {
+            let min = min_size(names, &a.items, depth + 1);
+            let mut count = 0usize;
+            loop {
+                let n = r.read_block_count(min, count)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                for _ in 0..n {
+                    validate(&a.items, names, r, depth + 1).map_err(|e| e.index(count))?;
+                    count += 1;
+                }
+            }
+        }
+        Schema::Map(m) => {
+            let min = 1 + min_size(names, &m.types, depth + 1);
+            let mut count = 0usize;
+            loop {
+                let n = r.read_block_count(min, count)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                for _ in 0..n {
+                    let k = r.read_str()?;
+                    validate(&m.types, names, r, depth + 1).map_err(|e| e.key(k))?;
+                    count += 1;
+                }
+            }
+        }
+        // int, long and their logical types
+        _ => r.read_long().map(|_| ()),
+    }
 }
 
 /// Full name -> definition of every named type in `schema`.

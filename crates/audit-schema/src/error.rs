@@ -137,6 +137,16 @@ pub enum Error {
         /// number of trailing bytes
         remaining: usize,
     },
+    /// Values nested deeper than the generic writer-schema path supports.
+    #[error("values nested deeper than {depth} levels at {path} (byte {offset})")]
+    NestingTooDeep {
+        /// the value being decoded
+        path: String,
+        /// byte offset
+        offset: usize,
+        /// the limit
+        depth: usize,
+    },
     /// The value cannot be written with an older writer schema (e.g. a `null` where the older
     /// schema has a plain string).
     #[error("value at {path} is not representable in schema version {version}: {reason}")]
@@ -267,6 +277,11 @@ impl From<DecodeError> for Error {
                 branch: branch.to_owned(),
             },
             DecodeErrorKind::TrailingBytes(remaining) => Self::TrailingBytes { offset, remaining },
+            DecodeErrorKind::NestingTooDeep(depth) => Self::NestingTooDeep {
+                path,
+                offset,
+                depth,
+            },
         }
     }
 }
@@ -296,6 +311,7 @@ impl Error {
             | Self::TimestampOutOfRange { path, .. }
             | Self::UnknownSymbol { path, .. }
             | Self::NoMatchingBranch { path, .. }
+            | Self::NestingTooDeep { path, .. }
             | Self::NotRepresentable { path, .. } => Some(path),
             _ => None,
         }
@@ -317,6 +333,7 @@ impl Error {
             | Self::TimestampOutOfRange { offset, .. }
             | Self::UnknownSymbol { offset, .. }
             | Self::NoMatchingBranch { offset, .. }
+            | Self::NestingTooDeep { offset, .. }
             | Self::TrailingBytes { offset, .. } => Some(*offset),
             _ => None,
         }

@@ -196,6 +196,46 @@ fn error_paths_name_array_items() {
     );
 }
 
+/// An unknown writer schema (generic path): 1.0.2 with one more enum symbol.
+fn generic_writer() -> WriterSchema {
+    let text =
+        SchemaVersion::LATEST
+            .schema_json()
+            .replacen(r#""UNKNOWN""#, r#""UNKNOWN", "ARCHIVED""#, 1);
+    let w = WriterSchema::parse(&text).expect("compatible");
+    assert_eq!(w.known_version(), None);
+    w
+}
+
+#[test]
+fn generic_path_checks_lengths_before_apache_avro_allocates() {
+    let w = generic_writer();
+    assert_eq!(
+        w.decode(&minimal()).expect("valid"),
+        decode(&minimal()).expect("valid")
+    );
+    let err = w.decode(&splice(AT_ID, 1, &varint(400 << 20))).unwrap_err();
+    assert!(
+        matches!(&err, Error::LengthExceedsInput { path, offset: 0, .. } if path == "identity.id"),
+        "{err}"
+    );
+    let err = w.decode(&splice(AT_TRIGGER, 1, &varint(2))).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidUnionIndex { path, .. } if path == "payload.trigger"),
+        "{err}"
+    );
+    let mut insert = varint(1);
+    insert.extend(varint(1 << 40));
+    let err = w.decode(&splice(AT_EVENT_DATA, 1, &insert)).unwrap_err();
+    assert!(matches!(&err, Error::InvalidBlockCount { .. }), "{err}");
+    let mut longer = minimal();
+    longer.push(0);
+    assert!(matches!(
+        w.decode(&longer),
+        Err(Error::TrailingBytes { .. })
+    ));
+}
+
 fn is_truncation(e: &Error) -> bool {
     matches!(
         e,
@@ -230,6 +270,7 @@ proptest! {
                 prop_assert!(!e.to_string().is_empty());
             }
         }
+        let _ = generic_writer().decode(&bytes);
         let _ = confluent::unframe(&bytes);
         let _ = single_object::unframe(&bytes);
     }
