@@ -58,11 +58,16 @@ pub(crate) fn emit(m: &Model<'_>, out: &mut String) -> Result<(), Error> {
                 if r.fields.is_empty() {
                     let _ = writeln!(out, "let _ = r;");
                 }
+                // one struct expression: fields are declared (and so evaluated) in wire order,
+                // and each value is built in place
                 let mut inits = Vec::new();
-                for (i, f) in r.fields.iter().enumerate() {
+                for f in &r.fields {
                     let w = format!(".field({})", lit(&f.name));
-                    let _ = writeln!(out, "let f{i} = {};", dec(m, &f.schema, &w, &vars)?);
-                    inits.push(format!("{}: f{i}", field_ident(&f.name)));
+                    inits.push(format!(
+                        "{}: {}",
+                        field_ident(&f.name),
+                        dec(m, &f.schema, &w, &vars)?
+                    ));
                 }
                 let _ = writeln!(out, "Ok(Self {{ {} }})", inits.join(", "));
                 let _ = writeln!(out, "}}");

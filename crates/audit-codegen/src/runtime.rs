@@ -179,58 +179,85 @@ impl fmt::Display for DecodeErrorKind {
 }
 
 /// A decode failure: what, where in the input (byte offset), and which value (path).
+///
+/// Boxed, so that the `Result`s of the decoders stay small on the success path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
-    /// What went wrong.
-    pub kind: DecodeErrorKind,
-    /// Byte offset into the input where the offending item starts.
-    pub offset: usize,
-    /// The value being decoded.
-    pub path: Path,
+pub struct DecodeError(Box<DecodeErrorInner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DecodeErrorInner {
+    kind: DecodeErrorKind,
+    offset: usize,
+    path: Path,
 }
 
 impl DecodeError {
     /// A new error at `offset` with an empty path.
+    #[cold]
+    #[inline(never)]
     pub fn new(kind: DecodeErrorKind, offset: usize) -> Self {
-        Self {
+        Self(Box::new(DecodeErrorInner {
             kind,
             offset,
             path: Path::default(),
-        }
+        }))
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &DecodeErrorKind {
+        &self.0.kind
+    }
+
+    /// Byte offset into the input where the offending item starts.
+    pub fn offset(&self) -> usize {
+        self.0.offset
+    }
+
+    /// The value being decoded.
+    pub fn path(&self) -> &Path {
+        &self.0.path
     }
 
     /// Prepends a record field to the path.
+    #[cold]
     #[must_use]
     pub fn field(mut self, name: &'static str) -> Self {
-        self.path.push_outer(PathSeg::Field(name));
+        self.0.path.push_outer(PathSeg::Field(name));
         self
     }
 
     /// Prepends an array index to the path.
+    #[cold]
     #[must_use]
     pub fn index(mut self, i: usize) -> Self {
-        self.path.push_outer(PathSeg::Index(i));
+        self.0.path.push_outer(PathSeg::Index(i));
         self
     }
 
     /// Prepends a map key to the path.
+    #[cold]
     #[must_use]
     pub fn key(mut self, k: &str) -> Self {
-        self.path.push_outer(PathSeg::Key(k.to_owned()));
+        self.0.path.push_outer(PathSeg::Key(k.to_owned()));
         self
     }
 
     /// Prepends a record field known only at run time to the path.
+    #[cold]
     #[must_use]
     pub fn name(mut self, name: &str) -> Self {
-        self.path.push_outer(PathSeg::Name(name.to_owned()));
+        self.0.path.push_outer(PathSeg::Name(name.to_owned()));
         self
     }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at {} (byte {}): {}", self.path, self.offset, self.kind)
+        write!(
+            f,
+            "at {} (byte {}): {}",
+            self.0.path, self.0.offset, self.0.kind
+        )
     }
 }
 
@@ -694,17 +721,17 @@ mod tests {
     fn reads_are_bounded() {
         let mut r = Reader::new(&[0x80]);
         assert_eq!(
-            r.read_long().unwrap_err().kind,
-            DecodeErrorKind::UnexpectedEof
+            r.read_long().unwrap_err().kind(),
+            &DecodeErrorKind::UnexpectedEof
         );
         let mut r = Reader::new(&[0x80; 10]);
         assert_eq!(
-            r.read_long().unwrap_err().kind,
-            DecodeErrorKind::VarintOverflow
+            r.read_long().unwrap_err().kind(),
+            &DecodeErrorKind::VarintOverflow
         );
         let mut r = Reader::new(&[6, b'a']);
         assert!(matches!(
-            r.read_string().unwrap_err().kind,
+            r.read_string().unwrap_err().kind(),
             DecodeErrorKind::LengthExceedsInput {
                 length: 3,
                 remaining: 1
@@ -712,14 +739,14 @@ mod tests {
         ));
         let mut r = Reader::new(&[2, 0xff]);
         assert_eq!(
-            r.read_string().unwrap_err().kind,
-            DecodeErrorKind::InvalidUtf8
+            r.read_string().unwrap_err().kind(),
+            &DecodeErrorKind::InvalidUtf8
         );
         let mut r = Reader::new(&[4]);
         assert_eq!(r.read_int().unwrap(), 2);
         let b = long_bytes(i64::from(i32::MAX) + 1);
         assert!(matches!(
-            Reader::new(&b).read_int().unwrap_err().kind,
+            Reader::new(&b).read_int().unwrap_err().kind(),
             DecodeErrorKind::IntOutOfRange(_)
         ));
     }
@@ -729,7 +756,7 @@ mod tests {
         // 3 items of at least 2 bytes need 6 bytes
         let mut r = Reader::new(&[6, 0, 0, 0, 0]);
         assert!(matches!(
-            r.read_block_count(2, 0).unwrap_err().kind,
+            r.read_block_count(2, 0).unwrap_err().kind(),
             DecodeErrorKind::BlockCountExceedsInput {
                 count: 3,
                 remaining: 4
@@ -742,7 +769,7 @@ mod tests {
         assert_eq!(r.read_block_count(2, 0).unwrap(), 2);
         let mut r = Reader::new(&[3, 40, 0, 0]);
         assert!(matches!(
-            r.read_block_count(2, 0).unwrap_err().kind,
+            r.read_block_count(2, 0).unwrap_err().kind(),
             DecodeErrorKind::LengthExceedsInput { length: 20, .. }
         ));
         // zero-size items: capped in total
@@ -752,8 +779,8 @@ mod tests {
             MAX_ZERO_SIZE_ITEMS as usize
         );
         assert_eq!(
-            Reader::new(&b).read_block_count(0, 1).unwrap_err().kind,
-            DecodeErrorKind::TooManyItems
+            Reader::new(&b).read_block_count(0, 1).unwrap_err().kind(),
+            &DecodeErrorKind::TooManyItems
         );
         let b = long_bytes(i64::MIN);
         assert!(Reader::new(&b).read_block_count(1, 0).is_err());
@@ -766,7 +793,7 @@ mod tests {
             .index(2)
             .field("objectData")
             .field("auditedData");
-        assert_eq!(e.path.to_string(), "auditedData.objectData[2].value");
+        assert_eq!(e.path().to_string(), "auditedData.objectData[2].value");
         assert_eq!(
             e.to_string(),
             "at auditedData.objectData[2].value (byte 7): string is not valid UTF-8"

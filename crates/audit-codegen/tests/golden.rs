@@ -426,8 +426,8 @@ fn resolution_from_an_older_writer() {
         v1_value((0, "OPEN"), (2, "EXTREME"), "n", vec![]),
     );
     let err = Event::avro_decode_v1(&mut rt::Reader::new(&bytes)).unwrap_err();
-    assert_eq!(err.kind, rt::DecodeErrorKind::UnknownSymbol("EXTREME"));
-    assert_eq!(err.path.to_string(), "level");
+    assert_eq!(err.kind(), &rt::DecodeErrorKind::UnknownSymbol("EXTREME"));
+    assert_eq!(err.path().to_string(), "level");
 }
 
 #[test]

@@ -217,9 +217,9 @@ pub enum Error {
 
 impl From<DecodeError> for Error {
     fn from(e: DecodeError) -> Self {
-        let path = e.path.to_string();
-        let offset = e.offset;
-        match e.kind {
+        let path = e.path().to_string();
+        let offset = e.offset();
+        match e.kind().clone() {
             DecodeErrorKind::UnexpectedEof => Self::Truncated { path, offset },
             DecodeErrorKind::VarintOverflow => Self::InvalidVarint { path, offset },
             DecodeErrorKind::IntOutOfRange(value) => Self::IntOutOfRange {

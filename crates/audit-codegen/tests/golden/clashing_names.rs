@@ -138,26 +138,26 @@ impl Order {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = GoldenBillingAddress::avro_decode(r).map_err(|e| e.field("billing"))?;
-        let f1 = GoldenShippingAddress::avro_decode(r).map_err(|e| e.field("shipping"))?;
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("either"))? {
-            0 => {
-                GoldenBillingAddressOrGoldenShippingAddress::GoldenBillingAddress(
-                    GoldenBillingAddress::avro_decode(r).map_err(|e| e.field("either"))?,
-                )
-            }
-            _ => {
-                GoldenBillingAddressOrGoldenShippingAddress::GoldenShippingAddress(
-                    GoldenShippingAddress::avro_decode(r).map_err(|e| e.field("either"))?,
-                )
-            }
-        };
-        let f3 = GoldenShopKind::avro_decode(r).map_err(|e| e.field("kind"))?;
         Ok(Self {
-            billing: f0,
-            shipping: f1,
-            either: f2,
-            kind: f3,
+            billing: GoldenBillingAddress::avro_decode(r)
+                .map_err(|e| e.field("billing"))?,
+            shipping: GoldenShippingAddress::avro_decode(r)
+                .map_err(|e| e.field("shipping"))?,
+            either: match r.read_union_index(2).map_err(|e| e.field("either"))? {
+                0 => {
+                    GoldenBillingAddressOrGoldenShippingAddress::GoldenBillingAddress(
+                        GoldenBillingAddress::avro_decode(r)
+                            .map_err(|e| e.field("either"))?,
+                    )
+                }
+                _ => {
+                    GoldenBillingAddressOrGoldenShippingAddress::GoldenShippingAddress(
+                        GoldenShippingAddress::avro_decode(r)
+                            .map_err(|e| e.field("either"))?,
+                    )
+                }
+            },
+            kind: GoldenShopKind::avro_decode(r).map_err(|e| e.field("kind"))?,
         })
     }
 }
@@ -173,8 +173,9 @@ impl GoldenBillingAddress {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("iban"))?;
-        Ok(Self { iban: f0 })
+        Ok(Self {
+            iban: r.read_string().map_err(|e| e.field("iban"))?,
+        })
     }
 }
 impl GoldenShippingAddress {
@@ -193,9 +194,10 @@ impl GoldenShippingAddress {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("street"))?;
-        let f1 = GoldenShippingKind::avro_decode(r).map_err(|e| e.field("kind"))?;
-        Ok(Self { street: f0, kind: f1 })
+        Ok(Self {
+            street: r.read_string().map_err(|e| e.field("street"))?,
+            kind: GoldenShippingKind::avro_decode(r).map_err(|e| e.field("kind"))?,
+        })
     }
 }
 impl GoldenShippingKind {

@@ -102,24 +102,17 @@ impl Keywords {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("type"))?;
-        let f1 = r.read_int().map_err(|e| e.field("fn"))?;
-        let f2 = r.read_boolean().map_err(|e| e.field("self"))?;
-        let f3 = match r.read_union_index(2).map_err(|e| e.field("match"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("match"))?),
-        };
-        let f4 = Mode::avro_decode(r).map_err(|e| e.field("async"))?;
-        let f5 = r.read_float().map_err(|e| e.field("crateName"))?;
-        let f6 = r.read_fixed::<4>().map_err(|e| e.field("loop"))?;
         Ok(Self {
-            r#type: f0,
-            r#fn: f1,
-            self_: f2,
-            r#match: f3,
-            r#async: f4,
-            crate_name: f5,
-            r#loop: f6,
+            r#type: r.read_string().map_err(|e| e.field("type"))?,
+            r#fn: r.read_int().map_err(|e| e.field("fn"))?,
+            self_: r.read_boolean().map_err(|e| e.field("self"))?,
+            r#match: match r.read_union_index(2).map_err(|e| e.field("match"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("match"))?),
+            },
+            r#async: Mode::avro_decode(r).map_err(|e| e.field("async"))?,
+            crate_name: r.read_float().map_err(|e| e.field("crateName"))?,
+            r#loop: r.read_fixed::<4>().map_err(|e| e.field("loop"))?,
         })
     }
 }

@@ -79,32 +79,34 @@ impl Late {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = match r.read_union_index(2).map_err(|e| e.field("label"))? {
-            0 => Some(r.read_string().map_err(|e| e.field("label"))?),
-            _ => None,
-        };
-        let f1 = match r.read_union_index(3).map_err(|e| e.field("count"))? {
-            0 => Some(LongOrString::Long(r.read_long().map_err(|e| e.field("count"))?)),
-            1 => None,
-            _ => {
-                Some(
-                    LongOrString::String(r.read_string().map_err(|e| e.field("count"))?),
-                )
-            }
-        };
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("data"))? {
-            0 => Some(r.read_bytes().map_err(|e| e.field("data"))?),
-            _ => None,
-        };
-        let f3 = match r.read_union_index(2).map_err(|e| e.field("when"))? {
-            0 => Some(r.read_timestamp_millis().map_err(|e| e.field("when"))?),
-            _ => None,
-        };
         Ok(Self {
-            label: f0,
-            count: f1,
-            data: f2,
-            when: f3,
+            label: match r.read_union_index(2).map_err(|e| e.field("label"))? {
+                0 => Some(r.read_string().map_err(|e| e.field("label"))?),
+                _ => None,
+            },
+            count: match r.read_union_index(3).map_err(|e| e.field("count"))? {
+                0 => {
+                    Some(
+                        LongOrString::Long(r.read_long().map_err(|e| e.field("count"))?),
+                    )
+                }
+                1 => None,
+                _ => {
+                    Some(
+                        LongOrString::String(
+                            r.read_string().map_err(|e| e.field("count"))?,
+                        ),
+                    )
+                }
+            },
+            data: match r.read_union_index(2).map_err(|e| e.field("data"))? {
+                0 => Some(r.read_bytes().map_err(|e| e.field("data"))?),
+                _ => None,
+            },
+            when: match r.read_union_index(2).map_err(|e| e.field("when"))? {
+                0 => Some(r.read_timestamp_millis().map_err(|e| e.field("when"))?),
+                _ => None,
+            },
         })
     }
 }

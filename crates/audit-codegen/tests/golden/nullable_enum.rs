@@ -115,50 +115,46 @@ impl Light {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = match r.read_union_index(2).map_err(|e| e.field("color"))? {
-            0 => None,
-            _ => Some(Color::avro_decode(r).map_err(|e| e.field("color"))?),
-        };
-        let f1 = Color::avro_decode(r).map_err(|e| e.field("fallback"))?;
-        let f2 = {
-            let mut a8 = Vec::new();
-            loop {
-                let n9 = r
-                    .read_block_count(1, a8.len())
-                    .map_err(|e| e.field("history"))?;
-                if n9 == 0 {
-                    break;
-                }
-                a8.reserve(n9.min(crate::rt::MAX_RESERVE));
-                for _ in 0..n9 {
-                    let i10 = a8.len();
-                    a8.push(
-                        match r
-                            .read_union_index(2)
-                            .map_err(|e| e.index(i10).field("history"))?
-                        {
-                            0 => None,
-                            _ => {
-                                Some(
-                                    Color::avro_decode(r)
-                                        .map_err(|e| e.index(i10).field("history"))?,
-                                )
-                            }
-                        },
-                    );
-                }
-            }
-            a8
-        };
-        let f3 = match r.read_union_index(2).map_err(|e| e.field("weight"))? {
-            0 => None,
-            _ => Some(r.read_double().map_err(|e| e.field("weight"))?),
-        };
         Ok(Self {
-            color: f0,
-            fallback: f1,
-            history: f2,
-            weight: f3,
+            color: match r.read_union_index(2).map_err(|e| e.field("color"))? {
+                0 => None,
+                _ => Some(Color::avro_decode(r).map_err(|e| e.field("color"))?),
+            },
+            fallback: Color::avro_decode(r).map_err(|e| e.field("fallback"))?,
+            history: {
+                let mut a8 = Vec::new();
+                loop {
+                    let n9 = r
+                        .read_block_count(1, a8.len())
+                        .map_err(|e| e.field("history"))?;
+                    if n9 == 0 {
+                        break;
+                    }
+                    a8.reserve(n9.min(crate::rt::MAX_RESERVE));
+                    for _ in 0..n9 {
+                        let i10 = a8.len();
+                        a8.push(
+                            match r
+                                .read_union_index(2)
+                                .map_err(|e| e.index(i10).field("history"))?
+                            {
+                                0 => None,
+                                _ => {
+                                    Some(
+                                        Color::avro_decode(r)
+                                            .map_err(|e| e.index(i10).field("history"))?,
+                                    )
+                                }
+                            },
+                        );
+                    }
+                }
+                a8
+            },
+            weight: match r.read_union_index(2).map_err(|e| e.field("weight"))? {
+                0 => None,
+                _ => Some(r.read_double().map_err(|e| e.field("weight"))?),
+            },
         })
     }
 }

@@ -187,72 +187,69 @@ impl Event {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_long().map_err(|e| e.field("id"))?;
-        let f1 = Status::avro_decode(r).map_err(|e| e.field("status"))?;
-        let f2 = Level::avro_decode(r).map_err(|e| e.field("level"))?;
-        let f3 = match r.read_union_index(2).map_err(|e| e.field("note"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("note"))?),
-        };
-        let f4 = {
-            let mut a12 = Vec::new();
-            loop {
-                let n13 = r
-                    .read_block_count(2, a12.len())
-                    .map_err(|e| e.field("items"))?;
-                if n13 == 0 {
-                    break;
-                }
-                a12.reserve(n13.min(crate::rt::MAX_RESERVE));
-                for _ in 0..n13 {
-                    let i14 = a12.len();
-                    a12.push(
-                        match r
-                            .read_union_index(2)
-                            .map_err(|e| e.index(i14).field("items"))?
-                        {
-                            0 => {
-                                TextOrBlob::Text(
-                                    Text::avro_decode(r)
-                                        .map_err(|e| e.index(i14).field("items"))?,
-                                )
-                            }
-                            _ => {
-                                TextOrBlob::Blob(
-                                    Blob::avro_decode(r)
-                                        .map_err(|e| e.index(i14).field("items"))?,
-                                )
-                            }
-                        },
-                    );
-                }
-            }
-            a12
-        };
-        let f5 = r.read_string().map_err(|e| e.field("added"))?;
-        let f6 = {
-            let mut a15 = std::collections::BTreeMap::new();
-            loop {
-                let n16 = r.read_block_count(9, a15.len()).map_err(|e| e.field("tags"))?;
-                if n16 == 0 {
-                    break;
-                }
-                for _ in 0..n16 {
-                    let k17 = r.read_string().map_err(|e| e.field("tags"))?;
-                    let v18 = r.read_double().map_err(|e| e.key(&k17).field("tags"))?;
-                    a15.insert(k17, v18);
-                }
-            }
-            a15
-        };
         Ok(Self {
-            id: f0,
-            status: f1,
-            level: f2,
-            note: f3,
-            items: f4,
-            added: f5,
-            tags: f6,
+            id: r.read_long().map_err(|e| e.field("id"))?,
+            status: Status::avro_decode(r).map_err(|e| e.field("status"))?,
+            level: Level::avro_decode(r).map_err(|e| e.field("level"))?,
+            note: match r.read_union_index(2).map_err(|e| e.field("note"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("note"))?),
+            },
+            items: {
+                let mut a12 = Vec::new();
+                loop {
+                    let n13 = r
+                        .read_block_count(2, a12.len())
+                        .map_err(|e| e.field("items"))?;
+                    if n13 == 0 {
+                        break;
+                    }
+                    a12.reserve(n13.min(crate::rt::MAX_RESERVE));
+                    for _ in 0..n13 {
+                        let i14 = a12.len();
+                        a12.push(
+                            match r
+                                .read_union_index(2)
+                                .map_err(|e| e.index(i14).field("items"))?
+                            {
+                                0 => {
+                                    TextOrBlob::Text(
+                                        Text::avro_decode(r)
+                                            .map_err(|e| e.index(i14).field("items"))?,
+                                    )
+                                }
+                                _ => {
+                                    TextOrBlob::Blob(
+                                        Blob::avro_decode(r)
+                                            .map_err(|e| e.index(i14).field("items"))?,
+                                    )
+                                }
+                            },
+                        );
+                    }
+                }
+                a12
+            },
+            added: r.read_string().map_err(|e| e.field("added"))?,
+            tags: {
+                let mut a15 = std::collections::BTreeMap::new();
+                loop {
+                    let n16 = r
+                        .read_block_count(9, a15.len())
+                        .map_err(|e| e.field("tags"))?;
+                    if n16 == 0 {
+                        break;
+                    }
+                    for _ in 0..n16 {
+                        let k17 = r.read_string().map_err(|e| e.field("tags"))?;
+                        let v18 = r
+                            .read_double()
+                            .map_err(|e| e.key(&k17).field("tags"))?;
+                        a15.insert(k17, v18);
+                    }
+                }
+                a15
+            },
         })
     }
 }
@@ -328,11 +325,12 @@ impl Text {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = match r.read_union_index(2).map_err(|e| e.field("body"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("body"))?),
-        };
-        Ok(Self { body: f0 })
+        Ok(Self {
+            body: match r.read_union_index(2).map_err(|e| e.field("body"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("body"))?),
+            },
+        })
     }
 }
 impl Blob {
@@ -347,8 +345,9 @@ impl Blob {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_bytes().map_err(|e| e.field("data"))?;
-        Ok(Self { data: f0 })
+        Ok(Self {
+            data: r.read_bytes().map_err(|e| e.field("data"))?,
+        })
     }
 }
 impl Event {

@@ -146,92 +146,88 @@ impl Envelope {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = match r.read_union_index(2).map_err(|e| e.field("first"))? {
-            0 => Pet::Cat(Cat::avro_decode(r).map_err(|e| e.field("first"))?),
-            _ => Pet::Dog(Dog::avro_decode(r).map_err(|e| e.field("first"))?),
-        };
-        let f1 = match r.read_union_index(2).map_err(|e| e.field("second"))? {
-            0 => Pet::Cat(Cat::avro_decode(r).map_err(|e| e.field("second"))?),
-            _ => Pet::Dog(Dog::avro_decode(r).map_err(|e| e.field("second"))?),
-        };
-        let f2 = match r.read_union_index(3).map_err(|e| e.field("maybe"))? {
-            0 => None,
-            1 => Some(Pet::Cat(Cat::avro_decode(r).map_err(|e| e.field("maybe"))?)),
-            _ => Some(Pet::Dog(Dog::avro_decode(r).map_err(|e| e.field("maybe"))?)),
-        };
-        let f3 = {
-            let mut a15 = Vec::new();
-            loop {
-                let n16 = r.read_block_count(2, a15.len()).map_err(|e| e.field("many"))?;
-                if n16 == 0 {
-                    break;
+        Ok(Self {
+            first: match r.read_union_index(2).map_err(|e| e.field("first"))? {
+                0 => Pet::Cat(Cat::avro_decode(r).map_err(|e| e.field("first"))?),
+                _ => Pet::Dog(Dog::avro_decode(r).map_err(|e| e.field("first"))?),
+            },
+            second: match r.read_union_index(2).map_err(|e| e.field("second"))? {
+                0 => Pet::Cat(Cat::avro_decode(r).map_err(|e| e.field("second"))?),
+                _ => Pet::Dog(Dog::avro_decode(r).map_err(|e| e.field("second"))?),
+            },
+            maybe: match r.read_union_index(3).map_err(|e| e.field("maybe"))? {
+                0 => None,
+                1 => Some(Pet::Cat(Cat::avro_decode(r).map_err(|e| e.field("maybe"))?)),
+                _ => Some(Pet::Dog(Dog::avro_decode(r).map_err(|e| e.field("maybe"))?)),
+            },
+            many: {
+                let mut a15 = Vec::new();
+                loop {
+                    let n16 = r
+                        .read_block_count(2, a15.len())
+                        .map_err(|e| e.field("many"))?;
+                    if n16 == 0 {
+                        break;
+                    }
+                    a15.reserve(n16.min(crate::rt::MAX_RESERVE));
+                    for _ in 0..n16 {
+                        let i17 = a15.len();
+                        a15.push(
+                            match r
+                                .read_union_index(2)
+                                .map_err(|e| e.index(i17).field("many"))?
+                            {
+                                0 => {
+                                    Pet::Cat(
+                                        Cat::avro_decode(r).map_err(|e| e.index(i17).field("many"))?,
+                                    )
+                                }
+                                _ => {
+                                    Pet::Dog(
+                                        Dog::avro_decode(r).map_err(|e| e.index(i17).field("many"))?,
+                                    )
+                                }
+                            },
+                        );
+                    }
                 }
-                a15.reserve(n16.min(crate::rt::MAX_RESERVE));
-                for _ in 0..n16 {
-                    let i17 = a15.len();
-                    a15.push(
-                        match r
+                a15
+            },
+            named: match r.read_union_index(2).map_err(|e| e.field("named"))? {
+                0 => StringOrLong::String(r.read_string().map_err(|e| e.field("named"))?),
+                _ => StringOrLong::Long(r.read_long().map_err(|e| e.field("named"))?),
+            },
+            by_key: {
+                let mut a18 = std::collections::BTreeMap::new();
+                loop {
+                    let n19 = r
+                        .read_block_count(3, a18.len())
+                        .map_err(|e| e.field("byKey"))?;
+                    if n19 == 0 {
+                        break;
+                    }
+                    for _ in 0..n19 {
+                        let k20 = r.read_string().map_err(|e| e.field("byKey"))?;
+                        let v21 = match r
                             .read_union_index(2)
-                            .map_err(|e| e.index(i17).field("many"))?
+                            .map_err(|e| e.key(&k20).field("byKey"))?
                         {
                             0 => {
-                                Pet::Cat(
-                                    Cat::avro_decode(r).map_err(|e| e.index(i17).field("many"))?,
+                                StringOrLong::String(
+                                    r.read_string().map_err(|e| e.key(&k20).field("byKey"))?,
                                 )
                             }
                             _ => {
-                                Pet::Dog(
-                                    Dog::avro_decode(r).map_err(|e| e.index(i17).field("many"))?,
+                                StringOrLong::Long(
+                                    r.read_long().map_err(|e| e.key(&k20).field("byKey"))?,
                                 )
                             }
-                        },
-                    );
+                        };
+                        a18.insert(k20, v21);
+                    }
                 }
-            }
-            a15
-        };
-        let f4 = match r.read_union_index(2).map_err(|e| e.field("named"))? {
-            0 => StringOrLong::String(r.read_string().map_err(|e| e.field("named"))?),
-            _ => StringOrLong::Long(r.read_long().map_err(|e| e.field("named"))?),
-        };
-        let f5 = {
-            let mut a18 = std::collections::BTreeMap::new();
-            loop {
-                let n19 = r
-                    .read_block_count(3, a18.len())
-                    .map_err(|e| e.field("byKey"))?;
-                if n19 == 0 {
-                    break;
-                }
-                for _ in 0..n19 {
-                    let k20 = r.read_string().map_err(|e| e.field("byKey"))?;
-                    let v21 = match r
-                        .read_union_index(2)
-                        .map_err(|e| e.key(&k20).field("byKey"))?
-                    {
-                        0 => {
-                            StringOrLong::String(
-                                r.read_string().map_err(|e| e.key(&k20).field("byKey"))?,
-                            )
-                        }
-                        _ => {
-                            StringOrLong::Long(
-                                r.read_long().map_err(|e| e.key(&k20).field("byKey"))?,
-                            )
-                        }
-                    };
-                    a18.insert(k20, v21);
-                }
-            }
-            a18
-        };
-        Ok(Self {
-            first: f0,
-            second: f1,
-            maybe: f2,
-            many: f3,
-            named: f4,
-            by_key: f5,
+                a18
+            },
         })
     }
 }
@@ -247,8 +243,9 @@ impl Cat {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_int().map_err(|e| e.field("lives"))?;
-        Ok(Self { lives: f0 })
+        Ok(Self {
+            lives: r.read_int().map_err(|e| e.field("lives"))?,
+        })
     }
 }
 impl Dog {
@@ -263,7 +260,8 @@ impl Dog {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_boolean().map_err(|e| e.field("good"))?;
-        Ok(Self { good: f0 })
+        Ok(Self {
+            good: r.read_boolean().map_err(|e| e.field("good"))?,
+        })
     }
 }

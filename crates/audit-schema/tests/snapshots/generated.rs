@@ -338,26 +338,21 @@ impl CreateAuditRecordCommand {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = AvroMessageIdentity::avro_decode(r).map_err(|e| e.field("identity"))?;
-        let f1 = AvroMessageType::avro_decode(r).map_err(|e| e.field("type"))?;
-        let f2 = AvroMessagePublisher::avro_decode(r).map_err(|e| e.field("publisher"))?;
-        let f3 = CreateAuditRecordCommandReferences::avro_decode(r)
-            .map_err(|e| e.field("references"))?;
-        let f4 = CreateAuditRecordCommandPayload::avro_decode(r)
-            .map_err(|e| e.field("payload"))?;
-        let f5 = match r.read_union_index(2).map_err(|e| e.field("processId"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
-        };
-        let f6 = r.read_string().map_err(|e| e.field("commandVersion"))?;
         Ok(Self {
-            identity: f0,
-            r#type: f1,
-            publisher: f2,
-            references: f3,
-            payload: f4,
-            process_id: f5,
-            command_version: f6,
+            identity: AvroMessageIdentity::avro_decode(r)
+                .map_err(|e| e.field("identity"))?,
+            r#type: AvroMessageType::avro_decode(r).map_err(|e| e.field("type"))?,
+            publisher: AvroMessagePublisher::avro_decode(r)
+                .map_err(|e| e.field("publisher"))?,
+            references: CreateAuditRecordCommandReferences::avro_decode(r)
+                .map_err(|e| e.field("references"))?,
+            payload: CreateAuditRecordCommandPayload::avro_decode(r)
+                .map_err(|e| e.field("payload"))?,
+            process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
+            },
+            command_version: r.read_string().map_err(|e| e.field("commandVersion"))?,
         })
     }
 }
@@ -381,13 +376,10 @@ impl AvroMessageIdentity {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("id"))?;
-        let f1 = r.read_string().map_err(|e| e.field("idempotenceId"))?;
-        let f2 = r.read_timestamp_millis().map_err(|e| e.field("created"))?;
         Ok(Self {
-            id: f0,
-            idempotence_id: f1,
-            created: f2,
+            id: r.read_string().map_err(|e| e.field("id"))?,
+            idempotence_id: r.read_string().map_err(|e| e.field("idempotenceId"))?,
+            created: r.read_timestamp_millis().map_err(|e| e.field("created"))?,
         })
     }
 }
@@ -419,16 +411,13 @@ impl AvroMessageType {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("name"))?;
-        let f1 = r.read_string().map_err(|e| e.field("version"))?;
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("variant"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("variant"))?),
-        };
         Ok(Self {
-            name: f0,
-            version: f1,
-            variant: f2,
+            name: r.read_string().map_err(|e| e.field("name"))?,
+            version: r.read_string().map_err(|e| e.field("version"))?,
+            variant: match r.read_union_index(2).map_err(|e| e.field("variant"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("variant"))?),
+            },
         })
     }
 }
@@ -448,9 +437,10 @@ impl AvroMessagePublisher {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("system"))?;
-        let f1 = r.read_string().map_err(|e| e.field("service"))?;
-        Ok(Self { system: f0, service: f1 })
+        Ok(Self {
+            system: r.read_string().map_err(|e| e.field("system"))?,
+            service: r.read_string().map_err(|e| e.field("service"))?,
+        })
     }
 }
 impl CreateAuditRecordCommandReferences {
@@ -507,29 +497,33 @@ impl CreateAuditRecordCommandPayload {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_timestamp_millis().map_err(|e| e.field("timestamp"))?;
-        let f1 = AuditEventDetails::avro_decode(r).map_err(|e| e.field("event"))?;
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("trigger"))? {
-            0 => {
-                AuditTrigger::AuditUser(
-                    AuditUser::avro_decode(r).map_err(|e| e.field("trigger"))?,
-                )
-            }
-            _ => {
-                AuditTrigger::AuditSystemComponent(
-                    AuditSystemComponent::avro_decode(r).map_err(|e| e.field("trigger"))?,
-                )
-            }
-        };
-        let f3 = match r.read_union_index(2).map_err(|e| e.field("auditedData"))? {
-            0 => None,
-            _ => Some(AuditObject::avro_decode(r).map_err(|e| e.field("auditedData"))?),
-        };
         Ok(Self {
-            timestamp: f0,
-            event: f1,
-            trigger: f2,
-            audited_data: f3,
+            timestamp: r.read_timestamp_millis().map_err(|e| e.field("timestamp"))?,
+            event: AuditEventDetails::avro_decode(r).map_err(|e| e.field("event"))?,
+            trigger: match r.read_union_index(2).map_err(|e| e.field("trigger"))? {
+                0 => {
+                    AuditTrigger::AuditUser(
+                        AuditUser::avro_decode(r).map_err(|e| e.field("trigger"))?,
+                    )
+                }
+                _ => {
+                    AuditTrigger::AuditSystemComponent(
+                        AuditSystemComponent::avro_decode(r)
+                            .map_err(|e| e.field("trigger"))?,
+                    )
+                }
+            },
+            audited_data: match r
+                .read_union_index(2)
+                .map_err(|e| e.field("auditedData"))?
+            {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObject::avro_decode(r).map_err(|e| e.field("auditedData"))?,
+                    )
+                }
+            },
         })
     }
 }
@@ -575,40 +569,37 @@ impl AuditEventDetails {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = AuditEventType::avro_decode(r).map_err(|e| e.field("type"))?;
-        let f1 = match r.read_union_index(2).map_err(|e| e.field("context"))? {
-            0 => None,
-            _ => Some(AuditContext::avro_decode(r).map_err(|e| e.field("context"))?),
-        };
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("eventData"))? {
-            0 => None,
-            _ => {
-                Some({
-                    let mut a6 = Vec::new();
-                    loop {
-                        let n7 = r
-                            .read_block_count(2, a6.len())
-                            .map_err(|e| e.field("eventData"))?;
-                        if n7 == 0 {
-                            break;
-                        }
-                        a6.reserve(n7.min(crate::rt::MAX_RESERVE));
-                        for _ in 0..n7 {
-                            let i8 = a6.len();
-                            a6.push(
-                                AuditEventDataElement::avro_decode(r)
-                                    .map_err(|e| e.index(i8).field("eventData"))?,
-                            );
-                        }
-                    }
-                    a6
-                })
-            }
-        };
         Ok(Self {
-            r#type: f0,
-            context: f1,
-            event_data: f2,
+            r#type: AuditEventType::avro_decode(r).map_err(|e| e.field("type"))?,
+            context: match r.read_union_index(2).map_err(|e| e.field("context"))? {
+                0 => None,
+                _ => Some(AuditContext::avro_decode(r).map_err(|e| e.field("context"))?),
+            },
+            event_data: match r.read_union_index(2).map_err(|e| e.field("eventData"))? {
+                0 => None,
+                _ => {
+                    Some({
+                        let mut a6 = Vec::new();
+                        loop {
+                            let n7 = r
+                                .read_block_count(2, a6.len())
+                                .map_err(|e| e.field("eventData"))?;
+                            if n7 == 0 {
+                                break;
+                            }
+                            a6.reserve(n7.min(crate::rt::MAX_RESERVE));
+                            for _ in 0..n7 {
+                                let i8 = a6.len();
+                                a6.push(
+                                    AuditEventDataElement::avro_decode(r)
+                                        .map_err(|e| e.index(i8).field("eventData"))?,
+                                );
+                            }
+                        }
+                        a6
+                    })
+                }
+            },
         })
     }
 }
@@ -684,14 +675,12 @@ impl AuditContext {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("useCase"))?;
-        let f1 = match r.read_union_index(2).map_err(|e| e.field("processId"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
-        };
         Ok(Self {
-            use_case: f0,
-            process_id: f1,
+            use_case: r.read_string().map_err(|e| e.field("useCase"))?,
+            process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
+            },
         })
     }
 }
@@ -711,9 +700,10 @@ impl AuditEventDataElement {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("key"))?;
-        let f1 = r.read_string().map_err(|e| e.field("value"))?;
-        Ok(Self { key: f0, value: f1 })
+        Ok(Self {
+            key: r.read_string().map_err(|e| e.field("key"))?,
+            value: r.read_string().map_err(|e| e.field("value"))?,
+        })
     }
 }
 impl AuditUser {
@@ -732,11 +722,9 @@ impl AuditUser {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("id"))?;
-        let f1 = r.read_string().map_err(|e| e.field("identityProvider"))?;
         Ok(Self {
-            id: f0,
-            identity_provider: f1,
+            id: r.read_string().map_err(|e| e.field("id"))?,
+            identity_provider: r.read_string().map_err(|e| e.field("identityProvider"))?,
         })
     }
 }
@@ -760,13 +748,10 @@ impl AuditSystemComponent {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("department"))?;
-        let f1 = r.read_string().map_err(|e| e.field("system"))?;
-        let f2 = r.read_string().map_err(|e| e.field("component"))?;
         Ok(Self {
-            department: f0,
-            system: f1,
-            component: f2,
+            department: r.read_string().map_err(|e| e.field("department"))?,
+            system: r.read_string().map_err(|e| e.field("system"))?,
+            component: r.read_string().map_err(|e| e.field("component"))?,
         })
     }
 }
@@ -829,63 +814,60 @@ impl AuditObject {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("type"))?;
-        let f1 = r.read_string().map_err(|e| e.field("id"))?;
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("version"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("version"))?),
-        };
-        let f3 = match r.read_union_index(2).map_err(|e| e.field("objectData"))? {
-            0 => None,
-            _ => {
-                Some({
-                    let mut a8 = Vec::new();
-                    loop {
-                        let n9 = r
-                            .read_block_count(4, a8.len())
-                            .map_err(|e| e.field("objectData"))?;
-                        if n9 == 0 {
-                            break;
-                        }
-                        a8.reserve(n9.min(crate::rt::MAX_RESERVE));
-                        for _ in 0..n9 {
-                            let i10 = a8.len();
-                            a8.push(
-                                match r
-                                    .read_union_index(3)
-                                    .map_err(|e| e.index(i10).field("objectData"))?
-                                {
-                                    0 => {
-                                        AuditObjectData::AuditObjectDataValue(
-                                            AuditObjectDataValue::avro_decode(r)
-                                                .map_err(|e| e.index(i10).field("objectData"))?,
-                                        )
-                                    }
-                                    1 => {
-                                        AuditObjectData::AuditObjectDataJSON(
-                                            AuditObjectDataJSON::avro_decode(r)
-                                                .map_err(|e| e.index(i10).field("objectData"))?,
-                                        )
-                                    }
-                                    _ => {
-                                        AuditObjectData::AuditObjectDataS3(
-                                            AuditObjectDataS3::avro_decode(r)
-                                                .map_err(|e| e.index(i10).field("objectData"))?,
-                                        )
-                                    }
-                                },
-                            );
-                        }
-                    }
-                    a8
-                })
-            }
-        };
         Ok(Self {
-            r#type: f0,
-            id: f1,
-            version: f2,
-            object_data: f3,
+            r#type: r.read_string().map_err(|e| e.field("type"))?,
+            id: r.read_string().map_err(|e| e.field("id"))?,
+            version: match r.read_union_index(2).map_err(|e| e.field("version"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("version"))?),
+            },
+            object_data: match r.read_union_index(2).map_err(|e| e.field("objectData"))?
+            {
+                0 => None,
+                _ => {
+                    Some({
+                        let mut a8 = Vec::new();
+                        loop {
+                            let n9 = r
+                                .read_block_count(4, a8.len())
+                                .map_err(|e| e.field("objectData"))?;
+                            if n9 == 0 {
+                                break;
+                            }
+                            a8.reserve(n9.min(crate::rt::MAX_RESERVE));
+                            for _ in 0..n9 {
+                                let i10 = a8.len();
+                                a8.push(
+                                    match r
+                                        .read_union_index(3)
+                                        .map_err(|e| e.index(i10).field("objectData"))?
+                                    {
+                                        0 => {
+                                            AuditObjectData::AuditObjectDataValue(
+                                                AuditObjectDataValue::avro_decode(r)
+                                                    .map_err(|e| e.index(i10).field("objectData"))?,
+                                            )
+                                        }
+                                        1 => {
+                                            AuditObjectData::AuditObjectDataJSON(
+                                                AuditObjectDataJSON::avro_decode(r)
+                                                    .map_err(|e| e.index(i10).field("objectData"))?,
+                                            )
+                                        }
+                                        _ => {
+                                            AuditObjectData::AuditObjectDataS3(
+                                                AuditObjectDataS3::avro_decode(r)
+                                                    .map_err(|e| e.index(i10).field("objectData"))?,
+                                            )
+                                        }
+                                    },
+                                );
+                            }
+                        }
+                        a8
+                    })
+                }
+            },
         })
     }
 }
@@ -925,19 +907,20 @@ impl AuditObjectDataValue {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = match r.read_union_index(2).map_err(|e| e.field("role"))? {
-            0 => None,
-            _ => Some(AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?),
-        };
-        let f1 = r.read_string().map_err(|e| e.field("name"))?;
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("value"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("value"))?),
-        };
         Ok(Self {
-            role: f0,
-            name: f1,
-            value: f2,
+            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
+                    )
+                }
+            },
+            name: r.read_string().map_err(|e| e.field("name"))?,
+            value: match r.read_union_index(2).map_err(|e| e.field("value"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("value"))?),
+            },
         })
     }
 }
@@ -993,16 +976,17 @@ impl AuditObjectDataJSON {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = match r.read_union_index(2).map_err(|e| e.field("role"))? {
-            0 => None,
-            _ => Some(AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?),
-        };
-        let f1 = r.read_string().map_err(|e| e.field("name"))?;
-        let f2 = r.read_bytes().map_err(|e| e.field("jsonAsUTF8"))?;
         Ok(Self {
-            role: f0,
-            name: f1,
-            json_as_utf8: f2,
+            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
+                    )
+                }
+            },
+            name: r.read_string().map_err(|e| e.field("name"))?,
+            json_as_utf8: r.read_bytes().map_err(|e| e.field("jsonAsUTF8"))?,
         })
     }
 }
@@ -1034,16 +1018,17 @@ impl AuditObjectDataS3 {
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = match r.read_union_index(2).map_err(|e| e.field("role"))? {
-            0 => None,
-            _ => Some(AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?),
-        };
-        let f1 = r.read_string().map_err(|e| e.field("name"))?;
-        let f2 = r.read_string().map_err(|e| e.field("objectReference"))?;
         Ok(Self {
-            role: f0,
-            name: f1,
-            object_reference: f2,
+            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
+                    )
+                }
+            },
+            name: r.read_string().map_err(|e| e.field("name"))?,
+            object_reference: r.read_string().map_err(|e| e.field("objectReference"))?,
         })
     }
 }
