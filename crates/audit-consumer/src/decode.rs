@@ -1,6 +1,5 @@
 //! Decoding Kafka record values (Confluent wire format) and single-object encoded bytes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use audit_schema::{
@@ -71,7 +70,8 @@ impl<T: WriterSchemaSource + ?Sized> WriterSchemaSource for Arc<T> {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LocalVersions {
-    by_id: HashMap<u32, SchemaVersion>,
+    // a handful of ids: a linear scan beats hashing
+    by_id: Vec<(u32, SchemaVersion)>,
 }
 
 impl LocalVersions {
@@ -84,14 +84,20 @@ impl LocalVersions {
     /// Maps the registry id `schema_id` to `version` (replacing an earlier mapping of that id).
     #[must_use]
     pub fn with_id(mut self, schema_id: u32, version: SchemaVersion) -> Self {
-        self.by_id.insert(schema_id, version);
+        match self.by_id.iter_mut().find(|(id, _)| *id == schema_id) {
+            Some(entry) => entry.1 = version,
+            None => self.by_id.push((schema_id, version)),
+        }
         self
     }
 
     /// The version configured for `schema_id`.
     #[must_use]
     pub fn version_for_id(&self, schema_id: u32) -> Option<SchemaVersion> {
-        self.by_id.get(&schema_id).copied()
+        self.by_id
+            .iter()
+            .find(|(id, _)| *id == schema_id)
+            .map(|&(_, version)| version)
     }
 
     /// The known version whose Parsing Canonical Form has the CRC-64-AVRO `fingerprint`
