@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| decode(black_box(&value), black_box(&versions)).unwrap());
     });
     // for comparison: the audit-schema datum decoder alone (no framing, lookup or mapping)
-    let datum = value[5..].to_vec();
+    let datum = audit_schema::confluent::unframe(&value).unwrap().1.to_vec();
     group.bench_function("datum decode only (audit-schema)", |b| {
         b.iter(|| {
             audit_schema::CreateAuditRecordCommand::from_avro_datum(black_box(&datum)).unwrap()
