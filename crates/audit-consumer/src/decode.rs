@@ -131,22 +131,98 @@ pub fn decode(
     record_value: &[u8],
     source: &(impl WriterSchemaSource + ?Sized),
 ) -> Result<AuditRecord, Error> {
-    let (schema_id, datum) =
-        confluent::unframe(record_value).map_err(|source| match record_value.first() {
-            Some(&found) if found != 0 => Error::WrongMagicByte { found, source },
-            _ => Error::TruncatedHeader {
-                len: record_value.len(),
-                source,
-            },
-        })?;
-    let writer = match source.writer_schema(schema_id) {
-        Ok(Some(writer)) => writer,
-        Ok(None) => return Err(Error::UnknownSchemaId { schema_id }),
+    let (schema_id, datum) = unframe(record_value)?;
+    let writer = resolved(schema_id, source.writer_schema(schema_id))?;
+    decode_datum(schema_id, datum, writer)
+}
+
+/// Async counterpart of [`WriterSchemaSource`] for sources that fetch over the network (e.g. a
+/// schema-registry client whose cache may miss). Every `WriterSchemaSource + Sync` is one.
+///
+/// ```
+/// use std::sync::Arc;
+/// use audit_consumer::{AsyncWriterSchemaSource, BoxError, Writer, WriterSchema};
+///
+/// struct Registry; // e.g. wraps a registry client with `async fn writer_schema(id)`
+///
+/// impl AsyncWriterSchemaSource for Registry {
+///     async fn fetch_writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
+///         // let schema: Arc<WriterSchema> = self.client.writer_schema(schema_id).await?;
+///         let schema = WriterSchema::parse(audit_consumer::SchemaVersion::V1_0_2.schema_json())?;
+///         Ok((schema_id == 7).then(|| Writer::Schema(Arc::new(schema))))
+///     }
+/// }
+/// ```
+pub trait AsyncWriterSchemaSource {
+    /// The writer schema registered under `schema_id`, `Ok(None)` if there is none.
+    ///
+    /// # Errors
+    /// Any lookup failure, reported like [`WriterSchemaSource::writer_schema`]'s by
+    /// [`decode_async`].
+    fn fetch_writer_schema(
+        &self,
+        schema_id: u32,
+    ) -> impl Future<Output = Result<Option<Writer>, BoxError>> + Send;
+}
+
+impl<T: WriterSchemaSource + Sync + ?Sized> AsyncWriterSchemaSource for T {
+    fn fetch_writer_schema(
+        &self,
+        schema_id: u32,
+    ) -> impl Future<Output = Result<Option<Writer>, BoxError>> + Send {
+        std::future::ready(self.writer_schema(schema_id))
+    }
+}
+
+/// [`decode`] with an [`AsyncWriterSchemaSource`]: same bytes, same errors.
+///
+/// # Errors
+/// As [`decode`].
+///
+/// ```
+/// use audit_consumer::{decode_async, Error, LocalVersions};
+/// # let run = async {
+/// let result = decode_async(&[0, 0, 0, 0, 9, 0], &LocalVersions::new()).await;
+/// assert!(matches!(result, Err(Error::UnknownSchemaId { schema_id: 9 })));
+/// # };
+/// # let mut run = std::pin::pin!(run);
+/// # let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// # while run.as_mut().poll(&mut cx).is_pending() {}
+/// ```
+pub async fn decode_async(
+    record_value: &[u8],
+    source: &(impl AsyncWriterSchemaSource + ?Sized),
+) -> Result<AuditRecord, Error> {
+    let (schema_id, datum) = unframe(record_value)?;
+    let writer = resolved(schema_id, source.fetch_writer_schema(schema_id).await)?;
+    decode_datum(schema_id, datum, writer)
+}
+
+/// Splits the Confluent header off.
+fn unframe(record_value: &[u8]) -> Result<(u32, &[u8]), Error> {
+    confluent::unframe(record_value).map_err(|source| match record_value.first() {
+        Some(&found) if found != 0 => Error::WrongMagicByte { found, source },
+        _ => Error::TruncatedHeader {
+            len: record_value.len(),
+            source,
+        },
+    })
+}
+
+/// Turns a source's answer into the writer or the matching error.
+fn resolved(schema_id: u32, lookup: Result<Option<Writer>, BoxError>) -> Result<Writer, Error> {
+    match lookup {
+        Ok(Some(writer)) => Ok(writer),
+        Ok(None) => Err(Error::UnknownSchemaId { schema_id }),
         Err(source) if is_incompatible(&*source) => {
-            return Err(Error::IncompatibleWriterSchema { schema_id, source });
+            Err(Error::IncompatibleWriterSchema { schema_id, source })
         }
-        Err(source) => return Err(Error::SchemaLookup { schema_id, source }),
-    };
+        Err(source) => Err(Error::SchemaLookup { schema_id, source }),
+    }
+}
+
+/// Decodes the datum with its writer and flattens it.
+fn decode_datum(schema_id: u32, datum: &[u8], writer: Writer) -> Result<AuditRecord, Error> {
     let command = match writer {
         Writer::Version(version) => CreateAuditRecordCommand::from_avro_datum_as(datum, version)
             .map_err(|source| Error::MalformedDatum {

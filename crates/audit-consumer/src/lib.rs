@@ -40,7 +40,10 @@ mod error;
 mod record;
 
 pub use audit_schema::{SchemaVersion, WriterSchema};
-pub use decode::{LocalVersions, Writer, WriterSchemaSource, decode, decode_single_object};
+pub use decode::{
+    AsyncWriterSchemaSource, LocalVersions, Writer, WriterSchemaSource, decode, decode_async,
+    decode_single_object,
+};
 pub use error::{BoxError, Error};
 pub use record::{
     AuditEvent, AuditRecord, AuditedObject, Context, DataRole, EventData, EventType,

@@ -317,3 +317,72 @@ fn a_1_0_0_datum_under_the_1_0_2_id_is_a_malformed_datum() {
         other => panic!("expected MalformedDatum, got {other:?}"),
     }
 }
+
+/// A registry-style async source whose lookups suspend once before answering (like a fetch).
+struct AsyncParsed(Parsed);
+
+impl audit_consumer::AsyncWriterSchemaSource for AsyncParsed {
+    async fn fetch_writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
+        YieldOnce(false).await;
+        self.0.writer_schema(schema_id)
+    }
+}
+
+/// A future that is pending once (waking itself) and then ready.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
+/// Polls a future to completion on this thread (the futures here only wake themselves).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+#[test]
+fn decode_async_with_an_async_source_gives_the_same_records() {
+    for folder in ["v1.0.0", "v1.0.1-extra-symbol"] {
+        let source = AsyncParsed(parsed(folder, 21));
+        for (name, datum, json) in load(folder) {
+            let value = audit_schema::confluent::frame(21, &datum);
+            let record = block_on(audit_consumer::decode_async(&value, &source))
+                .unwrap_or_else(|e| panic!("{folder}/{name}: {e}"));
+            assert_matches(&record, &json);
+            assert_eq!(decode(&value, &source.0).unwrap(), record);
+        }
+        let unknown = block_on(audit_consumer::decode_async(
+            &audit_schema::confluent::frame(22, &[]),
+            &source,
+        ));
+        assert!(
+            matches!(unknown, Err(Error::UnknownSchemaId { schema_id: 22 })),
+            "{unknown:?}"
+        );
+    }
+    // every sync source is an async source
+    let (_, datum, json) = load("v1.0.1").into_iter().next().unwrap();
+    let value = audit_schema::confluent::frame(ID_1_0_1, &datum);
+    assert_matches(
+        &block_on(audit_consumer::decode_async(&value, &versions())).unwrap(),
+        &json,
+    );
+}
