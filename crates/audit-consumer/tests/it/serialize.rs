@@ -17,7 +17,9 @@ fn record_serializes_with_camel_case_names_and_symbols() {
             AuditedObject::new("Person", "42")
                 .data(ObjectData::value("name", "Alice").role(AuditObjectDataRole::New))
                 .null_value("nick")
-                .s3("photo", "s3://x"),
+                .s3("photo", "s3://x")
+                .json_bytes("doc", br#"{"city":"Bern"}"#.to_vec())
+                .json_bytes("text", b"not json".to_vec()),
         )
         .idempotence_id("idem-1")
         .build()
