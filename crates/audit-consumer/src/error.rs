@@ -83,4 +83,48 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A Kafka client operation of the consumer runtime failed.
+    #[cfg(feature = "kafka")]
+    #[error("kafka: {operation} failed")]
+    Kafka {
+        /// What the runtime was doing, e.g. `"create consumer"`, `"subscribe"`, `"commit offsets"`.
+        operation: &'static str,
+        /// The client's error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// A database operation of the runtime's deduplication store failed.
+    #[cfg(feature = "kafka")]
+    #[error("deduplication store: {operation} failed")]
+    Dedup {
+        /// What the store was doing, e.g. `"migrate"`, `"record idempotence id"`.
+        operation: &'static str,
+        /// The database error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The runtime configuration is invalid.
+    #[cfg(feature = "kafka")]
+    #[error("invalid consumer runtime configuration: {reason}")]
+    InvalidConfig {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A record failed permanently and no error topic is configured to take it: the runtime stops
+    /// (after committing what was processed before it) rather than skip it silently.
+    #[cfg(feature = "kafka")]
+    #[error(
+        "record {topic}/{partition}@{offset} failed permanently and no error topic is configured"
+    )]
+    PermanentFailure {
+        /// Topic of the record.
+        topic: String,
+        /// Partition of the record.
+        partition: i32,
+        /// Offset of the record.
+        offset: i64,
+        /// Why it failed.
+        #[source]
+        source: BoxError,
+    },
 }

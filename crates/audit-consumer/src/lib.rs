@@ -38,6 +38,8 @@
 mod decode;
 mod error;
 mod record;
+#[cfg(feature = "kafka")]
+pub mod runtime;
 
 pub use audit_schema::{SchemaVersion, WriterSchema};
 pub use decode::{

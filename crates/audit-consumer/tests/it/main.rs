@@ -10,6 +10,8 @@ mod factory;
 mod hostile;
 mod old_writers;
 mod roundtrip;
+#[cfg(feature = "kafka")]
+mod runtime;
 mod serialize;
 
 use audit_consumer::{AuditRecord, LocalVersions, SchemaVersion, decode};

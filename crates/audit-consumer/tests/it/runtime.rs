@@ -1,0 +1,637 @@
+//! The Kafka consumer runtime against a real Kafka-protocol broker (Tansu 0.6.0): volume with
+//! counted side effects, transient failures, poisoned records, kill and restart (with and
+//! without deduplication), a rebalance while processing.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use audit_builder::{AuditCommandBuilder, AuditEventType};
+use audit_consumer::runtime::{
+    AuditConsumer, ConsumerConfig, Dedup, Delivery, ERROR_MESSAGE_HEADER, ERROR_OFFSET_HEADER,
+    ERROR_PARTITION_HEADER, ERROR_STAGE_HEADER, ERROR_TOPIC_HEADER, HandlerError, RetryPolicy,
+    RunSummary, TRACEPARENT_HEADER,
+};
+use audit_testkit::{PgDatabase, Tansu};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::{ID_1_0_2, record_value, t0, versions};
+
+/// Upper bound for a whole scenario: a hang guard, not a timing assertion.
+const HANG_GUARD: Duration = Duration::from_secs(300);
+
+fn tansu() -> &'static Tansu {
+    Tansu::shared().unwrap()
+}
+
+fn unique(name: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{name}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Record `i`: a user-triggered command whose idempotence id ends in the user id `u{i}`.
+fn command_value(i: usize) -> Vec<u8> {
+    let command = AuditCommandBuilder::new("runtime-test", "TEST", t0())
+        .event_type(AuditEventType::Modified)
+        .user(format!("u{i}"), "idp")
+        .event_data("n", i.to_string())
+        .build()
+        .unwrap();
+    record_value(&command)
+}
+
+/// The `i` of a record built by [`command_value`].
+fn index_of(delivery: &Delivery) -> usize {
+    match delivery.record().trigger() {
+        audit_consumer::Trigger::User(user) => user.id().trim_start_matches('u').parse().unwrap(),
+        other => panic!("unexpected trigger {other:?}"),
+    }
+}
+
+fn traceparent(i: usize) -> String {
+    format!("00-{:032x}-{:016x}-01", i + 1, i + 1)
+}
+
+/// Produces `values` (with a `traceparent` header each) to `topic`, round-robin over partitions.
+///
+/// One record per record batch (`batch.num.messages=1`): Tansu 0.6.0 returns nothing to a fetch
+/// that starts at an offset inside a multi-record batch (the consumer stalls), which a consumer
+/// resuming from a committed offset does. Real Kafka returns the enclosing batch; see
+/// docs/consumer-runtime.md.
+async fn produce(topic: &str, values: Vec<(Vec<u8>, Option<String>)>) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", tansu().bootstrap())
+        .set("batch.num.messages", "1")
+        .set("acks", "all")
+        .create()
+        .unwrap();
+    let mut pending = FuturesUnordered::new();
+    for (value, tp) in values {
+        let producer = &producer;
+        pending.push(async move {
+            let mut headers = OwnedHeaders::new().insert(Header {
+                key: "x-test",
+                value: Some("kept"),
+            });
+            if let Some(tp) = &tp {
+                headers = headers.insert(Header {
+                    key: TRACEPARENT_HEADER,
+                    value: Some(tp.as_str()),
+                });
+            }
+            producer
+                .send(
+                    FutureRecord::<(), _>::to(topic)
+                        .payload(&value)
+                        .headers(headers),
+                    Duration::from_secs(60),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .unwrap();
+        });
+        if pending.len() >= 1000 {
+            pending.next().await;
+        }
+    }
+    while pending.next().await.is_some() {}
+}
+
+fn topic_with(partitions: u32, name: &str) -> String {
+    let topic = unique(name);
+    tansu().create_topic(&topic, partitions).unwrap();
+    topic
+}
+
+/// The group's committed offsets summed over the partitions of `topic`.
+fn committed_total(group: &str, topic: &str, partitions: i32) -> i64 {
+    committed(group, topic, partitions).values().sum()
+}
+
+fn committed(group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", tansu().bootstrap())
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let offsets = consumer
+        .committed_offsets(tpl, Duration::from_secs(30))
+        .unwrap();
+    offsets
+        .elements()
+        .iter()
+        .map(|e| {
+            let offset = match e.offset() {
+                Offset::Offset(o) => o,
+                _ => 0,
+            };
+            (e.partition(), offset)
+        })
+        .collect()
+}
+
+/// Counts handler side effects per record index.
+#[derive(Clone, Default)]
+struct Effects(Arc<Mutex<HashMap<usize, u32>>>, Arc<AtomicUsize>);
+
+impl Effects {
+    fn record(&self, i: usize) {
+        *self.0.lock().unwrap().entry(i).or_default() += 1;
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+    fn distinct(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+    fn snapshot(&self) -> HashMap<usize, u32> {
+        self.0.lock().unwrap().clone()
+    }
+    /// Completes once `n` distinct records have a side effect.
+    fn reached(&self, n: usize) -> impl Future<Output = ()> + use<> {
+        let me = self.clone();
+        async move {
+            while me.distinct() < n {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+fn config(topic: &str, group: &str) -> ConsumerConfig {
+    ConsumerConfig::new(tansu().bootstrap(), group, [topic])
+        .commit_interval(Duration::from_millis(100))
+        .retry(RetryPolicy {
+            initial: Duration::from_millis(5),
+            max: Duration::from_millis(100),
+            max_attempts: None,
+        })
+}
+
+async fn guarded<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(HANG_GUARD, f)
+        .await
+        .expect("scenario hung")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_records_each_handled_with_side_effects_and_committed() {
+    const N: usize = 10_000;
+    let topic = topic_with(3, "rt-volume");
+    let group = unique("g-volume");
+    produce(
+        &topic,
+        (0..N)
+            .map(|i| (command_value(i), Some(traceparent(i))))
+            .collect(),
+    )
+    .await;
+
+    let effects = Effects::default();
+    let bad_trace = Arc::new(AtomicUsize::new(0));
+    let consumer = AuditConsumer::new(config(&topic, &group), versions()).unwrap();
+    let handler = {
+        let (effects, bad_trace) = (effects.clone(), bad_trace.clone());
+        move |delivery: Arc<Delivery>| {
+            let (effects, bad_trace) = (effects.clone(), bad_trace.clone());
+            async move {
+                let i = index_of(&delivery);
+                if delivery.traceparent().map(|tp| tp.trace_id.clone())
+                    != Some(format!("{:032x}", i + 1))
+                {
+                    bad_trace.fetch_add(1, Ordering::SeqCst);
+                }
+                tokio::task::yield_now().await;
+                effects.record(i);
+                Ok::<(), HandlerError>(())
+            }
+        }
+    };
+    let summary = guarded(consumer.run(handler, effects.reached(N)))
+        .await
+        .unwrap();
+
+    assert_eq!(effects.distinct(), N);
+    assert!(
+        effects.snapshot().values().all(|&n| n == 1),
+        "a clean run handles each record once"
+    );
+    assert_eq!(summary.received, N as u64);
+    assert_eq!(summary.handled, N as u64);
+    assert_eq!(
+        bad_trace.load(Ordering::SeqCst),
+        0,
+        "traceparent reaches the handler"
+    );
+    assert_eq!(
+        committed_total(&group, &topic, 3),
+        N as i64,
+        "graceful shutdown commits next-to-read"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failure_on_every_100th_record_is_retried_and_nothing_is_lost() {
+    const N: usize = 10_000;
+    let topic = topic_with(2, "rt-transient");
+    let group = unique("g-transient");
+    produce(&topic, (0..N).map(|i| (command_value(i), None)).collect()).await;
+
+    let effects = Effects::default();
+    let failed_once = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let consumer = AuditConsumer::new(config(&topic, &group), versions()).unwrap();
+    let handler = {
+        let (effects, failed_once) = (effects.clone(), failed_once.clone());
+        move |delivery: Arc<Delivery>| {
+            let (effects, failed_once) = (effects.clone(), failed_once.clone());
+            async move {
+                let i = index_of(&delivery);
+                if i.is_multiple_of(100) && failed_once.lock().unwrap().insert(i) {
+                    return Err(HandlerError::transient(format!(
+                        "downstream unavailable for {i}"
+                    )));
+                }
+                effects.record(i);
+                Ok(())
+            }
+        }
+    };
+    let summary = guarded(consumer.run(handler, effects.reached(N)))
+        .await
+        .unwrap();
+
+    assert_eq!(failed_once.lock().unwrap().len(), N / 100);
+    assert_eq!(effects.distinct(), N, "every record handled, none lost");
+    assert_eq!(summary.retries, (N / 100) as u64);
+    assert_eq!(summary.dead_lettered, 0);
+    assert_eq!(committed_total(&group, &topic, 2), N as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poisoned_record_goes_to_the_error_topic_with_metadata_and_consumption_continues() {
+    let topic = topic_with(1, "rt-poison");
+    let error_topic = topic_with(1, "rt-poison-errors");
+    let group = unique("g-poison");
+    let garbage = b"\xde\xad\xbe\xef not avro".to_vec();
+    let mut values: Vec<_> = (0..50).map(|i| (command_value(i), None)).collect();
+    values.push((garbage.clone(), Some(traceparent(999))));
+    values.extend((50..100).map(|i| (command_value(i), None)));
+    // One partition, produced in order: the garbage sits at offset 50.
+    for value in values {
+        produce(&topic, vec![value]).await;
+    }
+
+    let effects = Effects::default();
+    let consumer =
+        AuditConsumer::new(config(&topic, &group).error_topic(&error_topic), versions()).unwrap();
+    let handler = {
+        let effects = effects.clone();
+        move |delivery: Arc<Delivery>| {
+            let effects = effects.clone();
+            async move {
+                effects.record(index_of(&delivery));
+                Ok::<(), HandlerError>(())
+            }
+        }
+    };
+    let summary = guarded(consumer.run(handler, effects.reached(100)))
+        .await
+        .unwrap();
+    assert_eq!(summary.dead_lettered, 1);
+    assert_eq!(
+        effects.distinct(),
+        100,
+        "the records after the poisoned one are consumed"
+    );
+    assert_eq!(
+        committed_total(&group, &topic, 1),
+        101,
+        "the poisoned record is committed past"
+    );
+
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", tansu().bootstrap())
+        .set("group.id", unique("g-poison-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    reader.subscribe(&[error_topic.as_str()]).unwrap();
+    let message = guarded(async {
+        loop {
+            if let Some(m) = reader.poll(Duration::from_millis(100)) {
+                break m.unwrap().detach();
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert_eq!(
+        message.payload(),
+        Some(garbage.as_slice()),
+        "the original bytes"
+    );
+    let headers: HashMap<String, String> = message
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h.key.to_owned(),
+                String::from_utf8(h.value.unwrap().to_vec()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(headers[ERROR_TOPIC_HEADER], topic);
+    assert_eq!(headers[ERROR_PARTITION_HEADER], "0");
+    assert_eq!(headers[ERROR_OFFSET_HEADER], "50");
+    assert_eq!(headers[ERROR_STAGE_HEADER], "decode");
+    assert!(
+        headers[ERROR_MESSAGE_HEADER].contains("magic byte"),
+        "{}",
+        headers[ERROR_MESSAGE_HEADER]
+    );
+    assert_eq!(headers["x-test"], "kept", "original headers are kept");
+    assert_eq!(headers[TRACEPARENT_HEADER], traceparent(999));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_failure_without_error_topic_stops_and_commits_only_what_came_before() {
+    let topic = topic_with(1, "rt-no-error-topic");
+    let group = unique("g-no-error-topic");
+    let mut values: Vec<_> = (0..10).map(|i| (command_value(i), None)).collect();
+    values.push((vec![0, 0, 0, 0x7f, 0x7f, 1], None)); // unknown schema id
+    values.extend((10..20).map(|i| (command_value(i), None)));
+    for value in values {
+        produce(&topic, vec![value]).await;
+    }
+    let consumer = AuditConsumer::new(config(&topic, &group).max_in_flight(1), versions()).unwrap();
+    let handler = |_: Arc<Delivery>| async { Ok::<(), HandlerError>(()) };
+    let error = guarded(consumer.run(handler, std::future::pending()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            audit_consumer::Error::PermanentFailure {
+                offset: 10,
+                partition: 0,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(committed_total(&group, &topic, 1), 10);
+}
+
+/// Kill scenario: the handler of record `KILL_AT` (in offset order, one partition, one record in
+/// flight) never finishes, and the consumer is dropped there like a crashed process. A second
+/// consumer of the group then takes over.
+async fn kill_and_restart(dedup: Option<Dedup>) -> (HashMap<usize, u32>, i64) {
+    const N: usize = 2_000;
+    const KILL_AT: usize = 1_234;
+    let topic = topic_with(1, "rt-kill");
+    let group = unique("g-kill");
+    produce(&topic, (0..N).map(|i| (command_value(i), None)).collect()).await;
+    let with_dedup = |c: ConsumerConfig| match &dedup {
+        Some(d) => c.dedup(d.clone()),
+        None => c,
+    };
+
+    let effects = Effects::default();
+    let killed = Arc::new(tokio::sync::Notify::new());
+    {
+        let consumer = AuditConsumer::new(
+            with_dedup(config(&topic, &group).max_in_flight(1)),
+            versions(),
+        )
+        .unwrap();
+        let handler = {
+            let (effects, killed) = (effects.clone(), killed.clone());
+            move |delivery: Arc<Delivery>| {
+                let (effects, killed) = (effects.clone(), killed.clone());
+                async move {
+                    let i = index_of(&delivery);
+                    if i == KILL_AT {
+                        killed.notify_one();
+                        std::future::pending::<()>().await;
+                    }
+                    effects.record(i);
+                    Ok::<(), HandlerError>(())
+                }
+            }
+        };
+        let run = consumer.run(handler, std::future::pending());
+        tokio::select! {
+            result = run => panic!("the first consumer ended on its own: {result:?}"),
+            () = killed.notified() => {}
+        }
+        // the run future is dropped here (crash); then the consumer
+    }
+    let committed_at_kill = committed_total(&group, &topic, 1);
+    assert!(
+        committed_at_kill <= KILL_AT as i64,
+        "never committed past the unfinished record"
+    );
+
+    let consumer = AuditConsumer::new(with_dedup(config(&topic, &group)), versions()).unwrap();
+    let handler = {
+        let effects = effects.clone();
+        move |delivery: Arc<Delivery>| {
+            let effects = effects.clone();
+            async move {
+                effects.record(index_of(&delivery));
+                Ok::<(), HandlerError>(())
+            }
+        }
+    };
+    let _: RunSummary = guarded(consumer.run(handler, effects.reached(N)))
+        .await
+        .unwrap();
+    assert_eq!(committed_total(&group, &topic, 1), N as i64);
+    let effects = effects.snapshot();
+    assert_eq!(effects.len(), N, "nothing lost");
+    (effects, committed_at_kill)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_consumer_restarts_at_least_once_with_duplicates_only_after_the_last_commit() {
+    let (effects, committed_at_kill) = guarded(kill_and_restart(None)).await;
+    for (i, n) in &effects {
+        // one partition, produced in order: record i sits at offset i
+        if (*i as i64) < committed_at_kill {
+            assert_eq!(
+                *n, 1,
+                "record {i} before the committed offset {committed_at_kill} was handled again"
+            );
+        } else {
+            assert!(*n <= 2, "record {i} handled {n} times");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_consumer_restarts_and_with_dedup_each_record_is_handled_exactly_once() {
+    let db = PgDatabase::create().await.unwrap();
+    let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
+    let dedup = Dedup::postgres(pool, "runtime-test");
+    dedup.migrate().await.unwrap();
+    let (effects, _) = guarded(kill_and_restart(Some(dedup.clone()))).await;
+    let twice: Vec<_> = effects.iter().filter(|&(_, &n)| n != 1).collect();
+    assert!(twice.is_empty(), "handled more than once: {twice:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedup_on_sqlite_skips_redelivered_ids_and_housekeeping_deletes_expired_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("dedup.db").display()
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let dedup = Dedup::sqlite(pool, "ctx").retention(Duration::from_secs(3600));
+    dedup.migrate().await.unwrap();
+
+    // The same 20 commands published twice (a producer retry): handled once each.
+    let topic = topic_with(1, "rt-dedup-sqlite");
+    let group = unique("g-dedup-sqlite");
+    let values: Vec<_> = (0..20)
+        .chain(0..20)
+        .map(|i| (command_value(i), None))
+        .collect();
+    produce(&topic, values).await;
+    let effects = Effects::default();
+    let consumer =
+        AuditConsumer::new(config(&topic, &group).dedup(dedup.clone()), versions()).unwrap();
+    let handler = {
+        let effects = effects.clone();
+        move |delivery: Arc<Delivery>| {
+            let effects = effects.clone();
+            async move {
+                effects.record(index_of(&delivery));
+                Ok::<(), HandlerError>(())
+            }
+        }
+    };
+    let committed_all = {
+        let (group, topic) = (group.clone(), topic.clone());
+        async move {
+            while tokio::task::spawn_blocking({
+                let (group, topic) = (group.clone(), topic.clone());
+                move || committed_total(&group, &topic, 1)
+            })
+            .await
+            .unwrap()
+                < 40
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let summary = guarded(consumer.run(handler, committed_all)).await.unwrap();
+    assert_eq!(summary.handled, 20);
+    assert_eq!(summary.duplicates, 20);
+    assert!(effects.snapshot().values().all(|&n| n == 1));
+    let id = AuditCommandBuilder::new("runtime-test", "TEST", t0())
+        .event_type(AuditEventType::Modified)
+        .user("u3", "idp")
+        .build()
+        .unwrap()
+        .identity
+        .idempotence_id;
+    assert!(dedup.contains(&id).await.unwrap());
+
+    assert_eq!(
+        dedup.delete_expired().await.unwrap(),
+        0,
+        "nothing older than the retention"
+    );
+    let expire_all = dedup.clone().retention(Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(expire_all.delete_expired().await.unwrap(), 20);
+    assert!(!dedup.contains(&id).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_consumer_joining_mid_run_loses_nothing_and_duplicates_only_in_flight_records() {
+    const N: usize = 10_000;
+    const IN_FLIGHT: usize = 4;
+    let topic = topic_with(4, "rt-rebalance");
+    let group = unique("g-rebalance");
+    produce(&topic, (0..N).map(|i| (command_value(i), None)).collect()).await;
+
+    let effects = Effects::default();
+    let second_started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Until the second consumer handled a record, the first handles at most IN_FLIGHT records
+    // per 5 ms, so the join (several seconds on Tansu) happens while it is still processing.
+    let make_handler = |effects: Effects, second: bool| {
+        let second_started = second_started.clone();
+        move |delivery: Arc<Delivery>| {
+            let (effects, second_started) = (effects.clone(), second_started.clone());
+            async move {
+                if second {
+                    second_started.store(true, Ordering::SeqCst);
+                } else if !second_started.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                effects.record(index_of(&delivery));
+                Ok::<(), HandlerError>(())
+            }
+        }
+    };
+    let first =
+        AuditConsumer::new(config(&topic, &group).max_in_flight(IN_FLIGHT), versions()).unwrap();
+    let first_run = first.run(make_handler(effects.clone(), false), effects.reached(N));
+    let second_run = async {
+        effects.reached(N / 10).await;
+        // subscribing joins the group: create the second consumer only now
+        let second =
+            AuditConsumer::new(config(&topic, &group).max_in_flight(IN_FLIGHT), versions())
+                .unwrap();
+        second
+            .run(make_handler(effects.clone(), true), effects.reached(N))
+            .await
+    };
+    let (a, b) = guarded(async { tokio::join!(first_run, second_run) }).await;
+    let (a, b) = (a.unwrap(), b.unwrap());
+
+    assert!(
+        a.revocations >= 1,
+        "the first consumer saw the rebalance: {a:?}"
+    );
+    assert!(b.handled > 0, "the second consumer got partitions: {b:?}");
+    let effects = effects.snapshot();
+    assert_eq!(effects.len(), N, "nothing lost");
+    let duplicates: u32 = effects.values().map(|n| n - 1).sum();
+    let bound = (a.revocations + b.revocations) as usize * IN_FLIGHT;
+    assert!(
+        duplicates as usize <= bound,
+        "{duplicates} duplicates, more than the {bound} records that can be in flight at the rebalances"
+    );
+    assert_eq!(committed_total(&group, &topic, 4), N as i64);
+}
+
+#[test]
+fn the_test_schema_id_is_the_newest_version() {
+    assert_eq!(
+        versions().version_for_id(ID_1_0_2),
+        Some(audit_consumer::SchemaVersion::V1_0_2)
+    );
+}
