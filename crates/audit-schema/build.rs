@@ -80,6 +80,7 @@ fn run() -> Result<(), String> {
         ],
         bytes_with: Some("crate::json::bytes".into()),
         runtime_path: "crate::rt".into(),
+        views: true,
     };
     let writers: Vec<WriterVersion<'_>> = known
         .iter()

@@ -210,7 +210,19 @@ pub(crate) fn enc(m: &Model<'_>, s: &Schema, v: &str, vars: &Vars) -> Result<Str
 /// An expression decoding one value of `s` from `r`; errors get the suffix `w` (e.g.
 /// `.field("x")`) appended.
 pub(crate) fn dec(m: &Model<'_>, s: &Schema, w: &str, vars: &Vars) -> Result<String, Error> {
+    dec_v(m, s, w, vars, false)
+}
+
+/// Like [`dec`]; with `view`, the expression builds the zero-copy view type.
+pub(crate) fn dec_v(
+    m: &Model<'_>,
+    s: &Schema,
+    w: &str,
+    vars: &Vars,
+    view: bool,
+) -> Result<String, Error> {
     let rt = &m.opts.runtime_path;
+    let dec = |m: &Model<'_>, s: &Schema, w: &str, vars: &Vars| dec_v(m, s, w, vars, view);
     let me = |call: &str| format!("{call}.map_err(|e| e{w})?");
     Ok(match s {
         Schema::Null => "()".into(),
@@ -226,11 +238,17 @@ pub(crate) fn dec(m: &Model<'_>, s: &Schema, w: &str, vars: &Vars) -> Result<Str
         Schema::TimestampMicros => me("r.read_timestamp_micros()"),
         Schema::Float => me("r.read_float()"),
         Schema::Double => me("r.read_double()"),
+        Schema::Bytes if view => me("r.read_bytes_ref()"),
+        Schema::String | Schema::Uuid(_) if view => me("r.read_str()"),
         Schema::Bytes => me("r.read_bytes()"),
         Schema::String | Schema::Uuid(_) => me("r.read_string()"),
         Schema::Fixed(f) => me(&format!("r.read_fixed::<{}>()", f.size)),
         Schema::Record(_) | Schema::Enum(_) | Schema::Ref { .. } => {
-            me(&format!("{}::avro_decode(r)", m.rust_type(s)?))
+            if view && m.borrows(s) {
+                me(&format!("{}Ref::avro_view(r)", m.rust_type(s)?))
+            } else {
+                me(&format!("{}::avro_decode(r)", m.rust_type(s)?))
+            }
         }
         Schema::Array(a) => {
             let min = min_size(&m.doc, &a.items, &mut Vec::new());
@@ -250,11 +268,19 @@ pub(crate) fn dec(m: &Model<'_>, s: &Schema, w: &str, vars: &Vars) -> Result<Str
             let n = vars.next("n");
             let k = vars.next("k");
             let val = vars.next("v");
-            let wk = format!(".key(&{k}){w}");
+            let wk = if view {
+                format!(".key({k}){w}")
+            } else {
+                format!(".key(&{k}){w}")
+            };
             format!(
                 "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {}; {acc}.insert({k}, {val}); }} }} {acc} }}",
                 me(&format!("r.read_block_count({min}, {acc}.len())")),
-                me("r.read_string()"),
+                me(if view {
+                    "r.read_str()"
+                } else {
+                    "r.read_string()"
+                }),
                 dec(m, &mp.types, &wk, vars)?
             )
         }
@@ -283,8 +309,9 @@ pub(crate) fn dec(m: &Model<'_>, s: &Schema, w: &str, vars: &Vars) -> Result<Str
                     if let Some(ni) = null_idx {
                         arms.push((ni, "None".into()));
                     }
+                    let path = m.union_path(union, view);
                     for ((vn, bs), bi) in def.variants.iter().zip(&branch_idx) {
-                        let e = format!("{}::{vn}({})", def.rust_name, dec(m, bs, w, vars)?);
+                        let e = format!("{path}::{vn}({})", dec(m, bs, w, vars)?);
                         let e = if null_idx.is_some() {
                             format!("Some({e})")
                         } else {

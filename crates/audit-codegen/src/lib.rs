@@ -6,6 +6,8 @@
 //!   distinct union of several branches, `["null", T]` -> `Option<T>`),
 //! - per type a binary encoder (`avro_encode`, appends to a `Vec<u8>`) and a decoder
 //!   (`avro_decode`, over the runtime's bounded `Reader`),
+//! - optionally ([`Options::views`]) zero-copy view types (`<Name>Ref<'a>`) whose decoder
+//!   (`avro_view`) borrows strings and bytes from the datum, with `into_owned`,
 //! - per writer version a resolving decoder (`avro_decode_<suffix>`, writer layout -> reader
 //!   types, following the Avro resolution rules) and an encoder into the writer's layout
 //!   (`avro_encode_<suffix>`, fails for values the writer schema cannot represent).
@@ -28,6 +30,7 @@ mod resolve;
 #[allow(dead_code, missing_docs)]
 mod runtime;
 mod types;
+mod views;
 
 use model::{Doc, Model};
 
@@ -45,6 +48,9 @@ pub struct Options {
     pub bytes_with: Option<String>,
     /// Path of the runtime module ([`RUNTIME_SOURCE`]) as seen from the generated code.
     pub runtime_path: String,
+    /// Also generate zero-copy view types (`<Name>Ref<'a>` with `avro_view` and `into_owned`)
+    /// for the reader schema's types that contain strings, bytes or maps.
+    pub views: bool,
 }
 
 impl Default for Options {
@@ -53,6 +59,7 @@ impl Default for Options {
             union_names: Vec::new(),
             bytes_with: None,
             runtime_path: "crate::rt".into(),
+            views: false,
         }
     }
 }
@@ -138,6 +145,9 @@ pub fn generate(
     let mut code = String::new();
     types::emit(&model, &mut code)?;
     codec::emit(&model, &mut code)?;
+    if opts.views {
+        views::emit(&model, &mut code)?;
+    }
     for w in writers {
         let wdoc = Doc::parse(w.schema_json)?;
         resolve::emit(&model, &wdoc, w.version, &mut code)?;

@@ -405,6 +405,39 @@ impl<'o> Model<'o> {
 
     /// The Rust type of a (reader) schema.
     pub fn rust_type(&self, s: &Schema) -> Result<String, Error> {
+        self.rust_type_v(s, false)
+    }
+
+    /// True when the zero-copy view of `s` borrows from the datum (strings, bytes, map keys).
+    pub fn borrows(&self, s: &Schema) -> bool {
+        match s {
+            Schema::String | Schema::Uuid(_) | Schema::Bytes | Schema::Map(_) => true,
+            Schema::Ref { .. } => self.doc.resolve(s).is_ok_and(|d| self.borrows(d)),
+            Schema::Record(r) => r.fields.iter().any(|f| self.borrows(&f.schema)),
+            Schema::Array(a) => self.borrows(&a.items),
+            Schema::Union(u) => u.variants().iter().any(|b| self.borrows(b)),
+            _ => false,
+        }
+    }
+
+    /// The Rust type of a schema, as owned type or (`view`) as zero-copy view type.
+    pub fn rust_type_v(&self, s: &Schema, view: bool) -> Result<String, Error> {
+        if view {
+            match s {
+                Schema::String | Schema::Uuid(_) => return Ok("&'a str".into()),
+                Schema::Bytes => return Ok("&'a [u8]".into()),
+                Schema::Record(_) if self.borrows(s) => {
+                    return Ok(format!("{}Ref<'a>", self.named_rust(s)?));
+                }
+                Schema::Map(m) => {
+                    return Ok(format!(
+                        "std::collections::BTreeMap<&'a str, {}>",
+                        self.rust_type_v(&m.types, true)?
+                    ));
+                }
+                _ => {}
+            }
+        }
         Ok(match s {
             Schema::Null => "()".into(),
             Schema::Boolean => "bool".into(),
@@ -426,23 +459,21 @@ impl<'o> Model<'o> {
             Schema::Record(_) | Schema::Enum(_) => self.named_rust(s)?,
             Schema::Ref { .. } => {
                 let d = self.doc.resolve(s)?;
-                self.rust_type(d)?
+                self.rust_type_v(d, view)?
             }
-            Schema::Array(a) => format!("Vec<{}>", self.rust_type(&a.items)?),
+            Schema::Array(a) => format!("Vec<{}>", self.rust_type_v(&a.items, view)?),
             Schema::Map(m) => format!(
                 "std::collections::BTreeMap<String, {}>",
                 self.rust_type(&m.types)?
             ),
             Schema::Union(u) => match self.shape(u)? {
-                Shape::Option { inner, .. } => format!("Option<{}>", self.rust_type(&inner)?),
+                Shape::Option { inner, .. } => {
+                    format!("Option<{}>", self.rust_type_v(&inner, view)?)
+                }
                 Shape::Enum {
                     null_idx, union, ..
                 } => {
-                    let name = self
-                        .unions
-                        .get(union)
-                        .map(|d| d.rust_name.clone())
-                        .unwrap_or_default();
+                    let name = self.union_type(union, view);
                     if null_idx.is_some() {
                         format!("Option<{name}>")
                     } else {
@@ -452,6 +483,25 @@ impl<'o> Model<'o> {
             },
             other => return Err(Error::Unsupported(format!("{other:?}"))),
         })
+    }
+
+    /// The Rust type of union `union`: the owned enum, or its view enum when it borrows.
+    pub fn union_type(&self, union: usize, view: bool) -> String {
+        let Some(d) = self.unions.get(union) else {
+            return String::new();
+        };
+        if view && d.variants.iter().any(|(_, b)| self.borrows(b)) {
+            format!("{}Ref<'a>", d.rust_name)
+        } else {
+            d.rust_name.clone()
+        }
+    }
+
+    /// The path of union `union`'s enum for constructing variants (no lifetime).
+    pub fn union_path(&self, union: usize, view: bool) -> String {
+        self.union_type(union, view)
+            .trim_end_matches("<'a>")
+            .to_owned()
     }
 
     /// True when the Rust type of `s` contains a float (so `Eq`/`Hash` cannot be derived).

@@ -43,6 +43,10 @@ mod keywords {
 mod resolution {
     include!("golden/resolution.rs");
 }
+#[allow(dead_code)]
+mod views {
+    include!("golden/views.rs");
+}
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -60,10 +64,14 @@ const CASES: &[(&str, &[&str])] = &[
     ("clashing_names", &[]),
     ("keywords", &[]),
     ("resolution", &["1"]),
+    ("views", &[]),
 ];
 
 fn options(case: &str) -> Options {
-    let mut opts = Options::default();
+    let mut opts = Options {
+        views: case == "views",
+        ..Options::default()
+    };
     if case == "union_reuse" {
         opts.union_names.push((
             vec!["golden.unions.Cat".into(), "golden.unions.Dog".into()],
@@ -477,4 +485,50 @@ fn encoding_into_an_older_writer_layout() {
     v.id = 1;
     v.tags.insert("b".into(), 0.1);
     assert_eq!(fails(&v).path.to_string(), "tags[\"b\"]");
+}
+
+#[test]
+fn zero_copy_views_borrow_from_the_datum() {
+    use views::*;
+    let v = Doc {
+        title: "t".into(),
+        body: vec![1, 2, 3],
+        plain: Plain { n: 5 },
+        parts: vec![
+            ParaOrPlain::Para(Para {
+                text: Some("p".into()),
+            }),
+            ParaOrPlain::Plain(Plain { n: -1 }),
+        ],
+        meta: BTreeMap::from([("k".to_owned(), "v".to_owned())]),
+        tag: Some(StringOrLong::String("s".into())),
+        level: Level::High,
+    };
+    let mut out = Vec::new();
+    v.avro_encode(&mut out);
+    let mut r = rt::Reader::new(&out);
+    let view = DocRef::avro_view(&mut r).expect("view decodes");
+    r.finish().expect("all consumed");
+    let range = out.as_ptr_range();
+    assert!(
+        range.contains(&view.title.as_ptr()),
+        "title borrows from the datum"
+    );
+    assert!(
+        range.contains(&view.body.as_ptr()),
+        "body borrows from the datum"
+    );
+    assert_eq!(
+        view.plain,
+        Plain { n: 5 },
+        "records without strings are used as they are"
+    );
+    assert_eq!(view.tag, Some(StringOrLongRef::String("s")));
+    assert_eq!(
+        view.parts[0],
+        ParaOrPlainRef::Para(ParaRef { text: Some("p") })
+    );
+    assert_eq!(view.clone().into_owned(), v);
+    let mut r = rt::Reader::new(&out[..out.len() - 1]);
+    assert!(DocRef::avro_view(&mut r).is_err());
 }

@@ -56,3 +56,35 @@ impl CreateAuditRecordCommand {
         Ok(v)
     }
 }
+
+impl<'a> crate::CreateAuditRecordCommandRef<'a> {
+    /// Zero-copy decode of a datum written with the newest schema: strings and bytes borrow
+    /// from `bytes`, only arrays allocate. Same checks and errors as
+    /// [`CreateAuditRecordCommand::from_avro_datum`]; [`into_owned`](Self::into_owned) gives
+    /// the owned command.
+    ///
+    /// ```
+    /// # let cmd = audit_schema::json::from_json(r#"{"identity": {"id": "1", "idempotenceId": "i", "created": "2026-05-28T08:00:00Z"},
+    /// #   "type": {"name": "CreateAuditRecordCommand", "version": "1.0.2", "variant": null},
+    /// #   "publisher": {"system": "JME", "service": "jme-audit"}, "references": {},
+    /// #   "payload": {"timestamp": "2026-05-28T08:00:00Z", "event": {"type": "READ", "context": null, "eventData": null},
+    /// #     "trigger": {"AuditUser": {"id": "u1", "identityProvider": "idp"}}, "auditedData": null},
+    /// #   "processId": null, "commandVersion": "1.3.0"}"#)?;
+    /// use audit_schema::{CreateAuditRecordCommand, CreateAuditRecordCommandRef};
+    ///
+    /// let datum = cmd.to_avro_datum();
+    /// let view = CreateAuditRecordCommandRef::from_avro_datum(&datum)?;
+    /// assert_eq!(view.identity.idempotence_id, "i"); // borrowed from `datum`
+    /// assert_eq!(view.into_owned(), CreateAuditRecordCommand::from_avro_datum(&datum)?);
+    /// # Ok::<(), audit_schema::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A typed decode error naming the value (path) and byte offset.
+    pub fn from_avro_datum(bytes: &'a [u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes);
+        let v = Self::avro_view(&mut r)?;
+        r.finish()?;
+        Ok(v)
+    }
+}

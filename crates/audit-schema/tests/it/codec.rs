@@ -389,6 +389,10 @@ proptest! {
         let theirs = apache_avro::to_avro_datum(newest, avro_value(&cmd, SchemaVersion::LATEST)).expect("apache-avro encodes");
         prop_assert_eq!(&ours, &theirs);
         prop_assert_eq!(CreateAuditRecordCommand::from_avro_datum(&ours).expect("decodes"), cmd.clone());
+        prop_assert_eq!(
+            CreateAuditRecordCommandRef::from_avro_datum(&ours).expect("view decodes").into_owned(),
+            cmd.clone()
+        );
         let mut appended = vec![0xAB];
         cmd.encode_datum(&mut appended);
         prop_assert_eq!(appended.get(1..), Some(&ours[..]));

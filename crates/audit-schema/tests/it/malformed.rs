@@ -265,6 +265,7 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = CreateAuditRecordCommandRef::from_avro_datum(&bytes);
         for &v in SchemaVersion::ALL {
             if let Err(e) = CreateAuditRecordCommand::from_avro_datum_as(&bytes, v) {
                 prop_assert!(!e.to_string().is_empty());
@@ -288,6 +289,13 @@ proptest! {
             let i = at.index(bytes.len());
             bytes[i] = b;
         }
+        // the zero-copy view reads exactly like the owned decoder, errors included
+        prop_assert_eq!(
+            CreateAuditRecordCommandRef::from_avro_datum(&bytes)
+                .map(CreateAuditRecordCommandRef::into_owned)
+                .map_err(|e| e.to_string()),
+            decode(&bytes).map_err(|e| e.to_string())
+        );
         match decode(&bytes) {
             Ok(c) => {
                 // whatever decodes must re-encode and decode to the same value

@@ -1032,6 +1032,618 @@ impl AuditObjectDataS3 {
         })
     }
 }
+/// Zero-copy view of [`CreateAuditRecordCommand`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateAuditRecordCommandRef<'a> {
+    /// Avro field `identity`.
+    pub identity: AvroMessageIdentityRef<'a>,
+    /// Avro field `type`.
+    pub r#type: AvroMessageTypeRef<'a>,
+    /// Avro field `publisher`.
+    pub publisher: AvroMessagePublisherRef<'a>,
+    /// Avro field `references`.
+    pub references: CreateAuditRecordCommandReferences,
+    /// Avro field `payload`.
+    pub payload: CreateAuditRecordCommandPayloadRef<'a>,
+    /// Avro field `processId`.
+    pub process_id: Option<&'a str>,
+    /// Avro field `commandVersion`.
+    pub command_version: &'a str,
+}
+impl<'a> CreateAuditRecordCommandRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            identity: AvroMessageIdentityRef::avro_view(r)
+                .map_err(|e| e.field("identity"))?,
+            r#type: AvroMessageTypeRef::avro_view(r).map_err(|e| e.field("type"))?,
+            publisher: AvroMessagePublisherRef::avro_view(r)
+                .map_err(|e| e.field("publisher"))?,
+            references: CreateAuditRecordCommandReferences::avro_decode(r)
+                .map_err(|e| e.field("references"))?,
+            payload: CreateAuditRecordCommandPayloadRef::avro_view(r)
+                .map_err(|e| e.field("payload"))?,
+            process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
+                0 => None,
+                _ => Some(r.read_str().map_err(|e| e.field("processId"))?),
+            },
+            command_version: r.read_str().map_err(|e| e.field("commandVersion"))?,
+        })
+    }
+    /// Copies the view into the owned [`CreateAuditRecordCommand`].
+    pub fn into_owned(self) -> CreateAuditRecordCommand {
+        CreateAuditRecordCommand {
+            identity: self.identity.into_owned(),
+            r#type: self.r#type.into_owned(),
+            publisher: self.publisher.into_owned(),
+            references: self.references,
+            payload: self.payload.into_owned(),
+            process_id: self.process_id.map(|x0| x0.to_owned()),
+            command_version: self.command_version.to_owned(),
+        }
+    }
+}
+/// Zero-copy view of [`AvroMessageIdentity`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvroMessageIdentityRef<'a> {
+    /// Avro field `id`.
+    pub id: &'a str,
+    /// Avro field `idempotenceId`.
+    pub idempotence_id: &'a str,
+    /// Avro field `created`.
+    pub created: chrono::DateTime<chrono::Utc>,
+}
+impl<'a> AvroMessageIdentityRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            id: r.read_str().map_err(|e| e.field("id"))?,
+            idempotence_id: r.read_str().map_err(|e| e.field("idempotenceId"))?,
+            created: r.read_timestamp_millis().map_err(|e| e.field("created"))?,
+        })
+    }
+    /// Copies the view into the owned [`AvroMessageIdentity`].
+    pub fn into_owned(self) -> AvroMessageIdentity {
+        AvroMessageIdentity {
+            id: self.id.to_owned(),
+            idempotence_id: self.idempotence_id.to_owned(),
+            created: self.created,
+        }
+    }
+}
+/// Zero-copy view of [`AvroMessageType`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvroMessageTypeRef<'a> {
+    /// Avro field `name`.
+    pub name: &'a str,
+    /// Avro field `version`.
+    pub version: &'a str,
+    /// Avro field `variant`.
+    pub variant: Option<&'a str>,
+}
+impl<'a> AvroMessageTypeRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            name: r.read_str().map_err(|e| e.field("name"))?,
+            version: r.read_str().map_err(|e| e.field("version"))?,
+            variant: match r.read_union_index(2).map_err(|e| e.field("variant"))? {
+                0 => None,
+                _ => Some(r.read_str().map_err(|e| e.field("variant"))?),
+            },
+        })
+    }
+    /// Copies the view into the owned [`AvroMessageType`].
+    pub fn into_owned(self) -> AvroMessageType {
+        AvroMessageType {
+            name: self.name.to_owned(),
+            version: self.version.to_owned(),
+            variant: self.variant.map(|x0| x0.to_owned()),
+        }
+    }
+}
+/// Zero-copy view of [`AvroMessagePublisher`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvroMessagePublisherRef<'a> {
+    /// Avro field `system`.
+    pub system: &'a str,
+    /// Avro field `service`.
+    pub service: &'a str,
+}
+impl<'a> AvroMessagePublisherRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            system: r.read_str().map_err(|e| e.field("system"))?,
+            service: r.read_str().map_err(|e| e.field("service"))?,
+        })
+    }
+    /// Copies the view into the owned [`AvroMessagePublisher`].
+    pub fn into_owned(self) -> AvroMessagePublisher {
+        AvroMessagePublisher {
+            system: self.system.to_owned(),
+            service: self.service.to_owned(),
+        }
+    }
+}
+/// Zero-copy view of [`CreateAuditRecordCommandPayload`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateAuditRecordCommandPayloadRef<'a> {
+    /// Avro field `timestamp`.
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    /// Avro field `event`.
+    pub event: AuditEventDetailsRef<'a>,
+    /// Avro field `trigger`.
+    pub trigger: AuditTriggerRef<'a>,
+    /// Avro field `auditedData`.
+    pub audited_data: Option<AuditObjectRef<'a>>,
+}
+impl<'a> CreateAuditRecordCommandPayloadRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            timestamp: r.read_timestamp_millis().map_err(|e| e.field("timestamp"))?,
+            event: AuditEventDetailsRef::avro_view(r).map_err(|e| e.field("event"))?,
+            trigger: match r.read_union_index(2).map_err(|e| e.field("trigger"))? {
+                0 => {
+                    AuditTriggerRef::AuditUser(
+                        AuditUserRef::avro_view(r).map_err(|e| e.field("trigger"))?,
+                    )
+                }
+                _ => {
+                    AuditTriggerRef::AuditSystemComponent(
+                        AuditSystemComponentRef::avro_view(r)
+                            .map_err(|e| e.field("trigger"))?,
+                    )
+                }
+            },
+            audited_data: match r
+                .read_union_index(2)
+                .map_err(|e| e.field("auditedData"))?
+            {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObjectRef::avro_view(r).map_err(|e| e.field("auditedData"))?,
+                    )
+                }
+            },
+        })
+    }
+    /// Copies the view into the owned [`CreateAuditRecordCommandPayload`].
+    pub fn into_owned(self) -> CreateAuditRecordCommandPayload {
+        CreateAuditRecordCommandPayload {
+            timestamp: self.timestamp,
+            event: self.event.into_owned(),
+            trigger: self.trigger.into_owned(),
+            audited_data: self.audited_data.map(|x1| x1.into_owned()),
+        }
+    }
+}
+/// Zero-copy view of [`AuditEventDetails`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEventDetailsRef<'a> {
+    /// Avro field `type`.
+    pub r#type: AuditEventType,
+    /// Avro field `context`.
+    pub context: Option<AuditContextRef<'a>>,
+    /// Avro field `eventData`.
+    pub event_data: Option<Vec<AuditEventDataElementRef<'a>>>,
+}
+impl<'a> AuditEventDetailsRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            r#type: AuditEventType::avro_decode(r).map_err(|e| e.field("type"))?,
+            context: match r.read_union_index(2).map_err(|e| e.field("context"))? {
+                0 => None,
+                _ => Some(AuditContextRef::avro_view(r).map_err(|e| e.field("context"))?),
+            },
+            event_data: match r.read_union_index(2).map_err(|e| e.field("eventData"))? {
+                0 => None,
+                _ => {
+                    Some({
+                        let mut a0 = Vec::new();
+                        loop {
+                            let n1 = r
+                                .read_block_count(2, a0.len())
+                                .map_err(|e| e.field("eventData"))?;
+                            if n1 == 0 {
+                                break;
+                            }
+                            a0.reserve(n1.min(crate::rt::MAX_RESERVE));
+                            for _ in 0..n1 {
+                                let i2 = a0.len();
+                                a0.push(
+                                    AuditEventDataElementRef::avro_view(r)
+                                        .map_err(|e| e.index(i2).field("eventData"))?,
+                                );
+                            }
+                        }
+                        a0
+                    })
+                }
+            },
+        })
+    }
+    /// Copies the view into the owned [`AuditEventDetails`].
+    pub fn into_owned(self) -> AuditEventDetails {
+        AuditEventDetails {
+            r#type: self.r#type,
+            context: self.context.map(|x3| x3.into_owned()),
+            event_data: self
+                .event_data
+                .map(|x4| x4.into_iter().map(|x5| x5.into_owned()).collect()),
+        }
+    }
+}
+/// Zero-copy view of [`AuditContext`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditContextRef<'a> {
+    /// Avro field `useCase`.
+    pub use_case: &'a str,
+    /// Avro field `processId`.
+    pub process_id: Option<&'a str>,
+}
+impl<'a> AuditContextRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            use_case: r.read_str().map_err(|e| e.field("useCase"))?,
+            process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
+                0 => None,
+                _ => Some(r.read_str().map_err(|e| e.field("processId"))?),
+            },
+        })
+    }
+    /// Copies the view into the owned [`AuditContext`].
+    pub fn into_owned(self) -> AuditContext {
+        AuditContext {
+            use_case: self.use_case.to_owned(),
+            process_id: self.process_id.map(|x0| x0.to_owned()),
+        }
+    }
+}
+/// Zero-copy view of [`AuditEventDataElement`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEventDataElementRef<'a> {
+    /// Avro field `key`.
+    pub key: &'a str,
+    /// Avro field `value`.
+    pub value: &'a str,
+}
+impl<'a> AuditEventDataElementRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            key: r.read_str().map_err(|e| e.field("key"))?,
+            value: r.read_str().map_err(|e| e.field("value"))?,
+        })
+    }
+    /// Copies the view into the owned [`AuditEventDataElement`].
+    pub fn into_owned(self) -> AuditEventDataElement {
+        AuditEventDataElement {
+            key: self.key.to_owned(),
+            value: self.value.to_owned(),
+        }
+    }
+}
+/// Zero-copy view of [`AuditUser`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditUserRef<'a> {
+    /// Avro field `id`.
+    pub id: &'a str,
+    /// Avro field `identityProvider`.
+    pub identity_provider: &'a str,
+}
+impl<'a> AuditUserRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            id: r.read_str().map_err(|e| e.field("id"))?,
+            identity_provider: r.read_str().map_err(|e| e.field("identityProvider"))?,
+        })
+    }
+    /// Copies the view into the owned [`AuditUser`].
+    pub fn into_owned(self) -> AuditUser {
+        AuditUser {
+            id: self.id.to_owned(),
+            identity_provider: self.identity_provider.to_owned(),
+        }
+    }
+}
+/// Zero-copy view of [`AuditSystemComponent`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSystemComponentRef<'a> {
+    /// Avro field `department`.
+    pub department: &'a str,
+    /// Avro field `system`.
+    pub system: &'a str,
+    /// Avro field `component`.
+    pub component: &'a str,
+}
+impl<'a> AuditSystemComponentRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            department: r.read_str().map_err(|e| e.field("department"))?,
+            system: r.read_str().map_err(|e| e.field("system"))?,
+            component: r.read_str().map_err(|e| e.field("component"))?,
+        })
+    }
+    /// Copies the view into the owned [`AuditSystemComponent`].
+    pub fn into_owned(self) -> AuditSystemComponent {
+        AuditSystemComponent {
+            department: self.department.to_owned(),
+            system: self.system.to_owned(),
+            component: self.component.to_owned(),
+        }
+    }
+}
+/// Zero-copy view of [`AuditTrigger`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditTriggerRef<'a> {
+    /// View of [`AuditTrigger::AuditUser`].
+    AuditUser(AuditUserRef<'a>),
+    /// View of [`AuditTrigger::AuditSystemComponent`].
+    AuditSystemComponent(AuditSystemComponentRef<'a>),
+}
+impl<'a> AuditTriggerRef<'a> {
+    /// Copies the view into the owned [`AuditTrigger`].
+    pub fn into_owned(self) -> AuditTrigger {
+        match self {
+            Self::AuditUser(x) => AuditTrigger::AuditUser(x.into_owned()),
+            Self::AuditSystemComponent(x) => {
+                AuditTrigger::AuditSystemComponent(x.into_owned())
+            }
+        }
+    }
+}
+/// Zero-copy view of [`AuditObject`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditObjectRef<'a> {
+    /// Avro field `type`.
+    pub r#type: &'a str,
+    /// Avro field `id`.
+    pub id: &'a str,
+    /// Avro field `version`.
+    pub version: Option<&'a str>,
+    /// Avro field `objectData`.
+    pub object_data: Option<Vec<AuditObjectDataRef<'a>>>,
+}
+impl<'a> AuditObjectRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            r#type: r.read_str().map_err(|e| e.field("type"))?,
+            id: r.read_str().map_err(|e| e.field("id"))?,
+            version: match r.read_union_index(2).map_err(|e| e.field("version"))? {
+                0 => None,
+                _ => Some(r.read_str().map_err(|e| e.field("version"))?),
+            },
+            object_data: match r.read_union_index(2).map_err(|e| e.field("objectData"))?
+            {
+                0 => None,
+                _ => {
+                    Some({
+                        let mut a0 = Vec::new();
+                        loop {
+                            let n1 = r
+                                .read_block_count(4, a0.len())
+                                .map_err(|e| e.field("objectData"))?;
+                            if n1 == 0 {
+                                break;
+                            }
+                            a0.reserve(n1.min(crate::rt::MAX_RESERVE));
+                            for _ in 0..n1 {
+                                let i2 = a0.len();
+                                a0.push(
+                                    match r
+                                        .read_union_index(3)
+                                        .map_err(|e| e.index(i2).field("objectData"))?
+                                    {
+                                        0 => {
+                                            AuditObjectDataRef::AuditObjectDataValue(
+                                                AuditObjectDataValueRef::avro_view(r)
+                                                    .map_err(|e| e.index(i2).field("objectData"))?,
+                                            )
+                                        }
+                                        1 => {
+                                            AuditObjectDataRef::AuditObjectDataJSON(
+                                                AuditObjectDataJSONRef::avro_view(r)
+                                                    .map_err(|e| e.index(i2).field("objectData"))?,
+                                            )
+                                        }
+                                        _ => {
+                                            AuditObjectDataRef::AuditObjectDataS3(
+                                                AuditObjectDataS3Ref::avro_view(r)
+                                                    .map_err(|e| e.index(i2).field("objectData"))?,
+                                            )
+                                        }
+                                    },
+                                );
+                            }
+                        }
+                        a0
+                    })
+                }
+            },
+        })
+    }
+    /// Copies the view into the owned [`AuditObject`].
+    pub fn into_owned(self) -> AuditObject {
+        AuditObject {
+            r#type: self.r#type.to_owned(),
+            id: self.id.to_owned(),
+            version: self.version.map(|x3| x3.to_owned()),
+            object_data: self
+                .object_data
+                .map(|x4| x4.into_iter().map(|x5| x5.into_owned()).collect()),
+        }
+    }
+}
+/// Zero-copy view of [`AuditObjectDataValue`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditObjectDataValueRef<'a> {
+    /// Avro field `role`.
+    pub role: Option<AuditObjectDataRole>,
+    /// Avro field `name`.
+    pub name: &'a str,
+    /// Avro field `value`.
+    pub value: Option<&'a str>,
+}
+impl<'a> AuditObjectDataValueRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
+                    )
+                }
+            },
+            name: r.read_str().map_err(|e| e.field("name"))?,
+            value: match r.read_union_index(2).map_err(|e| e.field("value"))? {
+                0 => None,
+                _ => Some(r.read_str().map_err(|e| e.field("value"))?),
+            },
+        })
+    }
+    /// Copies the view into the owned [`AuditObjectDataValue`].
+    pub fn into_owned(self) -> AuditObjectDataValue {
+        AuditObjectDataValue {
+            role: self.role,
+            name: self.name.to_owned(),
+            value: self.value.map(|x0| x0.to_owned()),
+        }
+    }
+}
+/// Zero-copy view of [`AuditObjectDataJSON`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditObjectDataJSONRef<'a> {
+    /// Avro field `role`.
+    pub role: Option<AuditObjectDataRole>,
+    /// Avro field `name`.
+    pub name: &'a str,
+    /// Avro field `jsonAsUTF8`.
+    pub json_as_utf8: &'a [u8],
+}
+impl<'a> AuditObjectDataJSONRef<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
+                    )
+                }
+            },
+            name: r.read_str().map_err(|e| e.field("name"))?,
+            json_as_utf8: r.read_bytes_ref().map_err(|e| e.field("jsonAsUTF8"))?,
+        })
+    }
+    /// Copies the view into the owned [`AuditObjectDataJSON`].
+    pub fn into_owned(self) -> AuditObjectDataJSON {
+        AuditObjectDataJSON {
+            role: self.role,
+            name: self.name.to_owned(),
+            json_as_utf8: self.json_as_utf8.to_vec(),
+        }
+    }
+}
+/// Zero-copy view of [`AuditObjectDataS3`]: strings and bytes borrow from the datum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditObjectDataS3Ref<'a> {
+    /// Avro field `role`.
+    pub role: Option<AuditObjectDataRole>,
+    /// Avro field `name`.
+    pub name: &'a str,
+    /// Avro field `objectReference`.
+    pub object_reference: &'a str,
+}
+impl<'a> AuditObjectDataS3Ref<'a> {
+    #[inline]
+    pub(crate) fn avro_view(
+        r: &mut crate::rt::Reader<'a>,
+    ) -> Result<Self, crate::rt::DecodeError> {
+        Ok(Self {
+            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
+                    )
+                }
+            },
+            name: r.read_str().map_err(|e| e.field("name"))?,
+            object_reference: r.read_str().map_err(|e| e.field("objectReference"))?,
+        })
+    }
+    /// Copies the view into the owned [`AuditObjectDataS3`].
+    pub fn into_owned(self) -> AuditObjectDataS3 {
+        AuditObjectDataS3 {
+            role: self.role,
+            name: self.name.to_owned(),
+            object_reference: self.object_reference.to_owned(),
+        }
+    }
+}
+/// Zero-copy view of [`AuditObjectData`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditObjectDataRef<'a> {
+    /// View of [`AuditObjectData::AuditObjectDataValue`].
+    AuditObjectDataValue(AuditObjectDataValueRef<'a>),
+    /// View of [`AuditObjectData::AuditObjectDataJSON`].
+    AuditObjectDataJSON(AuditObjectDataJSONRef<'a>),
+    /// View of [`AuditObjectData::AuditObjectDataS3`].
+    AuditObjectDataS3(AuditObjectDataS3Ref<'a>),
+}
+impl<'a> AuditObjectDataRef<'a> {
+    /// Copies the view into the owned [`AuditObjectData`].
+    pub fn into_owned(self) -> AuditObjectData {
+        match self {
+            Self::AuditObjectDataValue(x) => {
+                AuditObjectData::AuditObjectDataValue(x.into_owned())
+            }
+            Self::AuditObjectDataJSON(x) => {
+                AuditObjectData::AuditObjectDataJSON(x.into_owned())
+            }
+            Self::AuditObjectDataS3(x) => {
+                AuditObjectData::AuditObjectDataS3(x.into_owned())
+            }
+        }
+    }
+}
 impl CreateAuditRecordCommand {
     pub(crate) fn avro_decode_v1_0_0(
         r: &mut crate::rt::Reader<'_>,
