@@ -83,6 +83,10 @@ fn relay_config(bootstrap: &str) -> RelayConfig {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let recorder = DebuggingRecorder::new();
     let snap = recorder.snapshotter();
     metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
@@ -100,7 +104,10 @@ async fn main() -> Result<(), BoxError> {
     let bootstrap = broker.bootstrap();
 
     // 1. Enqueue throughput (no relay running).
-    let n = 50_000usize;
+    let n: usize = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
     let start = Instant::now();
     let mut lat = enqueue(&outbox, &pool, topic, n / 100, 100).await?;
     let secs = start.elapsed().as_secs_f64();

@@ -4,28 +4,29 @@
 //! # Ordering guarantee
 //!
 //! For records with the same topic and the same (non-null) key, the **first delivery** of each
-//! record happens in outbox id order, with any number of relays on one database, across retries,
-//! back-off and crashes:
+//! record happens in outbox id order, with any number of relays on one database, across back-off,
+//! retries and crashes:
 //!
 //! * a row is claimed only when no earlier pending row (not sent, not failed) with the same topic
-//!   and key exists outside the claiming relay's own candidate set: rows behind a row in back-off,
-//!   a row claimed by another relay or a row locked by a concurrent claim wait;
-//! * one relay produces a batch in id order through one idempotent producer (per-partition order
-//!   is kept by librdkafka), and claims the next batch only after the previous one is settled;
+//!   and key exists outside the claiming relay's own candidate set and its own batches in flight:
+//!   rows behind a row in back-off, a row claimed by another relay (or by a crashed predecessor,
+//!   until its lease expires) or a row locked by a concurrent claim wait;
+//! * one relay produces its batches in id order through one idempotent producer (per-partition
+//!   order is kept by librdkafka; at most `pipeline_depth` batches are in flight);
 //! * keys are partitioned with `murmur2_random` like the Java clients, so one key maps to one
 //!   partition.
 //!
-//! Caveats, exactly: (1) id order is the order of the INSERTs; for one key written by one writer at
-//! a time (e.g. under the aggregate's row lock) it is commit order; two transactions that insert
-//! the same key concurrently may commit in the other order. (2) A row marked failed permanently
-//! no longer holds back later rows of its key, and a resend delivers it after them. (3) At-least-once:
-//! after a crash or an expired lease, a batch may be delivered again, so a record can appear again
-//! after later records (its first delivery was still in order). (4) If an earlier record of a batch
-//! times out while a later record of the same key in the same batch is acknowledged (possible only
-//! around a message timeout during a broker outage), the earlier one is retried after it. Records
-//! without a key have no order.
+//! Caveats, exactly: (1) id order is the order of the INSERTs; for one key written by one
+//! transaction at a time (e.g. under the aggregate's row lock) it is commit order; two
+//! transactions that insert the same key concurrently may commit in the other order. (2) A row
+//! marked failed permanently no longer holds back later rows of its key, and a resend delivers it
+//! after them. (3) At-least-once: after a crash or an expired lease, rows may be delivered again,
+//! so a record can appear again after later records (its first delivery was still in order).
+//! (4) If an in-flight record fails transiently (e.g. a message timeout during a broker outage)
+//! while a later in-flight record of the same key is acknowledged, the earlier one is delivered
+//! after it. Records without a key have no order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -35,7 +36,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -56,7 +57,9 @@ pub struct RelayConfig {
     /// Further librdkafka producer properties (e.g. security settings). `enable.idempotence=true`,
     /// `acks=all` and `partitioner=murmur2_random` are always set.
     pub producer_properties: BTreeMap<String, String>,
-    /// This relay's id, stored in `claimed_by` (default: a random UUID).
+    /// This relay's id (default: a random UUID). Claims are stored as `<relay_id>#<start token>`
+    /// in `claimed_by`, unique per start, so a restarted relay never mistakes the rows of its
+    /// crashed predecessor for its own.
     pub relay_id: String,
     /// Rows per batch (default 1,000).
     pub batch_size: u32,
@@ -77,6 +80,9 @@ pub struct RelayConfig {
     pub database_backoff_max: Duration,
     /// PostgreSQL: wake up on `NOTIFY audit_outbox` (default true; polling runs regardless).
     pub listen: bool,
+    /// Batches in flight at once: the next batch is claimed and produced while the previous one
+    /// awaits its acknowledgements (default 2; 1 settles each batch before the next claim).
+    pub pipeline_depth: u32,
 }
 
 impl RelayConfig {
@@ -94,6 +100,7 @@ impl RelayConfig {
             backoff_max: Duration::from_secs(60),
             database_backoff_max: Duration::from_secs(5),
             listen: true,
+            pipeline_depth: 2,
         }
     }
 
@@ -225,9 +232,17 @@ impl<DB: Backend> Outbox<DB> {
             None
         };
         let stats = Arc::new(Stats::default());
+        let nonce: String = uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .chars()
+            .take(12)
+            .collect();
+        let token = format!("{}#{nonce}", config.relay_id);
         let relay = Relay {
             outbox: self.clone(),
-            config,
+            token,
+            config: Arc::new(config),
             client,
             producer,
             stop: stop_rx,
@@ -245,7 +260,9 @@ impl<DB: Backend> Outbox<DB> {
 
 struct Relay<DB: Backend> {
     outbox: Outbox<DB>,
-    config: RelayConfig,
+    /// `claimed_by` value of this start of the relay.
+    token: String,
+    config: Arc<RelayConfig>,
     client: ClientConfig,
     producer: FutureProducer,
     stop: watch::Receiver<bool>,
@@ -274,15 +291,25 @@ impl<DB: Backend> Relay<DB> {
         let pool = self.outbox.pool.clone();
         let mut db_delay = Duration::from_millis(50);
         let mut last_gauges: Option<Instant> = None;
-        tracing::info!(relay = %self.config.relay_id, "outbox relay started");
+        tracing::info!(relay = %self.token, "outbox relay started");
+        let mut in_flight: VecDeque<JoinHandle<()>> = VecDeque::new();
         while !self.stopping() {
+            // At most `pipeline_depth` batches in flight: settle the oldest first.
+            while in_flight.len() >= self.config.pipeline_depth.max(1) as usize {
+                if let Some(t) = in_flight.pop_front() {
+                    let _ = t.await;
+                }
+                self.check_fatal().await;
+            }
+            let claim_started = Instant::now();
             let claimed = DB::claim(
                 &pool,
-                &self.config.relay_id,
+                &self.token,
                 i64::from(self.config.batch_size),
                 self.config.lease,
             )
             .await;
+            tracing::trace!(elapsed = ?claim_started.elapsed(), "outbox claim");
             let rows = match claimed {
                 Ok(rows) => {
                     db_delay = Duration::from_millis(50);
@@ -296,6 +323,14 @@ impl<DB: Backend> Relay<DB> {
                     continue;
                 }
             };
+            if rows.is_empty() && !in_flight.is_empty() {
+                // Nothing new (or only rows held back behind ours): settle before looking again.
+                if let Some(t) = in_flight.pop_front() {
+                    let _ = t.await;
+                }
+                self.check_fatal().await;
+                continue;
+            }
             if rows.is_empty() {
                 if last_gauges.is_none_or(|t| t.elapsed() >= self.config.poll_interval) {
                     if let Err(e) = self.outbox.refresh_gauges().await {
@@ -311,23 +346,30 @@ impl<DB: Backend> Relay<DB> {
                 }
                 continue;
             }
-            let span = tracing::info_span!("outbox relay batch", relay = %self.config.relay_id, rows = rows.len());
-            self.batch(rows).instrument(span).await;
-            if let Some((code, reason)) = self.producer.client().fatal_error() {
-                tracing::error!(?code, %reason, "fatal idempotent-producer error, rebuilding the producer");
-                metrics::counter!(m::PRODUCER_REBUILDS).increment(1);
-                Stats::add(&self.stats.producer_rebuilds, 1);
-                self.rebuild_producer().await;
+            let span =
+                tracing::info_span!("outbox relay batch", relay = %self.token, rows = rows.len());
+            let settle = span.in_scope(|| self.produce(rows));
+            in_flight.push_back(tokio::spawn(settle.run().instrument(span)));
+            if self.producer.client().fatal_error().is_some() {
+                // Settle what the failed producer had, then replace it.
+                while let Some(t) = in_flight.pop_front() {
+                    let _ = t.await;
+                }
+                self.check_fatal().await;
             }
         }
-        // Graceful end: nothing is in flight here (every batch is settled before the next claim).
+        while let Some(t) = in_flight.pop_front() {
+            let _ = t.await;
+        }
+        self.check_fatal().await;
+        // Graceful end: every batch in flight has been settled above.
         if let Err(e) = self.outbox.refresh_gauges().await {
             tracing::debug!(error = %e, "outbox gauges not refreshed");
         }
         for _ in 0..5 {
-            match DB::release(&pool, &self.config.relay_id).await {
+            match DB::release(&pool, &self.token).await {
                 Ok(n) => {
-                    tracing::info!(released = n, relay = %self.config.relay_id, "outbox relay stopped");
+                    tracing::info!(released = n, relay = %self.token, "outbox relay stopped");
                     return Ok(());
                 }
                 Err(e) => {
@@ -338,6 +380,17 @@ impl<DB: Backend> Relay<DB> {
         }
         tracing::warn!("claims not released; they expire with the lease");
         Ok(())
+    }
+
+    /// After a fatal idempotent-producer error, replaces the producer (the rows it failed were
+    /// marked for retry by their batches).
+    async fn check_fatal(&mut self) {
+        if let Some((code, reason)) = self.producer.client().fatal_error() {
+            tracing::error!(?code, %reason, "fatal idempotent-producer error, rebuilding the producer");
+            metrics::counter!(m::PRODUCER_REBUILDS).increment(1);
+            Stats::add(&self.stats.producer_rebuilds, 1);
+            self.rebuild_producer().await;
+        }
     }
 
     async fn rebuild_producer(&mut self) {
@@ -357,10 +410,11 @@ impl<DB: Backend> Relay<DB> {
         }
     }
 
-    async fn batch(&mut self, rows: Vec<ClaimedRow>) {
+    /// Hands the whole batch to the producer (no waiting for acknowledgements).
+    fn produce(&self, rows: Vec<ClaimedRow>) -> Settle<DB> {
         let started = Instant::now();
         let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(rows.len());
-        let mut pending = FuturesUnordered::new();
+        let mut pending = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             let headers = match decode_headers(row.id, &row.headers) {
                 Ok(h) => h,
@@ -388,13 +442,59 @@ impl<DB: Backend> Relay<DB> {
             match self.producer.send_result(record) {
                 Ok(fut) => {
                     outcomes.push(None);
-                    pending.push(async move { (i, fut.await) });
+                    pending.push((i, fut));
                 }
                 Err((e, _)) => {
                     outcomes.push(Some(Outcome::Failed(kafka::classify(&e), e.to_string())));
                 }
             }
         }
+        Settle {
+            pool: self.outbox.pool.clone(),
+            config: self.config.clone(),
+            stats: self.stats.clone(),
+            producer: self.producer.clone(),
+            produced: started.elapsed(),
+            started,
+            rows,
+            outcomes,
+            pending,
+        }
+    }
+}
+
+/// A produced batch: awaits its delivery reports and marks its rows (runs as its own task, so the
+/// relay can claim and produce the next batch meanwhile).
+struct Settle<DB: Backend> {
+    pool: sqlx::Pool<DB>,
+    config: Arc<RelayConfig>,
+    stats: Arc<Stats>,
+    producer: FutureProducer,
+    started: Instant,
+    produced: Duration,
+    rows: Vec<ClaimedRow>,
+    outcomes: Vec<Option<Outcome>>,
+    pending: Vec<(usize, DeliveryFuture)>,
+}
+
+impl<DB: Backend> Settle<DB> {
+    async fn run(self) {
+        let Settle {
+            pool,
+            config,
+            stats,
+            producer,
+            started,
+            produced,
+            rows,
+            mut outcomes,
+            pending,
+        } = self;
+        let this = SettleCtx { config, producer };
+        let mut pending: FuturesUnordered<_> = pending
+            .into_iter()
+            .map(|(i, fut)| async move { (i, fut.await) })
+            .collect();
         let commit_to_ack = metrics::histogram!(m::COMMIT_TO_ACK);
         while let Some((i, result)) = pending.next().await {
             let outcome = match result {
@@ -418,7 +518,7 @@ impl<DB: Backend> Relay<DB> {
                 *slot = Some(outcome);
             }
         }
-        self.recheck_unknown_topics(&rows, &mut outcomes).await;
+        this.recheck_unknown_topics(&rows, &mut outcomes).await;
         let mut acked = Vec::with_capacity(rows.len());
         let mut retry: HashMap<i32, (Vec<i64>, String)> = HashMap::new();
         let mut permanent = Vec::new();
@@ -442,42 +542,56 @@ impl<DB: Backend> Relay<DB> {
                 }
             }
         }
-        let deadline = started + self.config.lease.saturating_sub(Duration::from_secs(1));
+        let acks_done = started.elapsed();
+        let deadline = started + this.config.lease.saturating_sub(Duration::from_secs(1));
         if !acked.is_empty() {
-            let pool = self.outbox.pool.clone();
-            let done = self
+            let done = this
                 .retry_db("mark sent", deadline, || DB::mark_sent(&pool, &acked))
                 .await;
             if done.is_some() {
                 metrics::counter!(m::DELIVERED).increment(acked.len() as u64);
-                Stats::add(&self.stats.delivered, acked.len() as u64);
+                Stats::add(&stats.delivered, acked.len() as u64);
             }
         }
         for (id, reason) in &permanent {
             tracing::warn!(id, %reason, "outbox row failed permanently");
             metrics::counter!(m::DELIVERY_FAILURES, "class" => "permanent").increment(1);
-            Stats::add(&self.stats.permanent_failures, 1);
-            let pool = self.outbox.pool.clone();
-            self.retry_db("mark failed", deadline, || {
+            Stats::add(&stats.permanent_failures, 1);
+            this.retry_db("mark failed", deadline, || {
                 DB::mark_failed(&pool, *id, reason)
             })
             .await;
         }
         for (attempts, (ids, reason)) in &retry {
-            let delay = self.config.backoff(*attempts);
+            let delay = this.config.backoff(*attempts);
             tracing::info!(rows = ids.len(), attempts, ?delay, %reason, "outbox delivery failed transiently, backing off");
             metrics::counter!(m::DELIVERY_FAILURES, "class" => "transient")
                 .increment(ids.len() as u64);
-            let pool = self.outbox.pool.clone();
-            self.retry_db("mark retry", deadline, || {
+            Stats::add(&stats.transient_failures, ids.len() as u64);
+            this.retry_db("mark retry", deadline, || {
                 DB::mark_retry(&pool, ids, delay, reason)
             })
             .await;
         }
+        tracing::debug!(
+            rows = rows.len(),
+            produce = ?produced,
+            acks = ?acks_done.saturating_sub(produced),
+            mark = ?started.elapsed().saturating_sub(acks_done),
+            "outbox batch settled"
+        );
         metrics::histogram!(m::BATCH_DURATION).record(started.elapsed().as_secs_f64());
-        Stats::add(&self.stats.batches, 1);
+        Stats::add(&stats.batches, 1);
     }
+}
 
+/// What the settling of a batch needs besides its rows.
+struct SettleCtx {
+    config: Arc<RelayConfig>,
+    producer: FutureProducer,
+}
+
+impl SettleCtx {
     /// librdkafka caches "topic does not exist" until its next metadata refresh; a topic created
     /// since (e.g. before an operator's resend) would fail again. For rows failed as unknown
     /// topic, ask the broker once more: if the topic exists now, the failure is transient.
@@ -523,12 +637,7 @@ impl<DB: Backend> Relay<DB> {
 
     /// Runs an idempotent database update until it succeeds or `deadline` passes (then the lease
     /// expiry hands the rows to the next claim).
-    async fn retry_db<T, F, Fut>(
-        &mut self,
-        op: &'static str,
-        deadline: Instant,
-        mut f: F,
-    ) -> Option<T>
+    async fn retry_db<T, F, Fut>(&self, op: &'static str, deadline: Instant, mut f: F) -> Option<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, sqlx::Error>>,

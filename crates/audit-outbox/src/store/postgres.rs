@@ -16,8 +16,14 @@ pub(crate) const CHANNEL: &str = "audit_outbox";
 
 impl sealed::Sealed for Postgres {}
 
+// Candidates: the first `limit` ready rows in id order that no concurrent claim holds.
+// Blocked keys: keys with an earlier pending row outside the candidates (in back-off, claimed by
+// another relay, or locked by a concurrent claim); candidates behind such a row wait. Rows in
+// flight in this relay (claimed with this relay's token) do not block: the same producer already
+// has them, in order, ahead of the new ones.
+// Both CTEs are materialized so the work is O(batch) whatever the statistics say.
 const CLAIM: &str = r"
-WITH cand AS (
+WITH cand AS MATERIALIZED (
     SELECT id, topic, msg_key FROM audit_outbox
     WHERE sent_at IS NULL AND failed_at IS NULL
       AND next_attempt_at <= now()
@@ -25,18 +31,28 @@ WITH cand AS (
     ORDER BY id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
+), blocked AS MATERIALIZED (
+    SELECT e.topic, e.msg_key, min(e.id) AS first_id
+    FROM audit_outbox e
+    WHERE e.sent_at IS NULL AND e.failed_at IS NULL AND e.msg_key IS NOT NULL
+      AND e.id < (SELECT max(id) FROM cand)
+      AND e.id NOT IN (SELECT id FROM cand)
+      AND (e.claimed_by IS DISTINCT FROM $1 OR e.claim_expires_at < now())
+    GROUP BY e.topic, e.msg_key
 ), ok AS (
     SELECT c.id FROM cand c
     WHERE c.msg_key IS NULL OR NOT EXISTS (
-        SELECT 1 FROM audit_outbox e
-        WHERE e.topic = c.topic AND e.msg_key = c.msg_key AND e.id < c.id
-          AND e.sent_at IS NULL AND e.failed_at IS NULL
-          AND e.id NOT IN (SELECT id FROM cand))
+        SELECT 1 FROM blocked b
+        WHERE b.topic = c.topic AND b.msg_key = c.msg_key AND b.first_id < c.id)
 )
 UPDATE audit_outbox o
 SET claimed_by = $1, claim_expires_at = now() + $2 * interval '1 millisecond'
 FROM ok WHERE o.id = ok.id
 RETURNING o.id, o.topic, o.msg_key, o.value, o.headers, o.attempts, o.enqueued_at";
+
+/// Keeps the claim on index scans and hashed look-ups even before the table has statistics
+/// (a fresh table that filled up before autovacuum's first ANALYZE).
+const CLAIM_PLAN: &str = "SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off";
 
 fn claimed(row: &PgRow) -> Result<ClaimedRow, sqlx::Error> {
     Ok(ClaimedRow {
@@ -124,12 +140,15 @@ impl Backend for Postgres {
         limit: i64,
         lease: Duration,
     ) -> Result<Vec<ClaimedRow>, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        sqlx::raw_sql(CLAIM_PLAN).execute(&mut *tx).await?;
         let rows = sqlx::query(CLAIM)
             .bind(relay_id)
             .bind(millis(lease) as f64)
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?;
+        tx.commit().await?;
         let mut out = rows.iter().map(claimed).collect::<Result<Vec<_>, _>>()?;
         out.sort_unstable_by_key(|r| r.id);
         Ok(out)

@@ -51,7 +51,8 @@ const CLAIM: &str = "UPDATE audit_outbox SET claimed_by = ?1, claim_expires_at =
               WHERE e.topic = c.topic AND e.msg_key = c.msg_key AND e.id < c.id
                 AND e.sent_at IS NULL AND e.failed_at IS NULL
                 AND NOT (e.next_attempt_at <= ?3
-                         AND (e.claim_expires_at IS NULL OR e.claim_expires_at < ?3))))
+                         AND (e.claim_expires_at IS NULL OR e.claim_expires_at < ?3))
+                AND NOT (e.claimed_by IS ?1 AND e.claim_expires_at >= ?3)))
         ORDER BY c.id LIMIT ?4)
     RETURNING id, topic, msg_key, value, headers, attempts, enqueued_at";
 

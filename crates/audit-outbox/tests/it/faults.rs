@@ -188,7 +188,7 @@ async fn relay_process_killed_three_times_postgres() -> TestResult {
             let pool = pool.clone();
             async move {
                 Ok(sqlx::query_scalar(
-                    "SELECT value FROM audit_outbox WHERE claimed_by = $1 AND sent_at IS NULL",
+                    "SELECT value FROM audit_outbox WHERE claimed_by LIKE $1 || '#%' AND sent_at IS NULL",
                 )
                 .bind(id)
                 .fetch_all(&pool)
@@ -263,7 +263,7 @@ async fn relay_process_killed_three_times_sqlite() -> TestResult {
         let pool = pool.clone();
         async move {
             Ok(sqlx::query_scalar(
-                "SELECT value FROM audit_outbox WHERE claimed_by = ? AND sent_at IS NULL",
+                "SELECT value FROM audit_outbox WHERE claimed_by LIKE ? || '#%' AND sent_at IS NULL",
             )
             .bind(id)
             .fetch_all(&pool)
