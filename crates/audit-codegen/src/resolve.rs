@@ -606,14 +606,25 @@ impl Gen<'_, '_> {
                 if wr.fields.is_empty() {
                     out.push_str("let _ = r;");
                 }
+                // without writer-only fields to skip, one struct expression in writer order
+                // builds the value in place (fields are evaluated in the order written)
+                let in_place = wr
+                    .fields
+                    .iter()
+                    .all(|wf| find_field(&rr.fields, &wf.name).is_some());
                 let mut locals: Vec<Option<String>> = vec![None; rr.fields.len()];
+                let mut inits = Vec::new();
                 for wf in &wr.fields {
                     let wsfx = format!(".field({})", lit(&wf.name));
                     let path = format!("{rfull}.{}", wf.name);
                     match find_field(&rr.fields, &wf.name) {
                         Some((j, rf)) => {
                             let e = self.dec(&wf.schema, &rf.schema, &wsfx, &path)?;
-                            let _ = write!(out, "let f{j} = {e};");
+                            if in_place {
+                                inits.push(format!("{}: {e}", field_ident(&rf.name)));
+                            } else {
+                                let _ = write!(out, "let f{j} = {e};");
+                            }
                             if let Some(slot) = locals.get_mut(j) {
                                 *slot = Some(format!("f{j}"));
                             }
@@ -621,9 +632,9 @@ impl Gen<'_, '_> {
                         None => out.push_str(&self.skip(&wf.schema, &wsfx, &mut Vec::new())?),
                     }
                 }
-                let mut inits = Vec::new();
                 for (rf, local) in rr.fields.iter().zip(&locals) {
                     let v = match local {
+                        Some(_) if in_place => continue,
                         Some(l) => l.clone(),
                         None => {
                             let path = format!("{rfull}.{}", rf.name);

@@ -442,16 +442,18 @@ impl Text {
     pub(crate) fn avro_decode_v1(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = Some(r.read_string().map_err(|e| e.field("body"))?);
-        Ok(Self { body: f0 })
+        Ok(Self {
+            body: Some(r.read_string().map_err(|e| e.field("body"))?),
+        })
     }
 }
 impl Blob {
     pub(crate) fn avro_decode_v1(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_bytes().map_err(|e| e.field("data"))?;
-        Ok(Self { data: f0 })
+        Ok(Self {
+            data: r.read_bytes().map_err(|e| e.field("data"))?,
+        })
     }
 }
 impl Level {

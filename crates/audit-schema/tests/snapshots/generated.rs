@@ -1648,26 +1648,21 @@ impl CreateAuditRecordCommand {
     pub(crate) fn avro_decode_v1_0_0(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = AvroMessageIdentity::avro_decode(r).map_err(|e| e.field("identity"))?;
-        let f1 = AvroMessageType::avro_decode(r).map_err(|e| e.field("type"))?;
-        let f2 = AvroMessagePublisher::avro_decode(r).map_err(|e| e.field("publisher"))?;
-        let f3 = CreateAuditRecordCommandReferences::avro_decode(r)
-            .map_err(|e| e.field("references"))?;
-        let f4 = CreateAuditRecordCommandPayload::avro_decode_v1_0_0(r)
-            .map_err(|e| e.field("payload"))?;
-        let f5 = match r.read_union_index(2).map_err(|e| e.field("processId"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
-        };
-        let f6 = r.read_string().map_err(|e| e.field("commandVersion"))?;
         Ok(Self {
-            identity: f0,
-            r#type: f1,
-            publisher: f2,
-            references: f3,
-            payload: f4,
-            process_id: f5,
-            command_version: f6,
+            identity: AvroMessageIdentity::avro_decode(r)
+                .map_err(|e| e.field("identity"))?,
+            r#type: AvroMessageType::avro_decode(r).map_err(|e| e.field("type"))?,
+            publisher: AvroMessagePublisher::avro_decode(r)
+                .map_err(|e| e.field("publisher"))?,
+            references: CreateAuditRecordCommandReferences::avro_decode(r)
+                .map_err(|e| e.field("references"))?,
+            payload: CreateAuditRecordCommandPayload::avro_decode_v1_0_0(r)
+                .map_err(|e| e.field("payload"))?,
+            process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
+            },
+            command_version: r.read_string().map_err(|e| e.field("commandVersion"))?,
         })
     }
 }
@@ -1675,34 +1670,34 @@ impl CreateAuditRecordCommandPayload {
     pub(crate) fn avro_decode_v1_0_0(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_timestamp_millis().map_err(|e| e.field("timestamp"))?;
-        let f1 = AuditEventDetails::avro_decode(r).map_err(|e| e.field("event"))?;
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("trigger"))? {
-            0 => {
-                AuditTrigger::AuditUser(
-                    AuditUser::avro_decode(r).map_err(|e| e.field("trigger"))?,
-                )
-            }
-            _ => {
-                AuditTrigger::AuditSystemComponent(
-                    AuditSystemComponent::avro_decode(r).map_err(|e| e.field("trigger"))?,
-                )
-            }
-        };
-        let f3 = match r.read_union_index(2).map_err(|e| e.field("auditedData"))? {
-            0 => None,
-            _ => {
-                Some(
-                    AuditObject::avro_decode_v1_0_0(r)
-                        .map_err(|e| e.field("auditedData"))?,
-                )
-            }
-        };
         Ok(Self {
-            timestamp: f0,
-            event: f1,
-            trigger: f2,
-            audited_data: f3,
+            timestamp: r.read_timestamp_millis().map_err(|e| e.field("timestamp"))?,
+            event: AuditEventDetails::avro_decode(r).map_err(|e| e.field("event"))?,
+            trigger: match r.read_union_index(2).map_err(|e| e.field("trigger"))? {
+                0 => {
+                    AuditTrigger::AuditUser(
+                        AuditUser::avro_decode(r).map_err(|e| e.field("trigger"))?,
+                    )
+                }
+                _ => {
+                    AuditTrigger::AuditSystemComponent(
+                        AuditSystemComponent::avro_decode(r)
+                            .map_err(|e| e.field("trigger"))?,
+                    )
+                }
+            },
+            audited_data: match r
+                .read_union_index(2)
+                .map_err(|e| e.field("auditedData"))?
+            {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObject::avro_decode_v1_0_0(r)
+                            .map_err(|e| e.field("auditedData"))?,
+                    )
+                }
+            },
         })
     }
 }
@@ -1710,63 +1705,60 @@ impl AuditObject {
     pub(crate) fn avro_decode_v1_0_0(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("type"))?;
-        let f1 = r.read_string().map_err(|e| e.field("id"))?;
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("version"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("version"))?),
-        };
-        let f3 = match r.read_union_index(2).map_err(|e| e.field("objectData"))? {
-            0 => None,
-            _ => {
-                Some({
-                    let mut a0 = Vec::new();
-                    loop {
-                        let n1 = r
-                            .read_block_count(4, a0.len())
-                            .map_err(|e| e.field("objectData"))?;
-                        if n1 == 0 {
-                            break;
-                        }
-                        a0.reserve(n1.min(crate::rt::MAX_RESERVE));
-                        for _ in 0..n1 {
-                            let i2 = a0.len();
-                            a0.push(
-                                match r
-                                    .read_union_index(3)
-                                    .map_err(|e| e.index(i2).field("objectData"))?
-                                {
-                                    0 => {
-                                        AuditObjectData::AuditObjectDataValue(
-                                            AuditObjectDataValue::avro_decode_v1_0_0(r)
-                                                .map_err(|e| e.index(i2).field("objectData"))?,
-                                        )
-                                    }
-                                    1 => {
-                                        AuditObjectData::AuditObjectDataJSON(
-                                            AuditObjectDataJSON::avro_decode(r)
-                                                .map_err(|e| e.index(i2).field("objectData"))?,
-                                        )
-                                    }
-                                    _ => {
-                                        AuditObjectData::AuditObjectDataS3(
-                                            AuditObjectDataS3::avro_decode(r)
-                                                .map_err(|e| e.index(i2).field("objectData"))?,
-                                        )
-                                    }
-                                },
-                            );
-                        }
-                    }
-                    a0
-                })
-            }
-        };
         Ok(Self {
-            r#type: f0,
-            id: f1,
-            version: f2,
-            object_data: f3,
+            r#type: r.read_string().map_err(|e| e.field("type"))?,
+            id: r.read_string().map_err(|e| e.field("id"))?,
+            version: match r.read_union_index(2).map_err(|e| e.field("version"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("version"))?),
+            },
+            object_data: match r.read_union_index(2).map_err(|e| e.field("objectData"))?
+            {
+                0 => None,
+                _ => {
+                    Some({
+                        let mut a0 = Vec::new();
+                        loop {
+                            let n1 = r
+                                .read_block_count(4, a0.len())
+                                .map_err(|e| e.field("objectData"))?;
+                            if n1 == 0 {
+                                break;
+                            }
+                            a0.reserve(n1.min(crate::rt::MAX_RESERVE));
+                            for _ in 0..n1 {
+                                let i2 = a0.len();
+                                a0.push(
+                                    match r
+                                        .read_union_index(3)
+                                        .map_err(|e| e.index(i2).field("objectData"))?
+                                    {
+                                        0 => {
+                                            AuditObjectData::AuditObjectDataValue(
+                                                AuditObjectDataValue::avro_decode_v1_0_0(r)
+                                                    .map_err(|e| e.index(i2).field("objectData"))?,
+                                            )
+                                        }
+                                        1 => {
+                                            AuditObjectData::AuditObjectDataJSON(
+                                                AuditObjectDataJSON::avro_decode(r)
+                                                    .map_err(|e| e.index(i2).field("objectData"))?,
+                                            )
+                                        }
+                                        _ => {
+                                            AuditObjectData::AuditObjectDataS3(
+                                                AuditObjectDataS3::avro_decode(r)
+                                                    .map_err(|e| e.index(i2).field("objectData"))?,
+                                            )
+                                        }
+                                    },
+                                );
+                            }
+                        }
+                        a0
+                    })
+                }
+            },
         })
     }
 }
@@ -1774,16 +1766,17 @@ impl AuditObjectDataValue {
     pub(crate) fn avro_decode_v1_0_0(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = match r.read_union_index(2).map_err(|e| e.field("role"))? {
-            0 => None,
-            _ => Some(AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?),
-        };
-        let f1 = r.read_string().map_err(|e| e.field("name"))?;
-        let f2 = Some(r.read_string().map_err(|e| e.field("value"))?);
         Ok(Self {
-            role: f0,
-            name: f1,
-            value: f2,
+            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
+                    )
+                }
+            },
+            name: r.read_string().map_err(|e| e.field("name"))?,
+            value: Some(r.read_string().map_err(|e| e.field("value"))?),
         })
     }
 }
@@ -1976,26 +1969,21 @@ impl CreateAuditRecordCommand {
     pub(crate) fn avro_decode_v1_0_1(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = AvroMessageIdentity::avro_decode(r).map_err(|e| e.field("identity"))?;
-        let f1 = AvroMessageType::avro_decode(r).map_err(|e| e.field("type"))?;
-        let f2 = AvroMessagePublisher::avro_decode(r).map_err(|e| e.field("publisher"))?;
-        let f3 = CreateAuditRecordCommandReferences::avro_decode(r)
-            .map_err(|e| e.field("references"))?;
-        let f4 = CreateAuditRecordCommandPayload::avro_decode_v1_0_1(r)
-            .map_err(|e| e.field("payload"))?;
-        let f5 = match r.read_union_index(2).map_err(|e| e.field("processId"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
-        };
-        let f6 = r.read_string().map_err(|e| e.field("commandVersion"))?;
         Ok(Self {
-            identity: f0,
-            r#type: f1,
-            publisher: f2,
-            references: f3,
-            payload: f4,
-            process_id: f5,
-            command_version: f6,
+            identity: AvroMessageIdentity::avro_decode(r)
+                .map_err(|e| e.field("identity"))?,
+            r#type: AvroMessageType::avro_decode(r).map_err(|e| e.field("type"))?,
+            publisher: AvroMessagePublisher::avro_decode(r)
+                .map_err(|e| e.field("publisher"))?,
+            references: CreateAuditRecordCommandReferences::avro_decode(r)
+                .map_err(|e| e.field("references"))?,
+            payload: CreateAuditRecordCommandPayload::avro_decode_v1_0_1(r)
+                .map_err(|e| e.field("payload"))?,
+            process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
+            },
+            command_version: r.read_string().map_err(|e| e.field("commandVersion"))?,
         })
     }
 }
@@ -2003,34 +1991,34 @@ impl CreateAuditRecordCommandPayload {
     pub(crate) fn avro_decode_v1_0_1(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_timestamp_millis().map_err(|e| e.field("timestamp"))?;
-        let f1 = AuditEventDetails::avro_decode(r).map_err(|e| e.field("event"))?;
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("trigger"))? {
-            0 => {
-                AuditTrigger::AuditUser(
-                    AuditUser::avro_decode(r).map_err(|e| e.field("trigger"))?,
-                )
-            }
-            _ => {
-                AuditTrigger::AuditSystemComponent(
-                    AuditSystemComponent::avro_decode(r).map_err(|e| e.field("trigger"))?,
-                )
-            }
-        };
-        let f3 = match r.read_union_index(2).map_err(|e| e.field("auditedData"))? {
-            0 => None,
-            _ => {
-                Some(
-                    AuditObject::avro_decode_v1_0_1(r)
-                        .map_err(|e| e.field("auditedData"))?,
-                )
-            }
-        };
         Ok(Self {
-            timestamp: f0,
-            event: f1,
-            trigger: f2,
-            audited_data: f3,
+            timestamp: r.read_timestamp_millis().map_err(|e| e.field("timestamp"))?,
+            event: AuditEventDetails::avro_decode(r).map_err(|e| e.field("event"))?,
+            trigger: match r.read_union_index(2).map_err(|e| e.field("trigger"))? {
+                0 => {
+                    AuditTrigger::AuditUser(
+                        AuditUser::avro_decode(r).map_err(|e| e.field("trigger"))?,
+                    )
+                }
+                _ => {
+                    AuditTrigger::AuditSystemComponent(
+                        AuditSystemComponent::avro_decode(r)
+                            .map_err(|e| e.field("trigger"))?,
+                    )
+                }
+            },
+            audited_data: match r
+                .read_union_index(2)
+                .map_err(|e| e.field("auditedData"))?
+            {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObject::avro_decode_v1_0_1(r)
+                            .map_err(|e| e.field("auditedData"))?,
+                    )
+                }
+            },
         })
     }
 }
@@ -2038,63 +2026,60 @@ impl AuditObject {
     pub(crate) fn avro_decode_v1_0_1(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = r.read_string().map_err(|e| e.field("type"))?;
-        let f1 = r.read_string().map_err(|e| e.field("id"))?;
-        let f2 = match r.read_union_index(2).map_err(|e| e.field("version"))? {
-            0 => None,
-            _ => Some(r.read_string().map_err(|e| e.field("version"))?),
-        };
-        let f3 = match r.read_union_index(2).map_err(|e| e.field("objectData"))? {
-            0 => None,
-            _ => {
-                Some({
-                    let mut a0 = Vec::new();
-                    loop {
-                        let n1 = r
-                            .read_block_count(4, a0.len())
-                            .map_err(|e| e.field("objectData"))?;
-                        if n1 == 0 {
-                            break;
-                        }
-                        a0.reserve(n1.min(crate::rt::MAX_RESERVE));
-                        for _ in 0..n1 {
-                            let i2 = a0.len();
-                            a0.push(
-                                match r
-                                    .read_union_index(3)
-                                    .map_err(|e| e.index(i2).field("objectData"))?
-                                {
-                                    0 => {
-                                        AuditObjectData::AuditObjectDataValue(
-                                            AuditObjectDataValue::avro_decode_v1_0_1(r)
-                                                .map_err(|e| e.index(i2).field("objectData"))?,
-                                        )
-                                    }
-                                    1 => {
-                                        AuditObjectData::AuditObjectDataJSON(
-                                            AuditObjectDataJSON::avro_decode(r)
-                                                .map_err(|e| e.index(i2).field("objectData"))?,
-                                        )
-                                    }
-                                    _ => {
-                                        AuditObjectData::AuditObjectDataS3(
-                                            AuditObjectDataS3::avro_decode(r)
-                                                .map_err(|e| e.index(i2).field("objectData"))?,
-                                        )
-                                    }
-                                },
-                            );
-                        }
-                    }
-                    a0
-                })
-            }
-        };
         Ok(Self {
-            r#type: f0,
-            id: f1,
-            version: f2,
-            object_data: f3,
+            r#type: r.read_string().map_err(|e| e.field("type"))?,
+            id: r.read_string().map_err(|e| e.field("id"))?,
+            version: match r.read_union_index(2).map_err(|e| e.field("version"))? {
+                0 => None,
+                _ => Some(r.read_string().map_err(|e| e.field("version"))?),
+            },
+            object_data: match r.read_union_index(2).map_err(|e| e.field("objectData"))?
+            {
+                0 => None,
+                _ => {
+                    Some({
+                        let mut a0 = Vec::new();
+                        loop {
+                            let n1 = r
+                                .read_block_count(4, a0.len())
+                                .map_err(|e| e.field("objectData"))?;
+                            if n1 == 0 {
+                                break;
+                            }
+                            a0.reserve(n1.min(crate::rt::MAX_RESERVE));
+                            for _ in 0..n1 {
+                                let i2 = a0.len();
+                                a0.push(
+                                    match r
+                                        .read_union_index(3)
+                                        .map_err(|e| e.index(i2).field("objectData"))?
+                                    {
+                                        0 => {
+                                            AuditObjectData::AuditObjectDataValue(
+                                                AuditObjectDataValue::avro_decode_v1_0_1(r)
+                                                    .map_err(|e| e.index(i2).field("objectData"))?,
+                                            )
+                                        }
+                                        1 => {
+                                            AuditObjectData::AuditObjectDataJSON(
+                                                AuditObjectDataJSON::avro_decode(r)
+                                                    .map_err(|e| e.index(i2).field("objectData"))?,
+                                            )
+                                        }
+                                        _ => {
+                                            AuditObjectData::AuditObjectDataS3(
+                                                AuditObjectDataS3::avro_decode(r)
+                                                    .map_err(|e| e.index(i2).field("objectData"))?,
+                                            )
+                                        }
+                                    },
+                                );
+                            }
+                        }
+                        a0
+                    })
+                }
+            },
         })
     }
 }
@@ -2102,16 +2087,17 @@ impl AuditObjectDataValue {
     pub(crate) fn avro_decode_v1_0_1(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        let f0 = match r.read_union_index(2).map_err(|e| e.field("role"))? {
-            0 => None,
-            _ => Some(AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?),
-        };
-        let f1 = r.read_string().map_err(|e| e.field("name"))?;
-        let f2 = Some(r.read_string().map_err(|e| e.field("value"))?);
         Ok(Self {
-            role: f0,
-            name: f1,
-            value: f2,
+            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
+                0 => None,
+                _ => {
+                    Some(
+                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
+                    )
+                }
+            },
+            name: r.read_string().map_err(|e| e.field("name"))?,
+            value: Some(r.read_string().map_err(|e| e.field("value"))?),
         })
     }
 }
