@@ -637,6 +637,23 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
         }
     }
 
+    /// The partitions currently assigned to this consumer (empty until the group join completed,
+    /// which happens while [`run`](Self::run) polls).
+    ///
+    /// # Errors
+    /// [`Error::Kafka`] if the client cannot report its assignment.
+    pub fn assignment(&self) -> Result<Vec<(String, i32)>, Error> {
+        let tpl = self.consumer.assignment().map_err(|source| Error::Kafka {
+            operation: "read assignment",
+            source,
+        })?;
+        Ok(tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect())
+    }
+
     fn commit(&self, mode: CommitMode) {
         let positions = lock(&self.tracker).take_commits();
         if positions.is_empty() {

@@ -1,0 +1,76 @@
+//! The demo binary end to end on its embedded defaults (SQLite outbox, in-process mock cluster).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::HashSet;
+
+use assert_cmd::Command;
+
+#[test]
+fn demo_delivers_every_record_once_and_writes_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nested").join("records.jsonl");
+    let output = Command::cargo_bin("audit-demo")
+        .unwrap()
+        .args(["--count", "3000", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("OK: sent == received (3000)"), "{stdout}");
+
+    let text = std::fs::read_to_string(&out).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3000);
+    let ids: HashSet<&str> = records
+        .iter()
+        .map(|r| r["metadata"]["messageId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3000, "each record written once");
+    // varied shapes made it through: both trigger kinds, all eight event types, every object-data kind
+    let triggers: HashSet<String> = records
+        .iter()
+        .map(|r| {
+            r["trigger"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    assert_eq!(triggers.len(), 2, "{triggers:?}");
+    let events: HashSet<&str> = records
+        .iter()
+        .map(|r| r["event"]["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.len(), 8, "{events:?}");
+    let with_object = records
+        .iter()
+        .filter(|r| !r["auditedObject"].is_null())
+        .count();
+    assert!(with_object > 0 && with_object < 3000);
+}
+
+#[test]
+fn demo_rejects_unknown_arguments() {
+    let output = Command::cargo_bin("audit-demo")
+        .unwrap()
+        .arg("--no-such-flag")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+}
