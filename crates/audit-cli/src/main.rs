@@ -1,15 +1,17 @@
 //! The `audit` command line tool: design-time schema checks, Confluent Schema Registry commands,
-//! and Avro encoding/decoding of jEAP's `CreateAuditRecordCommand`.
+//! Avro encoding/decoding of jEAP's `CreateAuditRecordCommand`, and `audit tail`, which consumes
+//! a Kafka topic and prints the decoded records as JSON lines (with filters).
 //!
 //! Exit codes: 0 success; 1 a check failed (incompatible schema, finding, registry says
 //! incompatible); 2 usage or input error (bad arguments, invalid JSON, truncated bytes, unknown
-//! schema id or version); 3 I/O or service error (file system, git, schema registry unreachable
-//! or failing).
+//! schema id, version or topic); 3 I/O or service error (file system, git, schema registry or
+//! Kafka unreachable or failing).
 
 mod codec;
 mod error;
 mod registry;
 mod schema;
+mod tail;
 
 use std::process::ExitCode;
 
@@ -22,8 +24,8 @@ macro_rules! exit_codes {
         "Exit codes:
   0  success
   1  check failed (incompatible schema, structure or immutability finding)
-  2  usage or input error (bad arguments, invalid JSON, truncated bytes, unknown schema id/version)
-  3  I/O or service error (files, git, schema registry unreachable or answering an error)"
+  2  usage or input error (bad arguments, invalid JSON, truncated bytes, unknown schema id/version/topic)
+  3  I/O or service error (files, git, schema registry or Kafka unreachable or answering an error)"
     };
 }
 
@@ -35,12 +37,14 @@ const TOP_EXAMPLES: &str = concat!(
   audit decode command.bin --framing confluent --registry http://localhost:8081
   audit registry check --registry http://localhost:8081 --topic audit-commands
   audit registry subjects --registry http://localhost:8081 --versions
+  audit tail --brokers localhost:9092 --topic audit-commands --registry http://localhost:8081
+  audit tail --topic audit-commands --schema-id 1=1.0.2 --from beginning --event-type DELETED --max 10
 
 ",
     exit_codes!()
 );
 
-/// Schema checks, registry commands and Avro encode/decode for jEAP's CreateAuditRecordCommand.
+/// Schema checks, registry commands, Avro encode/decode and a Kafka tail for jEAP's CreateAuditRecordCommand.
 #[derive(Debug, Parser)]
 #[command(name = "audit", version, after_help = TOP_EXAMPLES)]
 struct Cli {
@@ -60,6 +64,8 @@ enum Command {
     /// Talk to a Confluent Schema Registry.
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// Consume a Kafka topic and print the decoded audit records as JSON lines (with filters).
+    Tail(Box<tail::TailArgs>),
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -68,6 +74,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Encode(a) => codec::encode(a),
         Command::Decode(a) => codec::decode(a),
         Command::Registry(c) => registry::run(c),
+        Command::Tail(a) => tail::run(*a),
     }
 }
 

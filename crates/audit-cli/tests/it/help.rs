@@ -12,6 +12,7 @@ fn every_command_has_examples_in_its_help() -> TestResult {
         vec!["registry", "check", "--help"],
         vec!["registry", "register", "--help"],
         vec!["registry", "subjects", "--help"],
+        vec!["tail", "--help"],
     ] {
         let out = audit()?.args(&args).output()?;
         let stdout = String::from_utf8_lossy(&out.stdout);

@@ -1,4 +1,5 @@
-//! Integration tests of the `audit` binary: every command, good and bad input.
+//! Integration tests of the `audit` binary: every command, good and bad input (`tail` against
+//! a real Tansu broker and rivven-schema registry).
 
 // Reading JSON reports indexes serde_json values (a missing key reads as null).
 #![allow(clippy::indexing_slicing)]
@@ -7,6 +8,7 @@ mod codec;
 mod help;
 mod registry;
 mod schema_check;
+mod tail;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,7 @@ fn audit() -> Result<Command, Box<dyn std::error::Error>> {
     let mut cmd = Command::cargo_bin("audit")?;
     cmd.current_dir(workspace_root());
     cmd.env_remove("AUDIT_REGISTRY_URL");
+    cmd.env_remove("AUDIT_BROKERS");
     Ok(cmd)
 }
 
