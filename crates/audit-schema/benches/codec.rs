@@ -4,7 +4,9 @@
 //! - `audit_schema`: our generated codec (`encode_datum` into a reused buffer, `from_avro_datum`);
 //! - `apache_avro_serde`: apache-avro 0.22's direct serde path (`GenericDatumWriter::write_ser`,
 //!   `GenericDatumReader::read_deser` without a reader schema);
-//! - `serde_avro_fast`: `to_datum` into a reused buffer, `from_datum_slice`.
+//! - `serde_avro_fast`: `to_datum` into a reused buffer, `from_datum_slice`;
+//! - `clone_floor` (decode groups only): `Clone` of the command, i.e. just the heap allocations
+//!   of its owned strings and vectors, a floor for any decoder into owned types.
 //!
 //! The generated types serialize for JSON (RFC 3339 timestamps, bytes as JSON), so the serde
 //! libraries get bench-local mirror structs whose serde shape matches the Avro schema (epoch
@@ -555,6 +557,9 @@ fn bench(c: &mut Criterion) {
         g.bench_function("serde_avro_fast", |b| {
             b.iter(|| libs.fast_decode(black_box(&bytes)))
         });
+        // Reference, not a codec: cloning the command makes the same heap allocations a decoder
+        // must make for the owned strings and vectors, so no owned decode can be faster.
+        g.bench_function("clone_floor", |b| b.iter(|| black_box(&cmd).clone()));
         g.finish();
     }
 }
