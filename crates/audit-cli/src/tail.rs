@@ -82,7 +82,7 @@ Examples:
   audit tail --topic audit-commands --registry $SR --system BILLING --trigger component:nightly-job
   audit tail --topic audit-commands --registry $SR --from beginning --timeout 5 \\
       | jq -r '.metadata.idempotenceId'                              # dump and stop when idle
-  audit tail --topic audit-commands --registry $SR --envelope --fail-on-error 2>errors.jsonl
+  audit tail --topic audit-commands --registry $SR --envelope --quiet 2>errors.jsonl  # only error lines
   audit tail --topic audit-commands --registry $SR -X security.protocol=SASL_SSL \\
       -X sasl.mechanism=PLAIN -X sasl.username=$KEY -X sasl.password=$SECRET
 
@@ -91,7 +91,7 @@ AUDIT_REGISTRY_PASSWORD.
 
 Exit codes: 0 stopped by --max, --timeout, Ctrl-C or SIGTERM (also when stdout is closed);
 2 bad arguments, unknown topic, or an undecodable record with --fail-on-error;
-3 Kafka or the schema registry unreachable or failing.")]
+3 Kafka unreachable or failing, or (with --fail-on-error) a failed schema registry lookup.")]
 pub(crate) struct TailArgs {
     /// Kafka bootstrap servers (comma-separated host:port).
     #[arg(

@@ -663,3 +663,51 @@ fn brokers_come_from_the_environment() -> TestResult {
     assert_eq!(lines(&out.stdout)?, vec![expected(&f.a)?]);
     Ok(())
 }
+
+#[test]
+fn tombstones_are_error_lines() -> TestResult {
+    let topic = topic("tombstone", 1)?;
+    let a = created_by_user()?;
+    produce(&topic, &[confluent::frame(1, &a.to_avro_datum())], false)?;
+    runtime()?.block_on(async {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", tansu()?.bootstrap())
+            .create()?;
+        producer
+            .send(
+                FutureRecord::<str, [u8]>::to(&topic)
+                    .key("gone")
+                    .partition(0),
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(|(e, _)| e)?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    let out = audit()?
+        .args([
+            "tail",
+            "--brokers",
+            &tansu()?.bootstrap(),
+            "--topic",
+            &topic,
+        ])
+        .args([
+            "--from",
+            "beginning",
+            "--schema-id",
+            "1=1.0.2",
+            "--timeout",
+            "2",
+        ])
+        .output()?;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    assert_eq!(lines(&out.stdout)?, vec![expected(&a)?]);
+    let errors = error_lines(&out.stderr)?;
+    assert_eq!(errors.len(), 1, "stderr: {err}");
+    assert_eq!(errors[0]["offset"], 1);
+    assert_eq!(errors[0]["error"], "the record has no value (tombstone)");
+    assert!(errors[0]["value_len"].is_null());
+    Ok(())
+}
