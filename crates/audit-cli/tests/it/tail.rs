@@ -597,6 +597,37 @@ fn an_unreachable_registry_is_exit_3_with_fail_on_error() -> TestResult {
         .output()?;
     assert_fails(&out, 3, "looking up writer schema id 1 failed");
     assert!(out.stdout.is_empty());
+
+    // --schema-id pins answer without the registry; the other id's lookup is an error line
+    let out = audit()?
+        .args([
+            "tail",
+            "--brokers",
+            &tansu()?.bootstrap(),
+            "--topic",
+            &f.topic,
+        ])
+        .args([
+            "--from",
+            "beginning",
+            "--timeout",
+            "3",
+            "--schema-id",
+            "1=1.0.2",
+        ])
+        .args(["--registry", &format!("http://127.0.0.1:{port}")])
+        .output()?;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
+    assert_eq!(lines(&out.stdout)?, vec![expected(&f.a)?, expected(&f.b)?]);
+    let errors = error_lines(&out.stderr)?;
+    assert_eq!(errors.len(), 2, "stderr: {err}");
+    assert_eq!(errors[1]["offset"], 3);
+    let message = errors[1]["error"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("looking up writer schema id 2 failed: schema registry unreachable"),
+        "{message}"
+    );
     Ok(())
 }
 
