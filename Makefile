@@ -12,7 +12,7 @@ help:
 	@echo "make test          the whole test suite (installs and starts what it needs)"
 	@echo "make schema-check  compatibility and structure check of avro/"
 	@echo "make bench         all benchmarks (criterion + whole-process)"
-	@echo "make fuzz          run the decoder fuzz target for FUZZ_SECONDS (default 60)"
+	@echo "make fuzz          run a decoder fuzz target (FUZZ_TARGET=decode|decode_generic) for FUZZ_SECONDS (default 60); needs nightly"
 
 demo:
 	bash scripts/ensure-build-deps.sh
@@ -46,4 +46,4 @@ bench:
 	$(CARGO) bench --workspace
 
 fuzz:
-	bash scripts/fuzz.sh $${FUZZ_SECONDS:-60}
+	bash fuzz/run.sh $${FUZZ_SECONDS:-60} $${FUZZ_TARGET:-decode}

@@ -2,6 +2,8 @@
 //! `CreateAuditRecordCommand` (3 event-data entries; an audited object with 4 object-data entries
 //! of all three kinds) with
 //! - `audit_schema`: our generated codec (`encode_datum` into a reused buffer, `from_avro_datum`);
+//! - `audit_schema_view` (decode groups only): the zero-copy view `CreateAuditRecordCommandRef`
+//!   (same validation, strings and bytes borrowed from the datum);
 //! - `apache_avro_serde`: apache-avro 0.22's direct serde path (`GenericDatumWriter::write_ser`,
 //!   `GenericDatumReader::read_deser` without a reader schema);
 //! - `serde_avro_fast`: `to_datum` into a reused buffer, `from_datum_slice`;
@@ -550,6 +552,14 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("decode/{label}"));
         g.bench_function("audit_schema", |b| {
             b.iter(|| CreateAuditRecordCommand::from_avro_datum(black_box(&bytes)).expect("decode"))
+        });
+        // Zero-copy decode: the same validation (UTF-8, union/enum indexes, bounds), strings and
+        // bytes borrowed from the datum instead of allocated.
+        g.bench_function("audit_schema_view", |b| {
+            b.iter(|| {
+                audit_schema::CreateAuditRecordCommandRef::from_avro_datum(black_box(&bytes))
+                    .expect("decode")
+            })
         });
         g.bench_function("apache_avro_serde", |b| {
             b.iter(|| libs.apache_serde_decode(black_box(&bytes)))
