@@ -635,3 +635,140 @@ fn the_test_schema_id_is_the_newest_version() {
         Some(audit_consumer::SchemaVersion::V1_0_2)
     );
 }
+
+/// Environment of [`sigkill_child`]: bootstrap, topic, group and the side-effect file.
+const CHILD_ENV: &str = "AUDIT_RUNTIME_KILL_CHILD";
+
+/// The consumer process that [`sigkilled_consumer_process_restarts_with_duplicates_only_after_the_last_commit`]
+/// kills with SIGKILL: appends the index of every handled record to a file (one `write` each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run as a child process by the SIGKILL test"]
+async fn sigkill_child() {
+    use std::io::Write;
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let [bootstrap, topic, group, file]: [&str; 4] =
+        spec.split('|').collect::<Vec<_>>().try_into().unwrap();
+    let out = Arc::new(Mutex::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+            .unwrap(),
+    ));
+    let config = ConsumerConfig::new(bootstrap, group, [topic])
+        .max_in_flight(16)
+        .commit_interval(Duration::from_millis(100))
+        .set("session.timeout.ms", "6000");
+    let consumer = AuditConsumer::new(config, versions()).unwrap();
+    let handler = move |delivery: Arc<Delivery>| {
+        let out = out.clone();
+        async move {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+            let line = format!("{}\n", index_of(&delivery));
+            out.lock().unwrap().write_all(line.as_bytes()).unwrap();
+            Ok::<(), HandlerError>(())
+        }
+    };
+    consumer.run(handler, std::future::pending()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_consumer_process_restarts_with_duplicates_only_after_the_last_commit() {
+    const N: usize = 5_000;
+    let topic = topic_with(1, "rt-sigkill");
+    let group = unique("g-sigkill");
+    produce(&topic, (0..N).map(|i| (command_value(i), None)).collect()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("effects.txt");
+    let lines = |file: &std::path::Path| -> Vec<usize> {
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect()
+    };
+
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "runtime::sigkill_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            CHILD_ENV,
+            format!("{}|{topic}|{group}|{}", tansu().bootstrap(), file.display()),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    guarded(async {
+        while lines(&file).len() < N / 2 {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the child consumer exited early: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    child.kill().unwrap(); // SIGKILL: no shutdown, no commit, no LeaveGroup
+    child.wait().unwrap();
+    let before_restart = lines(&file);
+    let committed_at_kill = committed_total(&group, &topic, 1);
+    assert!(committed_at_kill > 0, "the child committed while running");
+    let handled_max = before_restart.iter().copied().max().unwrap() as i64;
+    assert!(
+        committed_at_kill <= handled_max + 1,
+        "never committed past what was handled"
+    );
+
+    // Restart: a new member of the group (it takes over once the killed member's session expires).
+    let effects = Effects::default();
+    for &i in &before_restart {
+        effects.record(i);
+    }
+    let consumer = AuditConsumer::new(config(&topic, &group), versions()).unwrap();
+    let handler = {
+        let effects = effects.clone();
+        move |delivery: Arc<Delivery>| {
+            let effects = effects.clone();
+            async move {
+                effects.record(index_of(&delivery));
+                Ok::<(), HandlerError>(())
+            }
+        }
+    };
+    guarded(consumer.run(handler, effects.reached(N)))
+        .await
+        .unwrap();
+    assert_eq!(committed_total(&group, &topic, 1), N as i64);
+    let effects = effects.snapshot();
+    assert_eq!(effects.len(), N, "nothing lost");
+    for (i, n) in &effects {
+        if (*i as i64) < committed_at_kill {
+            assert_eq!(
+                *n, 1,
+                "record {i} before the committed offset {committed_at_kill} handled again"
+            );
+        } else {
+            assert!(*n <= 2, "record {i} handled {n} times");
+        }
+    }
+    let duplicates = effects.values().filter(|&&n| n == 2).count();
+    let uncommitted_handled = before_restart
+        .iter()
+        .filter(|&&i| i as i64 >= committed_at_kill)
+        .count();
+    eprintln!(
+        "SIGKILL after {} handled, committed offset {committed_at_kill}, {duplicates} duplicates after restart",
+        before_restart.len()
+    );
+    assert_eq!(
+        duplicates, uncommitted_handled,
+        "exactly the handled-but-uncommitted records come again"
+    );
+}
