@@ -79,7 +79,7 @@ pub(crate) fn client_config(
         "message.timeout.ms",
         delivery_timeout.as_millis().to_string(),
     );
-    cfg.set("linger.ms", "5");
+    cfg.set("linger.ms", "1");
     cfg.set("queue.buffering.max.messages", "1000000");
     cfg.set("topic.metadata.propagation.max.ms", "5000");
     for (k, v) in properties {
