@@ -772,3 +772,108 @@ async fn sigkilled_consumer_process_restarts_with_duplicates_only_after_the_last
         "exactly the handled-but-uncommitted records come again"
     );
 }
+
+/// Captures the fields of closed `audit.consume` spans.
+#[derive(Clone, Default)]
+struct SpanCapture {
+    live: Arc<Mutex<HashMap<u64, HashMap<String, String>>>>,
+    closed: Arc<Mutex<Vec<HashMap<String, String>>>>,
+}
+
+struct FieldVisitor<'a>(&'a mut HashMap<String, String>);
+
+impl tracing::field::Visit for FieldVisitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanCapture {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attrs.metadata().name() == "audit.consume" {
+            let mut fields = HashMap::new();
+            attrs.record(&mut FieldVisitor(&mut fields));
+            self.live.lock().unwrap().insert(id.into_u64(), fields);
+        }
+    }
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(fields) = self.live.lock().unwrap().get_mut(&id.into_u64()) {
+            values.record(&mut FieldVisitor(fields));
+        }
+    }
+    fn on_close(&self, id: tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
+        if let Some(fields) = self.live.lock().unwrap().remove(&id.into_u64()) {
+            self.closed.lock().unwrap().push(fields);
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn traceparent_is_continued_into_the_handler_span() {
+    use tracing_subscriber::layer::SubscriberExt;
+    const N: usize = 50;
+    let capture = SpanCapture::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let topic = topic_with(1, "rt-trace");
+    let group = unique("g-trace");
+    produce(
+        &topic,
+        (0..N)
+            .map(|i| (command_value(i), Some(traceparent(i))))
+            .collect(),
+    )
+    .await;
+
+    let effects = Effects::default();
+    let outside_span = Arc::new(AtomicUsize::new(0));
+    let consumer = AuditConsumer::new(config(&topic, &group), versions()).unwrap();
+    let handler = {
+        let (effects, outside_span) = (effects.clone(), outside_span.clone());
+        move |delivery: Arc<Delivery>| {
+            let (effects, outside_span) = (effects.clone(), outside_span.clone());
+            async move {
+                if tracing::Span::current().metadata().map(|m| m.name()) != Some("audit.consume") {
+                    outside_span.fetch_add(1, Ordering::SeqCst);
+                }
+                effects.record(index_of(&delivery));
+                Ok::<(), HandlerError>(())
+            }
+        }
+    };
+    guarded(consumer.run(handler, effects.reached(N)))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        outside_span.load(Ordering::SeqCst),
+        0,
+        "the handler runs inside audit.consume"
+    );
+    let closed = capture.closed.lock().unwrap().clone();
+    assert_eq!(closed.len(), N);
+    let mut traces: Vec<(String, String)> = closed
+        .iter()
+        .map(|f| (f["trace_id"].clone(), f["parent_span_id"].clone()))
+        .collect();
+    traces.sort();
+    let mut expected: Vec<(String, String)> = (0..N)
+        .map(|i| (format!("{:032x}", i + 1), format!("{:016x}", i + 1)))
+        .collect();
+    expected.sort();
+    assert_eq!(traces, expected);
+    assert!(closed.iter().all(|f| f["messaging.destination"] == topic));
+}
