@@ -580,7 +580,7 @@ async fn a_second_consumer_joining_mid_run_loses_nothing_and_duplicates_only_in_
     let effects = Effects::default();
     let second_started = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Until the second consumer handled a record, the first handles at most IN_FLIGHT records
-    // per 5 ms, so the join (several seconds on Tansu) happens while it is still processing.
+    // per 10 ms, so the join (several seconds on Tansu) happens while it is still processing.
     let make_handler = |effects: Effects, second: bool| {
         let second_started = second_started.clone();
         move |delivery: Arc<Delivery>| {
@@ -589,7 +589,7 @@ async fn a_second_consumer_joining_mid_run_loses_nothing_and_duplicates_only_in_
                 if second {
                     second_started.store(true, Ordering::SeqCst);
                 } else if !second_started.load(Ordering::SeqCst) {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
                 effects.record(index_of(&delivery));
                 Ok::<(), HandlerError>(())
