@@ -4,7 +4,12 @@
 //! tracing-to-OpenTelemetry bridge the application installs. The application registers one
 //! function that returns the current `traceparent` (for `tracing-opentelemetry`:
 //! `tracing::Span::current().context()` formatted as `00-<trace id>-<span id>-<flags>`), and
-//! every enqueue without an explicit `traceparent` header stores its result.
+//! every enqueue without an explicit `traceparent` header stores its result. With the feature
+//! `opentelemetry`, [`opentelemetry_traceparent`] is that function for `tracing-opentelemetry`:
+//!
+//! ```ignore
+//! audit_outbox::trace::set_traceparent_source(audit_outbox::trace::opentelemetry_traceparent);
+//! ```
 
 use std::sync::OnceLock;
 
@@ -28,6 +33,26 @@ pub fn set_traceparent_source(source: fn() -> Option<String>) -> bool {
 pub fn current_traceparent() -> Option<String> {
     let tp = SOURCE.get()?()?;
     is_valid_traceparent(&tp).then_some(tp)
+}
+
+/// The W3C `traceparent` of the current `tracing` span's OpenTelemetry context (requires the
+/// `tracing-opentelemetry` layer in the subscriber); `None` outside a sampled-or-not valid span
+/// context.
+#[cfg(feature = "opentelemetry")]
+pub fn opentelemetry_traceparent() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = tracing::Span::current().context();
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| {
+        format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        )
+    })
 }
 
 /// Checks the W3C `traceparent` shape: `vv-<32 hex>-<16 hex>-<2 hex>`, ids not all zero.

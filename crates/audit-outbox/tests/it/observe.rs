@@ -180,3 +180,62 @@ async fn per_key_order_with_four_writers_and_two_relays() -> TestResult {
     assert_eq!(per_key.len(), 12);
     Ok(())
 }
+
+/// The `traceparent` header is captured from the current `tracing` span (OpenTelemetry context
+/// through `tracing-opentelemetry`) when the message carries none, and absent outside a span.
+#[test]
+fn traceparent_is_captured_from_the_tracing_context() -> TestResult {
+    use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+    use tracing::Instrument;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("outbox-test")));
+    let _subscriber = tracing::subscriber::set_default(subscriber);
+    audit_outbox::trace::set_traceparent_source(audit_outbox::trace::opentelemetry_traceparent);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await?;
+        let outbox = audit_outbox::Outbox::new(pool.clone());
+        outbox.migrate().await?;
+        let span = tracing::info_span!("business transaction");
+        let trace_id = span.context().span().span_context().trace_id().to_string();
+        async {
+            let mut tx = pool.begin().await?;
+            outbox.enqueue(&mut tx, &msg("t", None)).await?;
+            tx.commit().await?;
+            Ok::<_, BoxError>(())
+        }
+        .instrument(span)
+        .await?;
+        let mut tx = pool.begin().await?;
+        outbox.enqueue(&mut tx, &msg("t", None)).await?; // outside any span
+        tx.commit().await?;
+        let stored: Vec<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT id, headers FROM audit_outbox ORDER BY id")
+                .fetch_all(&pool)
+                .await?;
+        let traceparent = |i: usize| -> Result<Option<String>, BoxError> {
+            let (id, bytes) = stored.get(i).ok_or("row missing")?;
+            Ok(audit_outbox::decode_headers(*id, bytes)?
+                .into_iter()
+                .find(|(n, _)| n == audit_outbox::TRACEPARENT)
+                .map(|(_, v)| String::from_utf8_lossy(&v).into_owned()))
+        };
+        let inside = traceparent(0)?.ok_or("no traceparent stored inside the span")?;
+        assert!(
+            inside.starts_with(&format!("00-{trace_id}-")),
+            "{inside} vs trace {trace_id}"
+        );
+        assert!(audit_outbox::trace::is_valid_traceparent(&inside));
+        assert_eq!(traceparent(1)?, None);
+        Ok::<_, BoxError>(())
+    })
+}
