@@ -895,3 +895,37 @@ impl Drop for AbortOnDrop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(config: &ConsumerConfig) -> String {
+        match config.validate() {
+            Err(Error::InvalidConfig { reason }) => reason,
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_configurations_are_typed_errors_naming_the_problem() {
+        let ok = ConsumerConfig::new("127.0.0.1:9092", "g", ["t"]);
+        assert!(ok.validate().is_ok());
+        assert!(reason(&ConsumerConfig::new(" ", "g", ["t"])).contains("bootstrap"));
+        assert!(reason(&ConsumerConfig::new("b:1", "", ["t"])).contains("group id"));
+        assert!(reason(&ConsumerConfig::new("b:1", "g", Vec::<String>::new())).contains("topic"));
+        assert!(reason(&ok.clone().error_topic("t")).contains("error topic"));
+        assert!(reason(&ok.clone().max_in_flight(0)).contains("max_in_flight"));
+        assert!(
+            reason(&ok.clone().set("enable.auto.commit", "true")).contains("enable.auto.commit")
+        );
+    }
+
+    #[test]
+    fn handler_errors_say_whether_they_are_retried() {
+        let transient = HandlerError::transient("db down");
+        assert!(transient.is_retryable());
+        assert_eq!(chain(&transient), "transient handler failure: db down");
+        assert!(!HandlerError::permanent("bad data").is_retryable());
+    }
+}

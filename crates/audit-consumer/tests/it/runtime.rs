@@ -877,3 +877,124 @@ async fn traceparent_is_continued_into_the_handler_span() {
     assert_eq!(traces, expected);
     assert!(closed.iter().all(|f| f["messaging.destination"] == topic));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_handler_errors_and_exhausted_retries_go_to_the_error_topic() {
+    let topic = topic_with(1, "rt-handler-fail");
+    let error_topic = topic_with(1, "rt-handler-fail-errors");
+    let group = unique("g-handler-fail");
+    for i in 0..20 {
+        produce(&topic, vec![(command_value(i), None)]).await;
+    }
+    let effects = Effects::default();
+    let attempts_of_7 = Arc::new(AtomicUsize::new(0));
+    let retry = RetryPolicy {
+        initial: Duration::from_millis(1),
+        max: Duration::from_millis(5),
+        max_attempts: Some(3),
+    };
+    let consumer = AuditConsumer::new(
+        config(&topic, &group)
+            .error_topic(&error_topic)
+            .retry(retry),
+        versions(),
+    )
+    .unwrap();
+    let handler = {
+        let (effects, attempts_of_7) = (effects.clone(), attempts_of_7.clone());
+        move |delivery: Arc<Delivery>| {
+            let (effects, attempts_of_7) = (effects.clone(), attempts_of_7.clone());
+            async move {
+                match index_of(&delivery) {
+                    5 => Err(HandlerError::permanent("record 5 violates a business rule")),
+                    7 => {
+                        attempts_of_7.fetch_add(1, Ordering::SeqCst);
+                        Err(HandlerError::transient("record 7 keeps failing"))
+                    }
+                    i => {
+                        effects.record(i);
+                        Ok(())
+                    }
+                }
+            }
+        }
+    };
+    let committed_all = {
+        let (group, topic) = (group.clone(), topic.clone());
+        async move {
+            loop {
+                let (group, topic) = (group.clone(), topic.clone());
+                if tokio::task::spawn_blocking(move || committed_total(&group, &topic, 1))
+                    .await
+                    .unwrap()
+                    >= 20
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let summary = guarded(consumer.run(handler, committed_all)).await.unwrap();
+    assert_eq!(summary.dead_lettered, 2);
+    assert_eq!(summary.handled, 18);
+    assert_eq!(attempts_of_7.load(Ordering::SeqCst), 3, "max_attempts");
+    assert_eq!(effects.distinct(), 18);
+
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", tansu().bootstrap())
+        .set("group.id", unique("g-handler-fail-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    reader.subscribe(&[error_topic.as_str()]).unwrap();
+    let mut dead = Vec::new();
+    guarded(async {
+        while dead.len() < 2 {
+            if let Some(m) = reader.poll(Duration::from_millis(100)) {
+                let m = m.unwrap();
+                let headers: HashMap<String, String> = m
+                    .headers()
+                    .unwrap()
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            String::from_utf8(h.value.unwrap().to_vec()).unwrap(),
+                        )
+                    })
+                    .collect();
+                dead.push((
+                    headers[ERROR_OFFSET_HEADER].clone(),
+                    headers[ERROR_STAGE_HEADER].clone(),
+                    headers[ERROR_MESSAGE_HEADER].clone(),
+                    m.payload().unwrap().to_vec(),
+                ));
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    dead.sort();
+    assert_eq!((dead[0].0.as_str(), dead[0].1.as_str()), ("5", "handler"));
+    assert!(
+        dead[0].2.contains("violates a business rule"),
+        "{}",
+        dead[0].2
+    );
+    assert_eq!(user_of(&dead[0].3), "u5", "the original record bytes");
+    assert_eq!((dead[1].0.as_str(), dead[1].1.as_str()), ("7", "handler"));
+    assert!(dead[1].2.contains("keeps failing"), "{}", dead[1].2);
+    assert_eq!(user_of(&dead[1].3), "u7");
+}
+
+/// The user id of a record value.
+fn user_of(value: &[u8]) -> String {
+    match audit_consumer::decode(value, &versions())
+        .unwrap()
+        .trigger()
+    {
+        audit_consumer::Trigger::User(user) => user.id().to_owned(),
+        other => panic!("unexpected trigger {other:?}"),
+    }
+}
