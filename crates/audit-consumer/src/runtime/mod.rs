@@ -592,7 +592,8 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
                         Err(e) => {
                             recv_errors = recv_errors.saturating_add(1);
                             tracing::warn!(error = %e, "kafka consumer error");
-                            tokio::time::sleep(self.config.retry.delay(recv_errors)).await;
+                            // short: completions, commits and shutdown wait while this branch sleeps
+                            tokio::time::sleep(self.config.retry.delay(recv_errors).min(Duration::from_secs(1))).await;
                         }
                     }
                 }
