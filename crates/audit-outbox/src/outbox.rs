@@ -46,6 +46,19 @@ impl<DB: Backend> std::fmt::Debug for Outbox<DB> {
     }
 }
 
+/// The headers as stored: the message's own, plus the current `traceparent` when it has none.
+fn stored_headers(message: &OutboxMessage) -> Vec<u8> {
+    if message.headers.iter().any(|(n, _)| n == TRACEPARENT) {
+        encode_headers(&message.headers)
+    } else if let Some(tp) = crate::trace::current_traceparent() {
+        let mut h = message.headers.clone();
+        h.push((TRACEPARENT.to_owned(), tp.into_bytes()));
+        encode_headers(&h)
+    } else {
+        encode_headers(&message.headers)
+    }
+}
+
 impl<DB: Backend> Outbox<DB> {
     /// An outbox on this pool (the same pool the application writes its business rows with, or
     /// any pool on the same database).
@@ -79,15 +92,7 @@ impl<DB: Backend> Outbox<DB> {
     ) -> Result<i64> {
         let span = tracing::debug_span!("outbox enqueue", topic = %message.topic, message_id = %message.message_id);
         message.validate()?;
-        let headers = if message.headers.iter().any(|(n, _)| n == TRACEPARENT) {
-            encode_headers(&message.headers)
-        } else if let Some(tp) = crate::trace::current_traceparent() {
-            let mut h = message.headers.clone();
-            h.push((TRACEPARENT.to_owned(), tp.into_bytes()));
-            encode_headers(&h)
-        } else {
-            encode_headers(&message.headers)
-        };
+        let headers = stored_headers(message);
         let conn: &mut DB::Connection = tx;
         let id = DB::insert(conn, message, &headers, &self.wake)
             .instrument(span)
@@ -95,6 +100,31 @@ impl<DB: Backend> Outbox<DB> {
             .map_err(Error::db("enqueue"))?;
         metrics::counter!(crate::metrics::ENQUEUED).increment(1);
         Ok(id)
+    }
+
+    /// Writes several messages into the caller's open transaction at once (PostgreSQL: one
+    /// statement) and returns their row ids in input order. Same rules as [`Outbox::enqueue`];
+    /// an invalid message fails the whole call before anything is written.
+    pub async fn enqueue_all(
+        &self,
+        tx: &mut Transaction<'_, DB>,
+        messages: &[OutboxMessage],
+    ) -> Result<Vec<i64>> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let span = tracing::debug_span!("outbox enqueue", rows = messages.len());
+        for m in messages {
+            m.validate()?;
+        }
+        let headers: Vec<Vec<u8>> = messages.iter().map(stored_headers).collect();
+        let conn: &mut DB::Connection = tx;
+        let ids = DB::insert_many(conn, messages, &headers, &self.wake)
+            .instrument(span)
+            .await
+            .map_err(Error::db("enqueue"))?;
+        metrics::counter!(crate::metrics::ENQUEUED).increment(ids.len() as u64);
+        Ok(ids)
     }
 
     /// Rows per state.

@@ -5,11 +5,7 @@
 //! function that returns the current `traceparent` (for `tracing-opentelemetry`:
 //! `tracing::Span::current().context()` formatted as `00-<trace id>-<span id>-<flags>`), and
 //! every enqueue without an explicit `traceparent` header stores its result. With the feature
-//! `opentelemetry`, [`opentelemetry_traceparent`] is that function for `tracing-opentelemetry`:
-//!
-//! ```ignore
-//! audit_outbox::trace::set_traceparent_source(audit_outbox::trace::opentelemetry_traceparent);
-//! ```
+//! `opentelemetry`, `opentelemetry_traceparent` is that function for `tracing-opentelemetry`.
 
 use std::sync::OnceLock;
 
@@ -37,7 +33,13 @@ pub fn current_traceparent() -> Option<String> {
 
 /// The W3C `traceparent` of the current `tracing` span's OpenTelemetry context (requires the
 /// `tracing-opentelemetry` layer in the subscriber); `None` outside a sampled-or-not valid span
-/// context.
+/// context. Register it once at start-up:
+///
+/// ```
+/// audit_outbox::trace::set_traceparent_source(audit_outbox::trace::opentelemetry_traceparent);
+/// // outside a span with an OpenTelemetry context there is nothing to capture
+/// assert_eq!(audit_outbox::trace::current_traceparent(), None);
+/// ```
 #[cfg(feature = "opentelemetry")]
 pub fn opentelemetry_traceparent() -> Option<String> {
     use opentelemetry::trace::TraceContextExt;

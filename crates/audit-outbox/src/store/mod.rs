@@ -126,6 +126,14 @@ pub trait Backend: sqlx::Database + sealed::Sealed {
     ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
 
     #[doc(hidden)]
+    fn insert_many(
+        conn: &mut Self::Connection,
+        messages: &[OutboxMessage],
+        headers: &[Vec<u8>],
+        wake: &Arc<Wake>,
+    ) -> impl Future<Output = Result<Vec<i64>, sqlx::Error>> + Send;
+
+    #[doc(hidden)]
     fn claim(
         pool: &Pool<Self>,
         relay_id: &str,

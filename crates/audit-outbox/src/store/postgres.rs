@@ -134,6 +134,49 @@ impl Backend for Postgres {
         .await
     }
 
+    async fn insert_many(
+        conn: &mut PgConnection,
+        messages: &[OutboxMessage],
+        headers: &[Vec<u8>],
+        _wake: &Arc<Wake>,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        let topics: Vec<&str> = messages.iter().map(|m| m.topic.as_str()).collect();
+        let keys: Vec<Option<&[u8]>> = messages.iter().map(|m| m.key.as_deref()).collect();
+        let values: Vec<&[u8]> = messages.iter().map(|m| m.value.as_slice()).collect();
+        let headers: Vec<&[u8]> = headers.iter().map(Vec::as_slice).collect();
+        let ids: Vec<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
+        let idem: Vec<&str> = messages.iter().map(|m| m.idempotence_id.as_str()).collect();
+        let names: Vec<&str> = messages.iter().map(|m| m.type_name.as_str()).collect();
+        let versions: Vec<Option<&str>> =
+            messages.iter().map(|m| m.type_version.as_deref()).collect();
+        let created: Vec<chrono::DateTime<chrono::Utc>> =
+            messages.iter().map(|m| m.created).collect();
+        let mut out: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO audit_outbox (topic, msg_key, value, headers, message_id, idempotence_id,
+                type_name, type_version, created_at)
+             SELECT t, k, v, h, mi, ii, tn, tv, c
+             FROM UNNEST($1::text[], $2::bytea[], $3::bytea[], $4::bytea[], $5::text[], $6::text[],
+                         $7::text[], $8::text[], $9::timestamptz[])
+                  WITH ORDINALITY AS u(t, k, v, h, mi, ii, tn, tv, c, ord)
+             ORDER BY ord
+             RETURNING id",
+        )
+        .bind(&topics)
+        .bind(&keys)
+        .bind(&values)
+        .bind(&headers)
+        .bind(&ids)
+        .bind(&idem)
+        .bind(&names)
+        .bind(&versions)
+        .bind(&created)
+        .fetch_all(conn)
+        .await?;
+        // Ids come from the sequence in insertion (= input) order.
+        out.sort_unstable();
+        Ok(out)
+    }
+
     async fn claim(
         pool: &Pool<Self>,
         relay_id: &str,

@@ -154,6 +154,19 @@ impl Backend for Sqlite {
         Ok(id)
     }
 
+    async fn insert_many(
+        conn: &mut SqliteConnection,
+        messages: &[OutboxMessage],
+        headers: &[Vec<u8>],
+        wake: &Arc<Wake>,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        let mut out = Vec::with_capacity(messages.len());
+        for (m, h) in messages.iter().zip(headers) {
+            out.push(Self::insert(&mut *conn, m, h, wake).await?);
+        }
+        Ok(out)
+    }
+
     async fn claim(
         pool: &Pool<Self>,
         relay_id: &str,

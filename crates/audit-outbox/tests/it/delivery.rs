@@ -121,13 +121,41 @@ async fn key_value_and_headers_arrive_unchanged() -> TestResult {
     let relay = outbox.start_relay(relay_config(&broker.bootstrap()))?;
     let mut expected = HashMap::new();
     let mut tx = pool.begin().await?;
+    let mut batch = Vec::new();
     for i in 0..50 {
-        let m = msg(&topic, Some(&format!("k{i}")))
+        let mut m = msg(&topic, Some(&format!("k{i}")))
             .with_header("x-signature", vec![1, 2, 3, 0, 255])
             .with_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-        outbox.enqueue(&mut tx, &m).await?;
+        if i % 5 == 0 {
+            m.key = None;
+            m.type_version = None;
+        }
+        if i < 25 {
+            outbox.enqueue(&mut tx, &m).await?;
+        } else {
+            batch.push(m.clone());
+        }
         expected.insert(m.message_id.clone(), m);
     }
+    // enqueue_all: one statement, ids in input order; an invalid message fails it before writing.
+    let mut invalid = batch.clone();
+    invalid.push(msg(" ", None));
+    assert!(outbox.enqueue_all(&mut tx, &invalid).await.is_err());
+    let ids = outbox.enqueue_all(&mut tx, &batch).await?;
+    assert_eq!(ids.len(), 25);
+    assert!(ids.windows(2).all(|w| w.first() < w.last()));
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT message_id FROM audit_outbox WHERE id = ANY($1) ORDER BY id")
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    assert_eq!(
+        stored,
+        batch
+            .iter()
+            .map(|m| m.message_id.clone())
+            .collect::<Vec<_>>()
+    );
     tx.commit().await?;
     wait_sent(&outbox, 50, LIMIT).await?;
     relay.shutdown().await?;

@@ -230,12 +230,18 @@ async fn sqlite_rollback_and_commit() -> TestResult {
     let mut committed = HashSet::new();
     for round in 0..20 {
         let mut tx = pool.begin().await?;
-        for i in 0..100 {
-            let m = msg(&topic, Some(&format!("k{i}")));
-            outbox.enqueue(&mut tx, &m).await?;
-            if round % 2 == 1 {
-                committed.insert(m.message_id);
+        let messages: Vec<_> = (0..100)
+            .map(|i| msg(&topic, Some(&format!("k{i}"))))
+            .collect();
+        if round % 4 < 2 {
+            for m in &messages {
+                outbox.enqueue(&mut tx, m).await?;
             }
+        } else {
+            assert_eq!(outbox.enqueue_all(&mut tx, &messages).await?.len(), 100);
+        }
+        if round % 2 == 1 {
+            committed.extend(messages.into_iter().map(|m| m.message_id));
         }
         if round % 2 == 1 {
             tx.commit().await?;
