@@ -1,1 +1,9 @@
 //! End-to-end tests across the crates (one test binary).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod outbox_to_consumer;
