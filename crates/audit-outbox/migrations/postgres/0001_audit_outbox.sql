@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS audit_outbox (
     failed_at           TIMESTAMPTZ,
     failure_reason      TEXT,
     resend_requested_at TIMESTAMPTZ
-);
+) WITH (fillfactor = 70);
+-- fillfactor 70: room in each page so that claiming (claimed_by, claim_expires_at: no index uses
+-- them) is a HOT update without new index entries.
 
 -- Claiming: pending rows in id order.
 CREATE INDEX IF NOT EXISTS audit_outbox_pending_idx
