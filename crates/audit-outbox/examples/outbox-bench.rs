@@ -174,11 +174,23 @@ async fn main() -> Result<(), BoxError> {
     // 3. Commit-to-ack idle: single-row transactions, one at a time, relay idle in between.
     for i in 0..200 {
         let mut tx = pool.begin().await?;
-        outbox.enqueue(&mut tx, &message(topic, i)).await?;
+        let id = outbox.enqueue(&mut tx, &message(topic, i)).await?;
         tx.commit().await?;
-        wait_sent(&outbox, (n + i + 1) as u64).await?;
+        // Wait for this row by primary key (a cheap look-up, so the waiting adds no load).
+        loop {
+            let sent: bool =
+                sqlx::query_scalar("SELECT sent_at IS NOT NULL FROM audit_outbox WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await?;
+            if sent {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    wait_sent(&outbox, (n + 200) as u64).await?;
     let mut idle = histogram(&snap, m::COMMIT_TO_ACK);
     println!(
         "commit-to-ack idle ({} single-row commits): p50 {:.1} ms, p99 {:.1} ms",
