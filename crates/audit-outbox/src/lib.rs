@@ -5,17 +5,21 @@
 //! * Storage: SQLite (feature `sqlite`, the default) or PostgreSQL (feature `postgres`), one API
 //!   ([`Outbox`]). The schema ships as plain SQL in `migrations/<backend>/` ([`POSTGRES_MIGRATIONS`],
 //!   [`SQLITE_MIGRATIONS`]) and is applied by [`Outbox::migrate`].
-//! * Enqueue: [`Outbox::enqueue`] takes the caller's open `sqlx::Transaction` and never opens one.
+//! * Enqueue: [`Outbox::enqueue`] / [`Outbox::enqueue_all`] take the caller's open
+//!   `sqlx::Transaction` and never open one. Audit commands: [`sender::AuditSender`] (already
+//!   built, user-triggered, message-triggered; one sender per topic, `topic` XOR `topics`).
 //! * Relay: [`Outbox::start_relay`] claims rows with a lease (PostgreSQL `FOR UPDATE SKIP LOCKED`,
 //!   so several processes may relay from one database), produces a whole batch through an
 //!   idempotent producer (`enable.idempotence=true`, `acks=all`, `partitioner=murmur2_random`),
-//!   awaits all delivery reports and marks the acknowledged rows sent in one statement. No
-//!   transaction or row lock is held while waiting on the broker. It wakes on commit
+//!   awaits all delivery reports and marks the acknowledged rows sent in one statement, while the
+//!   next batch is already claimed and produced. No transaction or row lock is held while
+//!   waiting on the broker. It wakes on commit
 //!   (PostgreSQL LISTEN/NOTIFY, an in-process signal on SQLite) and polls. Ordering: see [`relay`].
 //! * Failures: permanent ones (unknown topic, not authorized, record too large) mark the row failed
 //!   with the reason ([`Outbox::list_failed`], [`Outbox::resend`]); transient ones are retried with
 //!   capped exponential back-off, forever.
-//! * Housekeeping ([`Outbox::start_housekeeping`]), metrics ([`metrics`]), `tracing` spans.
+//! * Housekeeping ([`Outbox::start_housekeeping`]), metrics ([`metrics`]), `tracing` spans, the
+//!   `traceparent` header from the current trace context ([`trace`], feature `opentelemetry`).
 //!
 //! # Quick start
 //!

@@ -21,6 +21,7 @@ mod sqlite;
 pub struct Wake {
     notify: Notify,
     /// SQLite: set by an enqueue, consumed by the next commit hook call of this outbox.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) armed: std::sync::atomic::AtomicBool,
 }
 
@@ -108,7 +109,7 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A database the outbox can live in: [`sqlx::Postgres`] (feature `postgres`) or [`sqlx::Sqlite`]
+/// A database the outbox can live in: `sqlx::Postgres` (feature `postgres`) or `sqlx::Sqlite`
 /// (feature `sqlite`). Sealed: the methods are the outbox's internal SQL.
 pub trait Backend: sqlx::Database + sealed::Sealed {
     /// The migrations of this backend.
