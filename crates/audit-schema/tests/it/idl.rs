@@ -23,14 +23,27 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The official IDL: `$AUDIT_REFERENCE_DIR`, else `shared/reference/...` beside the clone or beside
+/// any of its parent folders, else the workplace's `/work/shared/reference/...`.
 fn reference_dir() -> PathBuf {
-    let dir = repo_root().join("../shared/reference/jeap-message-type-registry");
-    assert!(
-        dir.join("MessagingBaseTypes.avdl").is_file(),
-        "the official IDL is missing: expected {} (the `shared/` folder beside the clone)",
-        dir.display()
-    );
-    dir
+    const SUB: &str = "shared/reference/jeap-message-type-registry";
+    let mut candidates: Vec<PathBuf> = std::env::var_os("AUDIT_REFERENCE_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    let root = repo_root().canonicalize().unwrap_or_else(|_| repo_root());
+    candidates.extend(root.ancestors().skip(1).map(|dir| dir.join(SUB)));
+    candidates.push(Path::new("/work").join(SUB));
+    match candidates
+        .iter()
+        .find(|dir| dir.join("MessagingBaseTypes.avdl").is_file())
+    {
+        Some(dir) => dir.clone(),
+        None => panic!(
+            "the official IDL is missing: looked in {candidates:?} (set AUDIT_REFERENCE_DIR or put \
+             the `shared/` folder beside the clone)"
+        ),
+    }
 }
 
 fn avsc_text(version: SchemaVersion) -> String {
