@@ -74,8 +74,8 @@ fn spawn_relay(url: &str, bootstrap: &str, id: &str) -> Result<Child, BoxError> 
         .env("OUTBOX_BOOTSTRAP", bootstrap)
         .env("OUTBOX_RELAY_ID", id)
         .env("OUTBOX_BATCH_SIZE", "500")
-        .env("OUTBOX_LEASE_MS", "3000")
-        .env("OUTBOX_DELIVERY_TIMEOUT_MS", "2000")
+        .env("OUTBOX_LEASE_MS", "6000")
+        .env("OUTBOX_DELIVERY_TIMEOUT_MS", "5000")
         .env("OUTBOX_POLL_MS", "200")
         .spawn()?)
 }
