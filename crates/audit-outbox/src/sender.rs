@@ -20,7 +20,8 @@ use crate::store::Backend;
 /// registry client: register-or-look-up under `subject`). Implement it for your registry client;
 /// or pin the id in the configuration ([`SchemaId::Pinned`]).
 pub trait SchemaIdProvider {
-    /// The id of `schema_json` under `subject` (TopicNameStrategy: `<topic>-value`).
+    /// The id of `schema_json` under `subject` (jEAP's TopicRecordNameStrategy:
+    /// `{topic}-ch.admin.bit.jeap.audit.record.create.CreateAuditRecordCommand`).
     fn schema_id(
         &self,
         subject: &str,
@@ -103,13 +104,14 @@ impl AuditSender {
     }
 
     /// A sender for `topic` whose schema id is obtained once now from `provider` (subject
-    /// `<topic>-value`, schema: the newest version's `.avsc` text).
+    /// `{topic}-{COMMAND_FULL_NAME}` as jEAP's TopicRecordNameStrategy names it; schema: the
+    /// newest version's raw `.avsc` text).
     pub async fn with_provider(
         topic: impl Into<String>,
         provider: &impl SchemaIdProvider,
     ) -> Result<Self> {
         let topic = topic.into();
-        let subject = format!("{topic}-value");
+        let subject = format!("{topic}-{}", audit_schema::COMMAND_FULL_NAME);
         let schema_id = provider
             .schema_id(&subject, SchemaVersion::LATEST.schema_json())
             .await
@@ -212,5 +214,37 @@ mod tests {
                 .ok(),
             Some(2)
         );
+    }
+
+    /// Records the subject it was asked for: the subject naming is this crate's job.
+    struct SubjectRecorder(std::sync::Mutex<Vec<(String, String)>>);
+
+    impl SchemaIdProvider for SubjectRecorder {
+        async fn schema_id(
+            &self,
+            subject: &str,
+            schema_json: &str,
+        ) -> std::result::Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+            let mut seen = self.0.lock().map_err(|e| e.to_string())?;
+            seen.push((subject.to_owned(), schema_json.to_owned()));
+            Ok(41)
+        }
+    }
+
+    #[tokio::test]
+    async fn provider_is_asked_under_jeaps_topic_record_name_subject() -> Result<()> {
+        let provider = SubjectRecorder(std::sync::Mutex::new(Vec::new()));
+        let sender = AuditSender::with_provider("audit-commands", &provider).await?;
+        assert_eq!(sender.schema_id, 41);
+        let seen = provider.0.lock().map(|v| v.clone()).unwrap_or_default();
+        assert_eq!(
+            seen,
+            vec![(
+                "audit-commands-ch.admin.bit.jeap.audit.record.create.CreateAuditRecordCommand"
+                    .to_owned(),
+                SchemaVersion::LATEST.schema_json().to_owned()
+            )]
+        );
+        Ok(())
     }
 }

@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use audit_schema::SchemaVersion;
 
-/// Full name of the command record, the `{record}` part of record-name subjects.
-pub const COMMAND_FULL_NAME: &str =
-    "ch.admin.bit.jeap.audit.record.create.CreateAuditRecordCommand";
+pub use audit_schema::COMMAND_FULL_NAME;
 
 /// How the subject of a topic's value schema is named (Confluent's `value.subject.name.strategy`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

@@ -63,3 +63,31 @@ pub use avro::WriterSchema;
 pub use error::Error;
 pub use framing::{confluent, single_object};
 pub use generated::*;
+
+/// Full name (namespace + name) of the command record: the `{record}` part of Confluent's
+/// record-name subjects, e.g. TopicRecordNameStrategy `{topic}-{COMMAND_FULL_NAME}` (jEAP's default).
+pub const COMMAND_FULL_NAME: &str =
+    "ch.admin.bit.jeap.audit.record.create.CreateAuditRecordCommand";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_full_name_is_the_schemas() -> Result<(), serde_json::Error> {
+        for version in crate::SchemaVersion::ALL {
+            let schema: serde_json::Value = serde_json::from_str(version.schema_json())?;
+            let full = format!(
+                "{}.{}",
+                schema
+                    .get("namespace")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default(),
+                schema
+                    .get("name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+            );
+            assert_eq!(full, super::COMMAND_FULL_NAME, "{version}");
+        }
+        Ok(())
+    }
+}
