@@ -2,7 +2,7 @@
 //!
 //! | name | kind | labels | meaning |
 //! |---|---|---|---|
-//! | `audit_outbox_backlog` | gauge | | pending rows (not sent, not failed), refreshed by relay and housekeeping |
+//! | `audit_outbox_backlog` | gauge | | ready rows: not sent, not failed, next attempt due (rows in back-off are not counted; `Outbox::counts` has both), refreshed by relay and housekeeping |
 //! | `audit_outbox_failed` | gauge | | rows failed permanently |
 //! | `audit_outbox_enqueued_total` | counter | | enqueue calls that inserted a row (a later rollback still counts) |
 //! | `audit_outbox_delivered_total` | counter | | rows acknowledged by the broker and marked sent |

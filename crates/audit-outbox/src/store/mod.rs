@@ -99,6 +99,8 @@ pub struct FailedMessage {
 pub struct OutboxCounts {
     /// Not yet sent and not failed (includes rows in back-off and claimed rows).
     pub pending: u64,
+    /// Pending rows whose next attempt is due (not in back-off): the backlog gauge.
+    pub ready: u64,
     /// Sent (until housekeeping deletes them).
     pub sent: u64,
     /// Failed permanently.

@@ -257,7 +257,9 @@ impl Backend for Postgres {
             "SELECT
                 count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL),
                 count(*) FILTER (WHERE sent_at IS NOT NULL),
-                count(*) FILTER (WHERE failed_at IS NOT NULL)
+                count(*) FILTER (WHERE failed_at IS NOT NULL),
+                count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL
+                                 AND next_attempt_at <= now())
              FROM audit_outbox",
         )
         .fetch_one(pool)
@@ -269,6 +271,7 @@ impl Backend for Postgres {
             pending: get(0)?,
             sent: get(1)?,
             failed: get(2)?,
+            ready: get(3)?,
         })
     }
 

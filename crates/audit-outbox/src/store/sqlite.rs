@@ -247,9 +247,11 @@ impl Backend for Sqlite {
             "SELECT
                 coalesce(sum(sent_at IS NULL AND failed_at IS NULL), 0),
                 coalesce(sum(sent_at IS NOT NULL), 0),
-                coalesce(sum(failed_at IS NOT NULL), 0)
+                coalesce(sum(failed_at IS NOT NULL), 0),
+                coalesce(sum(sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1), 0)
              FROM audit_outbox",
         )
+        .bind(now())
         .fetch_one(pool)
         .await?;
         let get = |i: usize| -> Result<u64, sqlx::Error> {
@@ -259,6 +261,7 @@ impl Backend for Sqlite {
             pending: get(0)?,
             sent: get(1)?,
             failed: get(2)?,
+            ready: get(3)?,
         })
     }
 

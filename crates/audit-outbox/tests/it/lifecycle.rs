@@ -214,6 +214,41 @@ async fn housekeeping_sqlite() -> TestResult {
     Ok(())
 }
 
+/// The backlog counts ready rows only: a row in back-off is pending but not ready (both backends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backlog_counts_ready_rows_not_rows_in_back_off() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (_url, pool, outbox) = crate::faults::sqlite_outbox(&dir).await?;
+    let mut tx = pool.begin().await?;
+    for _ in 0..3 {
+        outbox.enqueue(&mut tx, &msg("t", None)).await?;
+    }
+    tx.commit().await?;
+    let later = chrono::Utc::now().timestamp_micros() + 3_600_000_000;
+    sqlx::query("UPDATE audit_outbox SET attempts = 1, next_attempt_at = ? WHERE id = 2")
+        .bind(later)
+        .execute(&pool)
+        .await?;
+    let c = outbox.refresh_gauges().await?;
+    assert_eq!((c.pending, c.ready), (3, 2));
+
+    let (_db, pool, outbox) = pg_outbox().await?;
+    let mut tx = pool.begin().await?;
+    for _ in 0..3 {
+        outbox.enqueue(&mut tx, &msg("t", None)).await?;
+    }
+    tx.commit().await?;
+    sqlx::query(
+        "UPDATE audit_outbox SET attempts = 1, next_attempt_at = now() + interval '1 hour'
+         WHERE id = (SELECT min(id) FROM audit_outbox)",
+    )
+    .execute(&pool)
+    .await?;
+    let c = outbox.refresh_gauges().await?;
+    assert_eq!((c.pending, c.ready), (3, 2));
+    Ok(())
+}
+
 /// Migrations are recorded and can be applied again (several processes at start-up).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_apply_once_and_are_idempotent() -> TestResult {
