@@ -828,6 +828,13 @@ async fn traceparent_is_continued_into_the_handler_span() {
     let capture = SpanCapture::default();
     let _guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    // tracing caches a callsite's interest process-wide, and while a single dispatcher is
+    // registered it computes it from the *registering* thread's subscriber: a sibling test's
+    // thread (no subscriber) reaching `audit.consume` first would cache `never`. A second live
+    // dispatcher makes registration consult every dispatcher; the rebuild repairs callsites
+    // registered before this point.
+    let _anchor = tracing::Dispatch::new(tracing_subscriber::registry());
+    tracing::callsite::rebuild_interest_cache();
     let topic = topic_with(1, "rt-trace");
     let group = unique("g-trace");
     produce(
