@@ -81,6 +81,9 @@ fn run() -> Result<(), String> {
         bytes_with: Some("crate::json::bytes".into()),
         runtime_path: "crate::rt".into(),
         views: true,
+        // strings of up to 24 bytes (most of a command's) live inline: decoding a typical
+        // command allocates a handful of times instead of once per string
+        string_type: "compact_str::CompactString".into(),
     };
     let writers: Vec<WriterVersion<'_>> = known
         .iter()

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use audit_schema::{
     AuditContext, AuditEventDataElement, AuditEventDetails, AuditEventType, AuditSystemComponent,
     AuditTrigger, AuditUser, AvroMessageIdentity, AvroMessagePublisher, AvroMessageType,
-    CreateAuditRecordCommand, CreateAuditRecordCommandPayload, CreateAuditRecordCommandReferences,
+    CompactString, CreateAuditRecordCommand, CreateAuditRecordCommandPayload,
+    CreateAuditRecordCommandReferences,
 };
 use chrono::{DateTime, SubsecRound as _, Utc};
 
@@ -22,21 +23,21 @@ pub const COMMAND_VERSION: &str = "1.3.0";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Context {
-    use_case: String,
-    process_id: Option<String>,
+    use_case: CompactString,
+    process_id: Option<CompactString>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Trigger {
     User {
-        id: String,
-        identity_provider: String,
+        id: CompactString,
+        identity_provider: CompactString,
     },
     System {
-        department: String,
-        system: String,
-        component: String,
-        consumed_idempotence_id: Option<String>,
+        department: CompactString,
+        system: CompactString,
+        component: CompactString,
+        consumed_idempotence_id: Option<CompactString>,
     },
 }
 
@@ -63,17 +64,17 @@ enum Trigger {
 /// ```
 #[derive(Debug, Clone)]
 pub struct AuditCommandBuilder {
-    service: String,
-    system: String,
+    service: CompactString,
+    system: CompactString,
     timestamp: DateTime<Utc>,
-    process_id: Option<String>,
+    process_id: Option<CompactString>,
     event_type: AuditEventType,
     context: Option<Context>,
-    event_data: Vec<(String, String)>,
+    event_data: Vec<(CompactString, CompactString)>,
     trigger: Option<Trigger>,
     audited_object: Option<AuditedObject>,
-    idempotence_id: Option<String>,
-    variant: Option<String>,
+    idempotence_id: Option<CompactString>,
+    variant: Option<CompactString>,
     clock: ClockRef,
 }
 
@@ -90,8 +91,8 @@ impl AuditCommandBuilder {
     /// ```
     #[must_use]
     pub fn new(
-        service: impl Into<String>,
-        system: impl Into<String>,
+        service: impl Into<CompactString>,
+        system: impl Into<CompactString>,
         timestamp: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -123,7 +124,7 @@ impl AuditCommandBuilder {
     /// # Ok::<(), audit_builder::Error>(())
     /// ```
     #[must_use]
-    pub fn process_id(mut self, process_id: impl Into<String>) -> Self {
+    pub fn process_id(mut self, process_id: impl Into<CompactString>) -> Self {
         self.process_id = Some(process_id.into());
         self
     }
@@ -161,7 +162,7 @@ impl AuditCommandBuilder {
     /// # Ok::<(), audit_builder::Error>(())
     /// ```
     #[must_use]
-    pub fn context(mut self, use_case: impl Into<String>) -> Self {
+    pub fn context(mut self, use_case: impl Into<CompactString>) -> Self {
         self.context = Some(Context {
             use_case: use_case.into(),
             process_id: None,
@@ -185,8 +186,8 @@ impl AuditCommandBuilder {
     #[must_use]
     pub fn context_with_process_id(
         mut self,
-        use_case: impl Into<String>,
-        process_id: impl Into<String>,
+        use_case: impl Into<CompactString>,
+        process_id: impl Into<CompactString>,
     ) -> Self {
         self.context = Some(Context {
             use_case: use_case.into(),
@@ -209,7 +210,11 @@ impl AuditCommandBuilder {
     /// # Ok::<(), audit_builder::Error>(())
     /// ```
     #[must_use]
-    pub fn event_data(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn event_data(
+        mut self,
+        key: impl Into<CompactString>,
+        value: impl Into<CompactString>,
+    ) -> Self {
         self.event_data.push((key.into(), value.into()));
         self
     }
@@ -226,7 +231,11 @@ impl AuditCommandBuilder {
     /// # Ok::<(), audit_builder::Error>(())
     /// ```
     #[must_use]
-    pub fn user(mut self, id: impl Into<String>, identity_provider: impl Into<String>) -> Self {
+    pub fn user(
+        mut self,
+        id: impl Into<CompactString>,
+        identity_provider: impl Into<CompactString>,
+    ) -> Self {
         self.trigger = Some(Trigger::User {
             id: id.into(),
             identity_provider: identity_provider.into(),
@@ -267,9 +276,9 @@ impl AuditCommandBuilder {
     #[must_use]
     pub fn system_component(
         mut self,
-        department: impl Into<String>,
-        system: impl Into<String>,
-        component: impl Into<String>,
+        department: impl Into<CompactString>,
+        system: impl Into<CompactString>,
+        component: impl Into<CompactString>,
     ) -> Self {
         self.trigger = Some(Trigger::System {
             department: department.into(),
@@ -302,14 +311,14 @@ impl AuditCommandBuilder {
     #[must_use]
     pub fn system_component_from_message(
         mut self,
-        department: impl Into<String>,
+        department: impl Into<CompactString>,
         message: &impl JeapMessage,
     ) -> Self {
         self.trigger = Some(Trigger::System {
             department: department.into(),
-            system: message.publisher_system().to_owned(),
-            component: message.publisher_service().to_owned(),
-            consumed_idempotence_id: Some(message.idempotence_id().to_owned()),
+            system: message.publisher_system().into(),
+            component: message.publisher_service().into(),
+            consumed_idempotence_id: Some(message.idempotence_id().into()),
         });
         self
     }
@@ -323,7 +332,7 @@ impl AuditCommandBuilder {
     ///     .user("u1", "idp")
     ///     .audited_object(AuditedObject::new("Person", "42").version("3").value("name", "Alice"))
     ///     .build()?;
-    /// assert_eq!(command.payload.audited_data.map(|o| o.id), Some("42".to_owned()));
+    /// assert_eq!(command.payload.audited_data.map(|o| o.id).as_deref(), Some("42"));
     /// # Ok::<(), audit_builder::Error>(())
     /// ```
     #[must_use]
@@ -345,7 +354,7 @@ impl AuditCommandBuilder {
     /// # Ok::<(), audit_builder::Error>(())
     /// ```
     #[must_use]
-    pub fn idempotence_id(mut self, idempotence_id: impl Into<String>) -> Self {
+    pub fn idempotence_id(mut self, idempotence_id: impl Into<CompactString>) -> Self {
         self.idempotence_id = Some(idempotence_id.into());
         self
     }
@@ -363,7 +372,7 @@ impl AuditCommandBuilder {
     /// # Ok::<(), audit_builder::Error>(())
     /// ```
     #[must_use]
-    pub fn variant(mut self, variant: impl Into<String>) -> Self {
+    pub fn variant(mut self, variant: impl Into<CompactString>) -> Self {
         self.variant = Some(variant.into());
         self
     }
@@ -459,8 +468,8 @@ impl AuditCommandBuilder {
                 match (&self.process_id, &context.process_id) {
                     (Some(builder), named) if named.as_ref() != Some(builder) => {
                         return Err(Error::ProcessIdMismatch {
-                            builder: builder.clone(),
-                            context: named.clone(),
+                            builder: builder.to_string(),
+                            context: named.as_deref().map(str::to_owned),
                         });
                     }
                     (None, Some(named)) => process_id = Some(named.clone()),
@@ -483,8 +492,8 @@ impl AuditCommandBuilder {
                 require(explicit, Field::IdempotenceId)?;
                 explicit.clone()
             }
-            (None, Some(consumed)) => format!("audit-{consumed}"),
-            (None, None) => self.default_idempotence_id(trigger_key),
+            (None, Some(consumed)) => audit_schema::format_compact!("audit-{consumed}"),
+            (None, None) => self.default_idempotence_id(trigger_key).into(),
         };
         let event_data = if self.event_data.is_empty() {
             None
@@ -501,13 +510,17 @@ impl AuditCommandBuilder {
         };
         Ok(CreateAuditRecordCommand {
             identity: AvroMessageIdentity {
-                id: uuid::Uuid::new_v4().to_string(),
+                id: CompactString::from(
+                    &*uuid::Uuid::new_v4()
+                        .hyphenated()
+                        .encode_lower(&mut uuid::Uuid::encode_buffer()),
+                ),
                 idempotence_id,
                 created: self.clock.now().trunc_subsecs(3),
             },
             r#type: AvroMessageType {
-                name: TYPE_NAME.to_owned(),
-                version: audit_schema::SCHEMA_VERSION.to_owned(),
+                name: TYPE_NAME.into(),
+                version: audit_schema::SCHEMA_VERSION.into(),
                 variant: self.variant.clone(),
             },
             publisher: AvroMessagePublisher {
@@ -526,7 +539,7 @@ impl AuditCommandBuilder {
                 audited_data: self.audited_object.as_ref().map(AuditedObject::to_wire),
             },
             process_id,
-            command_version: COMMAND_VERSION.to_owned(),
+            command_version: COMMAND_VERSION.into(),
         })
     }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use audit_schema::CompactString;
 use chrono::{DateTime, Utc};
 
 use crate::builder::AuditCommandBuilder;
@@ -152,7 +153,7 @@ impl AuditCommandFactory {
     pub fn builder_in_process(
         &self,
         timestamp: DateTime<Utc>,
-        process_id: impl Into<String>,
+        process_id: impl Into<CompactString>,
     ) -> AuditCommandBuilder {
         self.builder(timestamp).process_id(process_id)
     }

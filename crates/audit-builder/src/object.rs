@@ -5,7 +5,7 @@
 
 use audit_schema::{
     AuditObject, AuditObjectData, AuditObjectDataJSON, AuditObjectDataRole, AuditObjectDataS3,
-    AuditObjectDataValue,
+    AuditObjectDataValue, CompactString,
 };
 
 use crate::error::{Error, Field, require};
@@ -24,9 +24,9 @@ use crate::error::{Error, Field, require};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditedObject {
-    object_type: String,
-    id: String,
-    version: Option<String>,
+    object_type: CompactString,
+    id: CompactString,
+    version: Option<CompactString>,
     data: Vec<ObjectData>,
 }
 
@@ -41,7 +41,7 @@ impl AuditedObject {
     /// assert_eq!(object.id(), "INV-1");
     /// ```
     #[must_use]
-    pub fn new(object_type: impl Into<String>, id: impl Into<String>) -> Self {
+    pub fn new(object_type: impl Into<CompactString>, id: impl Into<CompactString>) -> Self {
         Self {
             object_type: object_type.into(),
             id: id.into(),
@@ -57,7 +57,7 @@ impl AuditedObject {
     /// assert_eq!(object.object_version(), Some("3"));
     /// ```
     #[must_use]
-    pub fn version(mut self, version: impl Into<String>) -> Self {
+    pub fn version(mut self, version: impl Into<CompactString>) -> Self {
         self.version = Some(version.into());
         self
     }
@@ -83,7 +83,7 @@ impl AuditedObject {
     /// assert_eq!(object.object_data().len(), 1);
     /// ```
     #[must_use]
-    pub fn value(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn value(self, name: impl Into<CompactString>, value: impl Into<CompactString>) -> Self {
         self.data(ObjectData::value(name, value))
     }
 
@@ -94,7 +94,7 @@ impl AuditedObject {
     /// assert_eq!(object.object_data().len(), 1);
     /// ```
     #[must_use]
-    pub fn null_value(self, name: impl Into<String>) -> Self {
+    pub fn null_value(self, name: impl Into<CompactString>) -> Self {
         self.data(ObjectData::null_value(name))
     }
 
@@ -106,7 +106,7 @@ impl AuditedObject {
     /// assert_eq!(object.object_data().len(), 1);
     /// ```
     #[must_use]
-    pub fn json(self, name: impl Into<String>, value: &serde_json::Value) -> Self {
+    pub fn json(self, name: impl Into<CompactString>, value: &serde_json::Value) -> Self {
         self.data(ObjectData::json(name, value))
     }
 
@@ -118,7 +118,7 @@ impl AuditedObject {
     /// assert_eq!(object.object_data().len(), 1);
     /// ```
     #[must_use]
-    pub fn json_bytes(self, name: impl Into<String>, json_utf8: impl Into<Vec<u8>>) -> Self {
+    pub fn json_bytes(self, name: impl Into<CompactString>, json_utf8: impl Into<Vec<u8>>) -> Self {
         self.data(ObjectData::json_bytes(name, json_utf8))
     }
 
@@ -130,7 +130,11 @@ impl AuditedObject {
     /// assert_eq!(object.object_data().len(), 1);
     /// ```
     #[must_use]
-    pub fn s3(self, name: impl Into<String>, object_reference: impl Into<String>) -> Self {
+    pub fn s3(
+        self,
+        name: impl Into<CompactString>,
+        object_reference: impl Into<CompactString>,
+    ) -> Self {
         self.data(ObjectData::s3(name, object_reference))
     }
 
@@ -184,9 +188,9 @@ impl AuditedObject {
 /// What an object-data entry carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
-    Value(Option<String>),
+    Value(Option<CompactString>),
     Json(Vec<u8>),
-    S3(String),
+    S3(CompactString),
 }
 
 /// One object-data entry: a name, an optional role (`NEW` / `OLD`) and a value, a JSON document
@@ -201,12 +205,12 @@ enum Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectData {
     role: Option<AuditObjectDataRole>,
-    name: String,
+    name: CompactString,
     kind: Kind,
 }
 
 impl ObjectData {
-    fn new(name: impl Into<String>, kind: Kind) -> Self {
+    fn new(name: impl Into<CompactString>, kind: Kind) -> Self {
         Self {
             role: None,
             name: name.into(),
@@ -221,7 +225,7 @@ impl ObjectData {
     /// assert_eq!(entry.name(), "status");
     /// ```
     #[must_use]
-    pub fn value(name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn value(name: impl Into<CompactString>, value: impl Into<CompactString>) -> Self {
         Self::new(name, Kind::Value(Some(value.into())))
     }
 
@@ -232,7 +236,7 @@ impl ObjectData {
     /// assert_eq!(entry.name(), "nickname");
     /// ```
     #[must_use]
-    pub fn optional_value(name: impl Into<String>, value: Option<String>) -> Self {
+    pub fn optional_value(name: impl Into<CompactString>, value: Option<CompactString>) -> Self {
         Self::new(name, Kind::Value(value))
     }
 
@@ -243,7 +247,7 @@ impl ObjectData {
     /// assert_eq!(entry, audit_builder::ObjectData::optional_value("nickname", None));
     /// ```
     #[must_use]
-    pub fn null_value(name: impl Into<String>) -> Self {
+    pub fn null_value(name: impl Into<CompactString>) -> Self {
         Self::new(name, Kind::Value(None))
     }
 
@@ -254,7 +258,7 @@ impl ObjectData {
     /// assert_eq!(entry, audit_builder::ObjectData::json_bytes("address", br#"{"city":"Bern"}"#.to_vec()));
     /// ```
     #[must_use]
-    pub fn json(name: impl Into<String>, value: &serde_json::Value) -> Self {
+    pub fn json(name: impl Into<CompactString>, value: &serde_json::Value) -> Self {
         Self::new(name, Kind::Json(value.to_string().into_bytes()))
     }
 
@@ -265,7 +269,7 @@ impl ObjectData {
     /// assert_eq!(entry.name(), "address");
     /// ```
     #[must_use]
-    pub fn json_bytes(name: impl Into<String>, json_utf8: impl Into<Vec<u8>>) -> Self {
+    pub fn json_bytes(name: impl Into<CompactString>, json_utf8: impl Into<Vec<u8>>) -> Self {
         Self::new(name, Kind::Json(json_utf8.into()))
     }
 
@@ -276,7 +280,7 @@ impl ObjectData {
     /// assert_eq!(entry.name(), "scan");
     /// ```
     #[must_use]
-    pub fn s3(name: impl Into<String>, object_reference: impl Into<String>) -> Self {
+    pub fn s3(name: impl Into<CompactString>, object_reference: impl Into<CompactString>) -> Self {
         Self::new(name, Kind::S3(object_reference.into()))
     }
 

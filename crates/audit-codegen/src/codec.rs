@@ -241,7 +241,7 @@ pub(crate) fn dec_v(
         Schema::Bytes if view => me("r.read_bytes_ref()"),
         Schema::String | Schema::Uuid(_) if view => me("r.read_str()"),
         Schema::Bytes => me("r.read_bytes()"),
-        Schema::String | Schema::Uuid(_) => me("r.read_string()"),
+        Schema::String | Schema::Uuid(_) => me(&m.read_string_call()),
         Schema::Fixed(f) => me(&format!("r.read_fixed::<{}>()", f.size)),
         Schema::Record(_) | Schema::Enum(_) | Schema::Ref { .. } => {
             if view && m.borrows(s) {
@@ -276,10 +276,10 @@ pub(crate) fn dec_v(
             format!(
                 "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {}; {acc}.insert({k}, {val}); }} }} {acc} }}",
                 me(&format!("r.read_block_count({min}, {acc}.len())")),
-                me(if view {
-                    "r.read_str()"
+                me(&if view {
+                    "r.read_str()".to_owned()
                 } else {
-                    "r.read_string()"
+                    m.read_string_call()
                 }),
                 dec(m, &mp.types, &wk, vars)?
             )

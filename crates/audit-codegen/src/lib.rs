@@ -51,6 +51,11 @@ pub struct Options {
     /// Also generate zero-copy view types (`<Name>Ref<'a>` with `avro_view` and `into_owned`)
     /// for the reader schema's types that contain strings, bytes or maps.
     pub views: bool,
+    /// Rust type of Avro `string` values (and map keys) in the owned types: `String` (the
+    /// default) or a path to another owned string type that derefs to `str`, implements
+    /// `From<&str>` and, like `String`, `Clone`, `Debug`, `Eq`, `Ord`, `Hash` and serde's traits
+    /// (e.g. `compact_str::CompactString`, which keeps strings of up to 24 bytes inline).
+    pub string_type: String,
 }
 
 impl Default for Options {
@@ -60,6 +65,7 @@ impl Default for Options {
             bytes_with: None,
             runtime_path: "crate::rt".into(),
             views: false,
+            string_type: "String".into(),
         }
     }
 }

@@ -403,6 +403,27 @@ impl<'o> Model<'o> {
         }
     }
 
+    /// The Rust type of Avro strings in the owned types ([`Options::string_type`]).
+    pub fn string_type(&self) -> &str {
+        &self.opts.string_type
+    }
+
+    /// The decoder call (on the reader `r`) of an owned string.
+    pub fn read_string_call(&self) -> String {
+        match self.string_type() {
+            "String" => "r.read_string()".into(),
+            ty => format!("r.read_str().map({ty}::from)"),
+        }
+    }
+
+    /// An expression turning the `&str` expression `e` into an owned string.
+    pub fn own_str(&self, e: &str) -> String {
+        match self.string_type() {
+            "String" => format!("{e}.to_owned()"),
+            ty => format!("{ty}::from({e})"),
+        }
+    }
+
     /// The Rust type of a (reader) schema.
     pub fn rust_type(&self, s: &Schema) -> Result<String, Error> {
         self.rust_type_v(s, false)
@@ -454,7 +475,7 @@ impl<'o> Model<'o> {
             Schema::Float => "f32".into(),
             Schema::Double => "f64".into(),
             Schema::Bytes => "Vec<u8>".into(),
-            Schema::String | Schema::Uuid(UuidSchema::String) => "String".into(),
+            Schema::String | Schema::Uuid(UuidSchema::String) => self.string_type().into(),
             Schema::Fixed(f) => format!("[u8; {}]", f.size),
             Schema::Record(_) | Schema::Enum(_) => self.named_rust(s)?,
             Schema::Ref { .. } => {
@@ -463,7 +484,8 @@ impl<'o> Model<'o> {
             }
             Schema::Array(a) => format!("Vec<{}>", self.rust_type_v(&a.items, view)?),
             Schema::Map(m) => format!(
-                "std::collections::BTreeMap<String, {}>",
+                "std::collections::BTreeMap<{}, {}>",
+                self.string_type(),
                 self.rust_type(&m.types)?
             ),
             Schema::Union(u) => match self.shape(u)? {

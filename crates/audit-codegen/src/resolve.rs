@@ -350,7 +350,7 @@ impl Gen<'_, '_> {
                 Ok(format!(
                     "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {item}; {acc}.insert({k}, {val}); }} }} {acc} }}",
                     me(&format!("r.read_block_count({min}, {acc}.len())")),
-                    me("r.read_string()"),
+                    me(&self.m.read_string_call()),
                 ))
             }
             _ => {
@@ -370,7 +370,7 @@ impl Gen<'_, '_> {
                     (Phys::Long, Phys::Double) => format!("({} as f64)", me("r.read_long()")),
                     (Phys::Float, Phys::Double) => format!("f64::from({})", me("r.read_float()")),
                     (Phys::String, Phys::Bytes) => me("r.read_bytes()"),
-                    (Phys::Bytes, Phys::String) => me("r.read_string()"),
+                    (Phys::Bytes, Phys::String) => me(&self.m.read_string_call()),
                     _ => {
                         return Err(
                             self.incompatible(path, format!("cannot read {pw:?} as {pr:?}"))
@@ -484,7 +484,8 @@ impl Gen<'_, '_> {
             Schema::Double => format!("{:?}f64", d.as_f64().ok_or_else(|| bad("not a number"))?),
             Schema::String | Schema::Uuid(_) => {
                 format!(
-                    "String::from({})",
+                    "{}::from({})",
+                    self.m.string_type(),
                     lit(d.as_str().ok_or_else(|| bad("not a string"))?)
                 )
             }
@@ -525,7 +526,8 @@ impl Gen<'_, '_> {
                     .iter()
                     .map(|(k, x)| {
                         Ok(format!(
-                            "(String::from({}), {})",
+                            "({}::from({}), {})",
+                            self.m.string_type(),
                             lit(k),
                             self.default_expr(&mp.types, x, path)?
                         ))

@@ -378,16 +378,30 @@ pub fn timestamp_millis_or_epoch(ms: i64) -> chrono::DateTime<chrono::Utc> {
 }
 
 /// A cursor over Avro binary input that never reads past its end and never panics.
+///
+/// UTF-8 validation of strings is amortised: the first string read validates the input from its
+/// start up to the next byte that is not valid UTF-8 in one pass (std's word-at-a-time path), and
+/// later strings inside that validated run are sliced out of it (`str::get`, which checks the
+/// char boundaries) instead of being validated one by one. A string that is not inside a run is
+/// validated by itself, so the result is exactly `std::str::from_utf8` of its bytes.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    // a run of input known to be valid UTF-8, starting at byte `text_start`
+    text_start: usize,
+    text: &'a str,
 }
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0 }
+        Self {
+            buf,
+            pos: 0,
+            text_start: 0,
+            text: "",
+        }
     }
 
     /// Current byte offset.
@@ -416,7 +430,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n);
         match end.and_then(|end| self.buf.get(self.pos..end)) {
@@ -429,13 +443,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips `n` bytes.
-    #[inline]
+    #[inline(always)]
     pub fn skip(&mut self, n: usize) -> Result<(), DecodeError> {
         self.take(n).map(|_| ())
     }
 
     /// Reads a zig-zag variable-length long.
-    #[inline]
+    #[inline(always)]
     pub fn read_long(&mut self) -> Result<i64, DecodeError> {
         // fast path: one byte (small lengths, union and enum indexes)
         if let Some(&b) = self.buf.get(self.pos)
@@ -501,7 +515,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a length of a string or bytes value, checked against the remaining input.
-    #[inline]
+    #[inline(always)]
     fn read_len(&mut self) -> Result<(usize, usize), DecodeError> {
         let start = self.pos;
         let len = self.read_long()?;
@@ -538,11 +552,42 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a `string` value as a borrowed `&str`.
-    #[inline]
+    #[inline(always)]
     pub fn read_str(&mut self) -> Result<&'a str, DecodeError> {
         let (n, start) = self.read_len()?;
-        let b = self.take(n)?;
-        std::str::from_utf8(b).map_err(|_| DecodeError::new(DecodeErrorKind::InvalidUtf8, start))
+        let from = self.pos;
+        self.skip(n)?;
+        // inside the validated run? (`get` returns None unless both ends are char boundaries
+        // of the run, in which case the bytes are exactly this string's)
+        if let Some(s) = from
+            .checked_sub(self.text_start)
+            .and_then(|rel| self.text.get(rel..rel + n))
+        {
+            return Ok(s);
+        }
+        self.validate_run(from, n)
+            .ok_or_else(|| DecodeError::new(DecodeErrorKind::InvalidUtf8, start))
+    }
+
+    /// Validates the input from `from` up to the next invalid byte as the new UTF-8 run and
+    /// returns its first `n` bytes as `&str`, or `None` if those bytes are not valid UTF-8.
+    #[inline(never)]
+    fn validate_run(&mut self, from: usize, n: usize) -> Option<&'a str> {
+        let rest = self.buf.get(from..)?;
+        let run = match std::str::from_utf8(rest) {
+            Ok(run) => run,
+            // the string's own bytes hold the first error: it is not valid UTF-8
+            Err(e) if e.valid_up_to() < n => return None,
+            // valid up to the error: take that prefix (validated again, still one fast pass)
+            Err(e) => std::str::from_utf8(rest.get(..e.valid_up_to())?).ok()?,
+        };
+        self.text_start = from;
+        self.text = run;
+        // `n` may end inside a multi-byte char of the run: then the string is invalid on its own
+        match run.get(..n) {
+            Some(s) => Some(s),
+            None => rest.get(..n).and_then(|b| std::str::from_utf8(b).ok()),
+        }
     }
 
     /// Reads a `string` value.
@@ -567,7 +612,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a union branch index, checked against the number of branches.
-    #[inline]
+    #[inline(always)]
     pub fn read_union_index(&mut self, branches: usize) -> Result<usize, DecodeError> {
         let start = self.pos;
         let i = self.read_long()?;
@@ -784,6 +829,83 @@ mod tests {
         );
         let b = long_bytes(i64::MIN);
         assert!(Reader::new(&b).read_block_count(1, 0).is_err());
+    }
+
+    type Reads = Vec<Result<String, DecodeError>>;
+
+    /// Reads strings until the first error: the amortised UTF-8 runs must give exactly what
+    /// validating every string on its own gives.
+    fn strings_both_ways(buf: &[u8]) -> (Reads, Reads) {
+        let mut ours = Vec::new();
+        let mut r = Reader::new(buf);
+        loop {
+            let res = r.read_str().map(str::to_owned);
+            let stop = res.is_err();
+            ours.push(res);
+            if stop {
+                break;
+            }
+        }
+        let mut reference = Vec::new();
+        let mut r = Reader::new(buf);
+        loop {
+            let res = r.read_len().and_then(|(n, start)| {
+                let b = r.take(n)?;
+                std::str::from_utf8(b)
+                    .map(str::to_owned)
+                    .map_err(|_| DecodeError::new(DecodeErrorKind::InvalidUtf8, start))
+            });
+            let stop = res.is_err();
+            reference.push(res);
+            if stop {
+                break;
+            }
+        }
+        (ours, reference)
+    }
+
+    #[test]
+    fn utf8_runs_agree_with_validating_each_string() {
+        // a string whose bytes continue a multi-byte char begun before it, one that ends
+        // inside a char the next bytes complete, valid strings after invalid bytes
+        let cases: &[&[u8]] = &[
+            &[4, b'a', b'b', 2, b'c', 0],
+            &[2, 0xc3, 2, 0xa9, 0],
+            &[2, 0xa9, 0],
+            &[4, 0xc3, 0xa9, 2, b'x', 0],
+            &[2, 0xff, 2, b'x'],
+            &[6, b'a', 0xe2, 0x82, 2, 0xac, 0],
+            &[8, 0xe2, 0x82, 0xac, b'z', 0],
+        ];
+        for case in cases {
+            let (ours, reference) = strings_both_ways(case);
+            assert_eq!(ours, reference, "{case:02x?}");
+        }
+        // random buffers over lengths and bytes that make runs start, end and overlap
+        const ALPHABET: &[u8] = &[
+            0, 2, 4, 6, b'a', 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0xff,
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            let mut buf = Vec::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 24) as usize;
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                buf.push(
+                    ALPHABET
+                        .get((seed % ALPHABET.len() as u64) as usize)
+                        .copied()
+                        .unwrap_or(0),
+                );
+            }
+            let (ours, reference) = strings_both_ways(&buf);
+            assert_eq!(ours, reference, "{buf:02x?}");
+        }
     }
 
     #[test]

@@ -125,35 +125,51 @@ pub(crate) fn emit(m: &Model<'_>, out: &mut String) -> Result<(), Error> {
     Ok(())
 }
 
+/// `|x| body` as a closure, or just the function path `f` when `body` is `f(x)` (clippy's
+/// `redundant_closure`).
+fn closure(x: &str, body: &str) -> String {
+    match body.strip_suffix(&format!("({x})")) {
+        Some(f)
+            if !f.is_empty()
+                && f.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == ':') =>
+        {
+            f.to_owned()
+        }
+        _ => format!("|{x}| {body}"),
+    }
+}
+
 /// An expression turning the (moved) view value `e` of schema `s` into the owned value.
 fn own(m: &Model<'_>, s: &Schema, e: &str, vars: &Vars) -> Result<String, Error> {
     if !m.borrows(s) {
         return Ok(e.to_owned());
     }
     Ok(match s {
-        Schema::String | Schema::Uuid(_) => format!("{e}.to_owned()"),
+        Schema::String | Schema::Uuid(_) => m.own_str(e),
         Schema::Bytes => format!("{e}.to_vec()"),
         Schema::Ref { .. } => own(m, m.doc.resolve(s)?, e, vars)?,
         Schema::Record(_) => format!("{e}.into_owned()"),
         Schema::Array(a) => {
             let x = vars.next("x");
             format!(
-                "{e}.into_iter().map(|{x}| {}).collect()",
-                own(m, &a.items, &x, vars)?
+                "{e}.into_iter().map({}).collect()",
+                closure(&x, &own(m, &a.items, &x, vars)?)
             )
         }
         Schema::Map(mp) => {
             let k = vars.next("k");
             let x = vars.next("x");
             format!(
-                "{e}.into_iter().map(|({k}, {x})| ({k}.to_owned(), {})).collect()",
+                "{e}.into_iter().map(|({k}, {x})| ({}, {})).collect()",
+                m.own_str(&k),
                 own(m, &mp.types, &x, vars)?
             )
         }
         Schema::Union(u) => match m.shape(u)? {
             Shape::Option { inner, .. } => {
                 let x = vars.next("x");
-                format!("{e}.map(|{x}| {})", own(m, &inner, &x, vars)?)
+                format!("{e}.map({})", closure(&x, &own(m, &inner, &x, vars)?))
             }
             Shape::Enum { null_idx, .. } => {
                 let x = vars.next("x");

@@ -47,6 +47,10 @@ mod resolution {
 mod views {
     include!("golden/views.rs");
 }
+#[allow(dead_code)]
+mod custom_string {
+    include!("golden/custom_string.rs");
+}
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -65,13 +69,17 @@ const CASES: &[(&str, &[&str])] = &[
     ("keywords", &[]),
     ("resolution", &["1"]),
     ("views", &[]),
+    ("custom_string", &["1"]),
 ];
 
 fn options(case: &str) -> Options {
     let mut opts = Options {
-        views: case == "views",
+        views: case == "views" || case == "custom_string",
         ..Options::default()
     };
+    if case == "custom_string" {
+        opts.string_type = "compact_str::CompactString".into();
+    }
     if case == "union_reuse" {
         opts.union_names.push((
             vec!["golden.unions.Cat".into(), "golden.unions.Dog".into()],
@@ -531,4 +539,75 @@ fn zero_copy_views_borrow_from_the_datum() {
     assert_eq!(view.clone().into_owned(), v);
     let mut r = rt::Reader::new(&out[..out.len() - 1]);
     assert!(DocRef::avro_view(&mut r).is_err());
+}
+
+#[test]
+fn custom_string_type_in_owned_types_views_and_resolution() {
+    use compact_str::CompactString;
+    use custom_string::*;
+    let note = Note {
+        title: "t".into(),
+        tags: vec![
+            "short".into(),
+            CompactString::from("longer than the twenty-four inline bytes"),
+        ],
+        meta: BTreeMap::from([(CompactString::from("k"), CompactString::from("v"))]),
+        nick: Some("n".into()),
+        body: "b".into(),
+        lang: "fr-CH".into(),
+        counts: BTreeMap::from([(CompactString::from("x"), 2)]),
+    };
+    let mut ours = Vec::new();
+    note.avro_encode(&mut ours);
+    let map = |pairs: &[(&str, Value)]| {
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        )
+    };
+    let expected = apache(
+        "custom_string.avsc",
+        rec(vec![
+            ("title", string("t")),
+            (
+                "tags",
+                Value::Array(vec![
+                    string("short"),
+                    string("longer than the twenty-four inline bytes"),
+                ]),
+            ),
+            ("meta", map(&[("k", string("v"))])),
+            ("nick", branch(1, string("n"))),
+            ("body", string("b")),
+            ("lang", string("fr-CH")),
+            ("counts", map(&[("x", Value::Long(2))])),
+        ]),
+    );
+    assert_eq!(ours, expected);
+    let mut r = rt::Reader::new(&ours);
+    assert_eq!(Note::avro_decode(&mut r).expect("decodes"), note);
+    let mut r = rt::Reader::new(&ours);
+    let view = NoteRef::avro_view(&mut r).expect("views");
+    assert_eq!(view.tags[1], "longer than the twenty-four inline bytes");
+    assert_eq!(view.into_owned(), note);
+
+    // older writer: bytes promoted to the custom string type, reader-only fields get defaults
+    let old = apache(
+        "custom_string_v1.avsc",
+        rec(vec![
+            ("title", string("t")),
+            ("tags", Value::Array(vec![])),
+            ("meta", map(&[])),
+            ("nick", null_at(0)),
+            ("body", Value::Bytes(b"from bytes".to_vec())),
+        ]),
+    );
+    let mut r = rt::Reader::new(&old);
+    let got = Note::avro_decode_v1(&mut r).expect("resolves");
+    assert_eq!(got.body, "from bytes");
+    assert_eq!(got.lang, "de-CH");
+    assert_eq!(got.counts, BTreeMap::from([(CompactString::from("a"), 1)]));
+    assert_eq!(got.nick, None);
 }

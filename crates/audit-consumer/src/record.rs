@@ -4,7 +4,7 @@ use std::fmt;
 
 use audit_schema::{
     AuditContext, AuditEventDataElement, AuditEventDetails, AuditEventType, AuditObject,
-    AuditObjectData, AuditObjectDataRole, AuditTrigger, CreateAuditRecordCommand,
+    AuditObjectData, AuditObjectDataRole, AuditTrigger, CompactString, CreateAuditRecordCommand,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,8 +18,8 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
-    service_name: String,
-    system_name: String,
+    service_name: CompactString,
+    system_name: CompactString,
     timestamp: DateTime<Utc>,
     event: AuditEvent,
     trigger: Trigger,
@@ -75,14 +75,14 @@ impl AuditRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageMetadata {
-    message_id: String,
-    idempotence_id: String,
+    message_id: CompactString,
+    idempotence_id: CompactString,
     created: DateTime<Utc>,
-    type_name: String,
-    type_version: String,
-    type_variant: Option<String>,
-    process_id: Option<String>,
-    command_version: String,
+    type_name: CompactString,
+    type_version: CompactString,
+    type_variant: Option<CompactString>,
+    process_id: Option<CompactString>,
+    command_version: CompactString,
 }
 
 impl MessageMetadata {
@@ -230,8 +230,8 @@ impl AuditEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Context {
-    use_case: String,
-    process_id: Option<String>,
+    use_case: CompactString,
+    process_id: Option<CompactString>,
 }
 
 impl Context {
@@ -251,8 +251,8 @@ impl Context {
 /// One event-data key/value pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventData {
-    key: String,
-    value: String,
+    key: CompactString,
+    value: CompactString,
 }
 
 impl EventData {
@@ -283,8 +283,8 @@ pub enum Trigger {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
-    id: String,
-    identity_provider: String,
+    id: CompactString,
+    identity_provider: CompactString,
 }
 
 impl User {
@@ -304,9 +304,9 @@ impl User {
 /// A system-component trigger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SystemComponent {
-    department: String,
-    system: String,
-    component: String,
+    department: CompactString,
+    system: CompactString,
+    component: CompactString,
 }
 
 impl SystemComponent {
@@ -333,9 +333,9 @@ impl SystemComponent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditedObject {
-    object_type: String,
-    id: String,
-    version: Option<String>,
+    object_type: CompactString,
+    id: CompactString,
+    version: Option<CompactString>,
     object_data: Vec<ObjectData>,
 }
 
@@ -389,17 +389,17 @@ impl DataRole {
 #[serde(rename_all = "camelCase")]
 pub enum ObjectDataKind {
     /// A value, possibly absent.
-    Value(Option<String>),
+    Value(Option<CompactString>),
     /// A JSON document as UTF-8 bytes (see [`ObjectData::json_value`]).
     Json(#[serde(serialize_with = "audit_schema::json::bytes::serialize")] Vec<u8>),
     /// An S3 object reference.
-    S3Reference(String),
+    S3Reference(CompactString),
 }
 
 /// One object-data entry: name, optional role and its [`ObjectDataKind`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ObjectData {
-    name: String,
+    name: CompactString,
     role: Option<DataRole>,
     kind: ObjectDataKind,
 }
@@ -433,7 +433,7 @@ impl ObjectData {
                 serde_json::from_slice(bytes)
                     .map(Some)
                     .map_err(|source| Error::InvalidJson {
-                        name: self.name.clone(),
+                        name: self.name.to_string(),
                         source,
                     })
             }

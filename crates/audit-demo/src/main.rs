@@ -187,7 +187,7 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         LocalVersions::new().with_id(SCHEMA_ID, SchemaVersion::V1_0_2),
     )?;
 
-    let committed_at: Mutex<HashMap<String, Instant>> =
+    let committed_at: Mutex<HashMap<audit_schema::CompactString, Instant>> =
         Mutex::new(HashMap::with_capacity(count as usize));
     let received = Mutex::new(Received::default());
     let sent = AtomicU64::new(0);
@@ -322,7 +322,7 @@ async fn produce(
     pool: &sqlx::SqlitePool,
     sender: &AuditSender,
     count: u64,
-    committed_at: &Mutex<HashMap<String, Instant>>,
+    committed_at: &Mutex<HashMap<audit_schema::CompactString, Instant>>,
     sent: &AtomicU64,
     bar: &ProgressBar,
 ) -> Result<(), BoxError> {

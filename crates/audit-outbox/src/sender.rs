@@ -144,7 +144,7 @@ impl AuditSender {
             )
             .with_type(
                 command.r#type.name.clone(),
-                Some(command.r#type.version.clone()),
+                Some(command.r#type.version.to_string()),
             )
             .with_created(command.identity.created)
     }

@@ -341,18 +341,18 @@ fn to_mirror(c: &CreateAuditRecordCommand) -> mirror::Command {
     let p = &c.payload;
     Command {
         identity: Identity {
-            id: c.identity.id.clone(),
-            idempotence_id: c.identity.idempotence_id.clone(),
+            id: c.identity.id.to_string(),
+            idempotence_id: c.identity.idempotence_id.to_string(),
             created: c.identity.created.timestamp_millis(),
         },
         message_type: MessageType {
-            name: c.r#type.name.clone(),
-            version: c.r#type.version.clone(),
-            variant: c.r#type.variant.clone(),
+            name: c.r#type.name.to_string(),
+            version: c.r#type.version.to_string(),
+            variant: c.r#type.variant.as_deref().map(str::to_owned),
         },
         publisher: Publisher {
-            system: c.publisher.system.clone(),
-            service: c.publisher.service.clone(),
+            system: c.publisher.system.to_string(),
+            service: c.publisher.service.to_string(),
         },
         references: References {},
         payload: Payload {
@@ -369,35 +369,35 @@ fn to_mirror(c: &CreateAuditRecordCommand) -> mirror::Command {
                     AuditEventType::Unknown => EventType::Unknown,
                 },
                 context: p.event.context.as_ref().map(|x| Context {
-                    use_case: x.use_case.clone(),
-                    process_id: x.process_id.clone(),
+                    use_case: x.use_case.to_string(),
+                    process_id: x.process_id.as_deref().map(str::to_owned),
                 }),
                 event_data: p.event.event_data.as_ref().map(|v| {
                     v.iter()
                         .map(|e| EventData {
-                            key: e.key.clone(),
-                            value: e.value.clone(),
+                            key: e.key.to_string(),
+                            value: e.value.to_string(),
                         })
                         .collect()
                 }),
             },
             trigger: match &p.trigger {
                 AuditTrigger::AuditUser(u) => Trigger::AuditUser(User {
-                    id: u.id.clone(),
-                    identity_provider: u.identity_provider.clone(),
+                    id: u.id.to_string(),
+                    identity_provider: u.identity_provider.to_string(),
                 }),
                 AuditTrigger::AuditSystemComponent(s) => {
                     Trigger::AuditSystemComponent(SystemComponent {
-                        department: s.department.clone(),
-                        system: s.system.clone(),
-                        component: s.component.clone(),
+                        department: s.department.to_string(),
+                        system: s.system.to_string(),
+                        component: s.component.to_string(),
                     })
                 }
             },
             audited_data: p.audited_data.as_ref().map(|o| Object {
-                object_type: o.r#type.clone(),
-                id: o.id.clone(),
-                version: o.version.clone(),
+                object_type: o.r#type.to_string(),
+                id: o.id.to_string(),
+                version: o.version.as_deref().map(str::to_owned),
                 object_data: o.object_data.as_ref().map(|items| {
                     items
                         .iter()
@@ -405,22 +405,22 @@ fn to_mirror(c: &CreateAuditRecordCommand) -> mirror::Command {
                             AuditObjectData::AuditObjectDataValue(v) => {
                                 ObjectData::AuditObjectDataValue(DataValue {
                                     role: role(v.role),
-                                    name: v.name.clone(),
-                                    value: v.value.clone(),
+                                    name: v.name.to_string(),
+                                    value: v.value.as_deref().map(str::to_owned),
                                 })
                             }
                             AuditObjectData::AuditObjectDataJSON(j) => {
                                 ObjectData::AuditObjectDataJson(DataJson {
                                     role: role(j.role),
-                                    name: j.name.clone(),
+                                    name: j.name.to_string(),
                                     json_as_utf8: j.json_as_utf8.clone(),
                                 })
                             }
                             AuditObjectData::AuditObjectDataS3(s) => {
                                 ObjectData::AuditObjectDataS3(DataS3 {
                                     role: role(s.role),
-                                    name: s.name.clone(),
-                                    object_reference: s.object_reference.clone(),
+                                    name: s.name.to_string(),
+                                    object_reference: s.object_reference.to_string(),
                                 })
                             }
                         })
@@ -428,8 +428,8 @@ fn to_mirror(c: &CreateAuditRecordCommand) -> mirror::Command {
                 }),
             }),
         },
-        process_id: c.process_id.clone(),
-        command_version: c.command_version.clone(),
+        process_id: c.process_id.as_deref().map(str::to_owned),
+        command_version: c.command_version.to_string(),
     }
 }
 

@@ -60,6 +60,10 @@ mod framing;
 pub mod json;
 
 pub use avro::WriterSchema;
+/// The string type of the generated types' string fields (re-exported, so users need no
+/// dependency of their own): a `String`-like owned string that keeps up to 24 bytes inline.
+/// Build one with `.into()` from `&str` or `String`, or with [`format_compact!`]; it derefs to `&str`.
+pub use compact_str::{self, CompactString, ToCompactString, format_compact};
 pub use error::Error;
 pub use framing::{confluent, single_object};
 pub use generated::*;

@@ -18,8 +18,8 @@ fn builder() -> AuditCommandBuilder {
 
 fn user(id: &str, idp: &str) -> AuditTrigger {
     AuditTrigger::AuditUser(AuditUser {
-        id: id.to_owned(),
-        identity_provider: idp.to_owned(),
+        id: id.into(),
+        identity_provider: idp.into(),
     })
 }
 
@@ -275,7 +275,7 @@ fn event_data_order_is_kept() {
         .clone()
         .unwrap()
         .into_iter()
-        .map(|e| (e.key, e.value))
+        .map(|e| (e.key.to_string(), e.value.to_string()))
         .collect();
     let expected = [("b", "2"), ("a", "1"), ("b", "3"), ("empty", "")];
     assert_eq!(pairs, expected.map(|(k, v)| (k.to_owned(), v.to_owned())));

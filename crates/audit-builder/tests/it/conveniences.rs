@@ -146,7 +146,7 @@ fn message_trigger_validates_the_consumed_message() {
         "{result:?}"
     );
     let mut consumed = consumed_message();
-    consumed.publisher.service = String::new();
+    consumed.publisher.service = "".into();
     let result = AuditCommandBuilder::new("svc", "SYS", t0())
         .system_component_from_message("DEP", &consumed)
         .build();

@@ -12,6 +12,7 @@ fn user_id(nanos: u32) -> String {
         .unwrap()
         .identity
         .idempotence_id
+        .to_string()
 }
 
 fn component_id(nanos: u32) -> String {
@@ -22,6 +23,7 @@ fn component_id(nanos: u32) -> String {
         .unwrap()
         .identity
         .idempotence_id
+        .to_string()
 }
 
 #[test]

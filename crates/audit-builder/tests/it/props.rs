@@ -182,7 +182,14 @@ fn check_one_trigger(
             Ok(id.clone())
         }
         (AuditTrigger::AuditSystemComponent(c), TriggerOp::System(d, s, comp)) => {
-            prop_assert_eq!((&c.department, &c.system, &c.component), (d, s, comp));
+            prop_assert_eq!(
+                (
+                    c.department.as_str(),
+                    c.system.as_str(),
+                    c.component.as_str()
+                ),
+                (d.as_str(), s.as_str(), comp.as_str())
+            );
             Ok(comp.clone())
         }
         (actual, expected) => Err(TestCaseError::fail(format!(
@@ -230,12 +237,12 @@ proptest! {
         prop_assert_eq!(&command.publisher.system, &system);
         prop_assert_eq!(command.payload.timestamp.timestamp_millis(), ts.timestamp_millis());
         prop_assert_eq!(command.payload.event.r#type, expected.event_type);
-        let context = command.payload.event.context.as_ref().map(|c| (c.use_case.clone(), c.process_id.clone()));
+        let context = command.payload.event.context.as_ref().map(|c| (c.use_case.to_string(), c.process_id.as_deref().map(str::to_owned)));
         prop_assert_eq!(&context, &expected.context);
         let expected_pid = builder_pid.clone().or_else(|| expected.context.as_ref().and_then(|c| c.1.clone()));
-        prop_assert_eq!(&command.process_id, &expected_pid);
+        prop_assert_eq!(command.process_id.as_deref(), expected_pid.as_deref());
         let event_data: Option<Vec<(String, String)>> = command.payload.event.event_data.as_ref()
-            .map(|d| d.iter().map(|e| (e.key.clone(), e.value.clone())).collect());
+            .map(|d| d.iter().map(|e| (e.key.to_string(), e.value.to_string())).collect());
         let expected_data = if expected.event_data.is_empty() { None } else { Some(expected.event_data.clone()) };
         prop_assert_eq!(event_data, expected_data);
         match (&command.payload.audited_data, &expected.object) {
@@ -255,7 +262,7 @@ proptest! {
             }
             (actual, expected) => return Err(TestCaseError::fail(format!("object {actual:?} vs {expected:?}"))),
         }
-        prop_assert_eq!(&command.r#type.variant, &expected.variant);
+        prop_assert_eq!(command.r#type.variant.as_deref(), expected.variant.as_deref());
         let expected_idempotence = match &expected.idempotence_override {
             Some(id) => id.clone(),
             None => {

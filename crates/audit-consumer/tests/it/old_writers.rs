@@ -189,8 +189,8 @@ fn assert_matches(record: &AuditRecord, json: &Value) {
                 let expected = match branch.rsplit('.').next().unwrap() {
                     // 1.0.0/1.0.1 writers: a plain string; 1.0.2: a union
                     "AuditObjectDataValue" => ObjectDataKind::Value(match &e["value"] {
-                        Value::String(v) => Some(v.clone()),
-                        other => opt_s(other).map(str::to_owned),
+                        Value::String(v) => Some(v.into()),
+                        other => opt_s(other).map(Into::into),
                     }),
                     // Avro JSON encodes bytes as a string of code points 0-255
                     "AuditObjectDataJSON" => ObjectDataKind::Json(
@@ -200,7 +200,7 @@ fn assert_matches(record: &AuditRecord, json: &Value) {
                             .collect(),
                     ),
                     "AuditObjectDataS3" => {
-                        ObjectDataKind::S3Reference(s(&e["objectReference"]).to_owned())
+                        ObjectDataKind::S3Reference(s(&e["objectReference"]).into())
                     }
                     other => panic!("object data branch {other}"),
                 };

@@ -156,7 +156,9 @@ impl Spec {
             }
             for e in &object.entries {
                 let data = match &e.kind {
-                    Kind::Value(v) => ObjectData::optional_value(e.name.clone(), v.clone()),
+                    Kind::Value(v) => {
+                        ObjectData::optional_value(e.name.clone(), v.as_deref().map(Into::into))
+                    }
                     Kind::Json(bytes) => ObjectData::json_bytes(e.name.clone(), bytes.clone()),
                     Kind::S3(r) => ObjectData::s3(e.name.clone(), r.clone()),
                 };
@@ -231,9 +233,9 @@ impl Spec {
                     prop_assert_eq!(a.name(), e.name.as_str());
                     prop_assert_eq!(a.role(), e.role);
                     let expected_kind = match &e.kind {
-                        Kind::Value(v) => ObjectDataKind::Value(v.clone()),
+                        Kind::Value(v) => ObjectDataKind::Value(v.as_deref().map(Into::into)),
                         Kind::Json(b) => ObjectDataKind::Json(b.clone()),
-                        Kind::S3(r) => ObjectDataKind::S3Reference(r.clone()),
+                        Kind::S3(r) => ObjectDataKind::S3Reference(r.as_str().into()),
                     };
                     prop_assert_eq!(a.kind(), &expected_kind);
                 }

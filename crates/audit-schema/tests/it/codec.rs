@@ -13,15 +13,17 @@ use proptest::prelude::*;
 const MIN_MS: i64 = -62_135_596_800_000;
 const MAX_MS: i64 = 253_402_300_799_999;
 
-fn text() -> impl Strategy<Value = String> {
+fn text() -> impl Strategy<Value = CompactString> {
     prop_oneof![
-        "[a-zA-Z0-9_.-]{0,16}",
-        "\\PC{0,8}", // any printable unicode
+        // up to and beyond CompactString's inline capacity (24 bytes)
+        "[a-zA-Z0-9_. -]{0,30}",
+        "\\PC{0,8}", // any printable unicode, up to 32 bytes
         Just(String::new()),
     ]
+    .prop_map(CompactString::from)
 }
 
-fn opt_text() -> impl Strategy<Value = Option<String>> {
+fn opt_text() -> impl Strategy<Value = Option<CompactString>> {
     proptest::option::of(text())
 }
 

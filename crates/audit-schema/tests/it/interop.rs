@@ -32,7 +32,7 @@ use audit_schema::{
     AuditContext, AuditEventDataElement, AuditEventDetails, AuditEventType, AuditObject,
     AuditObjectData, AuditObjectDataJSON, AuditObjectDataRole, AuditObjectDataS3,
     AuditObjectDataValue, AuditSystemComponent, AuditTrigger, AuditUser, AvroMessageIdentity,
-    AvroMessagePublisher, AvroMessageType, CreateAuditRecordCommand,
+    AvroMessagePublisher, AvroMessageType, CompactString, CreateAuditRecordCommand,
     CreateAuditRecordCommandPayload, CreateAuditRecordCommandReferences, SchemaVersion,
     WriterSchema,
 };
@@ -119,7 +119,7 @@ impl Rng {
     fn coin(&mut self) -> bool {
         self.next() & 1 == 1
     }
-    fn string(&mut self) -> String {
+    fn string(&mut self) -> CompactString {
         const PIECES: &[&str] = &[
             "a", "Z", "0", "-", " ", "é", "日本", "🦀", "\"", "\\", "\n", "\u{0}", "ß",
         ];
@@ -132,7 +132,7 @@ impl Rng {
             .map(|_| PIECES[self.below(PIECES.len() as u64) as usize])
             .collect()
     }
-    fn opt_string(&mut self) -> Option<String> {
+    fn opt_string(&mut self) -> Option<CompactString> {
         self.coin().then(|| self.string())
     }
     fn millis(&mut self) -> i64 {
@@ -366,7 +366,7 @@ fn named(short: &str, value: Value) -> Value {
     tagged(&format!("{NS}.{short}"), value)
 }
 
-fn opt_string(s: Option<&String>) -> Value {
+fn opt_string(s: Option<&CompactString>) -> Value {
     s.map_or(Value::Null, |s| tagged("string", json!(s)))
 }
 

@@ -14,19 +14,19 @@ pub struct CreateAuditRecordCommand {
     pub payload: CreateAuditRecordCommandPayload,
     /// Avro field `processId`.
     #[serde(rename = "processId")]
-    pub process_id: Option<String>,
+    pub process_id: Option<compact_str::CompactString>,
     /// Avro field `commandVersion`.
     #[serde(rename = "commandVersion")]
-    pub command_version: String,
+    pub command_version: compact_str::CompactString,
 }
 /// Avro record `ch.admin.bit.jeap.messaging.avro.AvroMessageIdentity`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AvroMessageIdentity {
     /// Avro field `id`.
-    pub id: String,
+    pub id: compact_str::CompactString,
     /// Avro field `idempotenceId`.
     #[serde(rename = "idempotenceId")]
-    pub idempotence_id: String,
+    pub idempotence_id: compact_str::CompactString,
     /// Avro field `created`.
     pub created: chrono::DateTime<chrono::Utc>,
 }
@@ -34,19 +34,19 @@ pub struct AvroMessageIdentity {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AvroMessageType {
     /// Avro field `name`.
-    pub name: String,
+    pub name: compact_str::CompactString,
     /// Avro field `version`.
-    pub version: String,
+    pub version: compact_str::CompactString,
     /// Avro field `variant`.
-    pub variant: Option<String>,
+    pub variant: Option<compact_str::CompactString>,
 }
 /// Avro record `ch.admin.bit.jeap.messaging.avro.AvroMessagePublisher`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AvroMessagePublisher {
     /// Avro field `system`.
-    pub system: String,
+    pub system: compact_str::CompactString,
     /// Avro field `service`.
-    pub service: String,
+    pub service: compact_str::CompactString,
 }
 /// Avro record `ch.admin.bit.jeap.audit.record.create.CreateAuditRecordCommandReferences`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -164,37 +164,37 @@ impl std::fmt::Display for AuditEventType {
 pub struct AuditContext {
     /// Avro field `useCase`.
     #[serde(rename = "useCase")]
-    pub use_case: String,
+    pub use_case: compact_str::CompactString,
     /// Avro field `processId`.
     #[serde(rename = "processId")]
-    pub process_id: Option<String>,
+    pub process_id: Option<compact_str::CompactString>,
 }
 /// Avro record `ch.admin.bit.jeap.audit.record.create.AuditEventDataElement`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditEventDataElement {
     /// Avro field `key`.
-    pub key: String,
+    pub key: compact_str::CompactString,
     /// Avro field `value`.
-    pub value: String,
+    pub value: compact_str::CompactString,
 }
 /// Avro record `ch.admin.bit.jeap.audit.record.create.AuditUser`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditUser {
     /// Avro field `id`.
-    pub id: String,
+    pub id: compact_str::CompactString,
     /// Avro field `identityProvider`.
     #[serde(rename = "identityProvider")]
-    pub identity_provider: String,
+    pub identity_provider: compact_str::CompactString,
 }
 /// Avro record `ch.admin.bit.jeap.audit.record.create.AuditSystemComponent`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditSystemComponent {
     /// Avro field `department`.
-    pub department: String,
+    pub department: compact_str::CompactString,
     /// Avro field `system`.
-    pub system: String,
+    pub system: compact_str::CompactString,
     /// Avro field `component`.
-    pub component: String,
+    pub component: compact_str::CompactString,
 }
 /// Avro union `[ch.admin.bit.jeap.audit.record.create.AuditUser, ch.admin.bit.jeap.audit.record.create.AuditSystemComponent]`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -208,11 +208,11 @@ pub enum AuditTrigger {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditObject {
     /// Avro field `type`.
-    pub r#type: String,
+    pub r#type: compact_str::CompactString,
     /// Avro field `id`.
-    pub id: String,
+    pub id: compact_str::CompactString,
     /// Avro field `version`.
-    pub version: Option<String>,
+    pub version: Option<compact_str::CompactString>,
     /// Avro field `objectData`.
     #[serde(rename = "objectData")]
     pub object_data: Option<Vec<AuditObjectData>>,
@@ -223,9 +223,9 @@ pub struct AuditObjectDataValue {
     /// Avro field `role`.
     pub role: Option<AuditObjectDataRole>,
     /// Avro field `name`.
-    pub name: String,
+    pub name: compact_str::CompactString,
     /// Avro field `value`.
-    pub value: Option<String>,
+    pub value: Option<compact_str::CompactString>,
 }
 /// Avro enum `ch.admin.bit.jeap.audit.record.create.AuditObjectDataRole`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -267,7 +267,7 @@ pub struct AuditObjectDataJSON {
     /// Avro field `role`.
     pub role: Option<AuditObjectDataRole>,
     /// Avro field `name`.
-    pub name: String,
+    pub name: compact_str::CompactString,
     /// Avro field `jsonAsUTF8`.
     #[serde(rename = "jsonAsUTF8")]
     #[serde(with = "crate::json::bytes")]
@@ -279,10 +279,10 @@ pub struct AuditObjectDataS3 {
     /// Avro field `role`.
     pub role: Option<AuditObjectDataRole>,
     /// Avro field `name`.
-    pub name: String,
+    pub name: compact_str::CompactString,
     /// Avro field `objectReference`.
     #[serde(rename = "objectReference")]
-    pub object_reference: String,
+    pub object_reference: compact_str::CompactString,
 }
 /// Avro union `[ch.admin.bit.jeap.audit.record.create.AuditObjectDataValue, ch.admin.bit.jeap.audit.record.create.AuditObjectDataJSON, ch.admin.bit.jeap.audit.record.create.AuditObjectDataS3]`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -350,9 +350,19 @@ impl CreateAuditRecordCommand {
                 .map_err(|e| e.field("payload"))?,
             process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
                 0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
+                _ => {
+                    Some(
+                        r
+                            .read_str()
+                            .map(compact_str::CompactString::from)
+                            .map_err(|e| e.field("processId"))?,
+                    )
+                }
             },
-            command_version: r.read_string().map_err(|e| e.field("commandVersion"))?,
+            command_version: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("commandVersion"))?,
         })
     }
 }
@@ -377,8 +387,14 @@ impl AvroMessageIdentity {
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
-            id: r.read_string().map_err(|e| e.field("id"))?,
-            idempotence_id: r.read_string().map_err(|e| e.field("idempotenceId"))?,
+            id: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("id"))?,
+            idempotence_id: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("idempotenceId"))?,
             created: r.read_timestamp_millis().map_err(|e| e.field("created"))?,
         })
     }
@@ -412,11 +428,24 @@ impl AvroMessageType {
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
-            name: r.read_string().map_err(|e| e.field("name"))?,
-            version: r.read_string().map_err(|e| e.field("version"))?,
+            name: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("name"))?,
+            version: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("version"))?,
             variant: match r.read_union_index(2).map_err(|e| e.field("variant"))? {
                 0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("variant"))?),
+                _ => {
+                    Some(
+                        r
+                            .read_str()
+                            .map(compact_str::CompactString::from)
+                            .map_err(|e| e.field("variant"))?,
+                    )
+                }
             },
         })
     }
@@ -438,8 +467,14 @@ impl AvroMessagePublisher {
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
-            system: r.read_string().map_err(|e| e.field("system"))?,
-            service: r.read_string().map_err(|e| e.field("service"))?,
+            system: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("system"))?,
+            service: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("service"))?,
         })
     }
 }
@@ -676,10 +711,20 @@ impl AuditContext {
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
-            use_case: r.read_string().map_err(|e| e.field("useCase"))?,
+            use_case: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("useCase"))?,
             process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
                 0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
+                _ => {
+                    Some(
+                        r
+                            .read_str()
+                            .map(compact_str::CompactString::from)
+                            .map_err(|e| e.field("processId"))?,
+                    )
+                }
             },
         })
     }
@@ -701,8 +746,14 @@ impl AuditEventDataElement {
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
-            key: r.read_string().map_err(|e| e.field("key"))?,
-            value: r.read_string().map_err(|e| e.field("value"))?,
+            key: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("key"))?,
+            value: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("value"))?,
         })
     }
 }
@@ -723,8 +774,14 @@ impl AuditUser {
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
-            id: r.read_string().map_err(|e| e.field("id"))?,
-            identity_provider: r.read_string().map_err(|e| e.field("identityProvider"))?,
+            id: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("id"))?,
+            identity_provider: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("identityProvider"))?,
         })
     }
 }
@@ -749,9 +806,18 @@ impl AuditSystemComponent {
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
-            department: r.read_string().map_err(|e| e.field("department"))?,
-            system: r.read_string().map_err(|e| e.field("system"))?,
-            component: r.read_string().map_err(|e| e.field("component"))?,
+            department: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("department"))?,
+            system: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("system"))?,
+            component: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("component"))?,
         })
     }
 }
@@ -815,11 +881,24 @@ impl AuditObject {
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
-            r#type: r.read_string().map_err(|e| e.field("type"))?,
-            id: r.read_string().map_err(|e| e.field("id"))?,
+            r#type: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("type"))?,
+            id: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("id"))?,
             version: match r.read_union_index(2).map_err(|e| e.field("version"))? {
                 0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("version"))?),
+                _ => {
+                    Some(
+                        r
+                            .read_str()
+                            .map(compact_str::CompactString::from)
+                            .map_err(|e| e.field("version"))?,
+                    )
+                }
             },
             object_data: match r.read_union_index(2).map_err(|e| e.field("objectData"))?
             {
@@ -916,10 +995,20 @@ impl AuditObjectDataValue {
                     )
                 }
             },
-            name: r.read_string().map_err(|e| e.field("name"))?,
+            name: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("name"))?,
             value: match r.read_union_index(2).map_err(|e| e.field("value"))? {
                 0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("value"))?),
+                _ => {
+                    Some(
+                        r
+                            .read_str()
+                            .map(compact_str::CompactString::from)
+                            .map_err(|e| e.field("value"))?,
+                    )
+                }
             },
         })
     }
@@ -985,7 +1074,10 @@ impl AuditObjectDataJSON {
                     )
                 }
             },
-            name: r.read_string().map_err(|e| e.field("name"))?,
+            name: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("name"))?,
             json_as_utf8: r.read_bytes().map_err(|e| e.field("jsonAsUTF8"))?,
         })
     }
@@ -1027,8 +1119,14 @@ impl AuditObjectDataS3 {
                     )
                 }
             },
-            name: r.read_string().map_err(|e| e.field("name"))?,
-            object_reference: r.read_string().map_err(|e| e.field("objectReference"))?,
+            name: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("name"))?,
+            object_reference: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("objectReference"))?,
         })
     }
 }
@@ -1080,8 +1178,8 @@ impl<'a> CreateAuditRecordCommandRef<'a> {
             publisher: self.publisher.into_owned(),
             references: self.references,
             payload: self.payload.into_owned(),
-            process_id: self.process_id.map(|x0| x0.to_owned()),
-            command_version: self.command_version.to_owned(),
+            process_id: self.process_id.map(compact_str::CompactString::from),
+            command_version: compact_str::CompactString::from(self.command_version),
         }
     }
 }
@@ -1109,8 +1207,8 @@ impl<'a> AvroMessageIdentityRef<'a> {
     /// Copies the view into the owned [`AvroMessageIdentity`].
     pub fn into_owned(self) -> AvroMessageIdentity {
         AvroMessageIdentity {
-            id: self.id.to_owned(),
-            idempotence_id: self.idempotence_id.to_owned(),
+            id: compact_str::CompactString::from(self.id),
+            idempotence_id: compact_str::CompactString::from(self.idempotence_id),
             created: self.created,
         }
     }
@@ -1142,9 +1240,9 @@ impl<'a> AvroMessageTypeRef<'a> {
     /// Copies the view into the owned [`AvroMessageType`].
     pub fn into_owned(self) -> AvroMessageType {
         AvroMessageType {
-            name: self.name.to_owned(),
-            version: self.version.to_owned(),
-            variant: self.variant.map(|x0| x0.to_owned()),
+            name: compact_str::CompactString::from(self.name),
+            version: compact_str::CompactString::from(self.version),
+            variant: self.variant.map(compact_str::CompactString::from),
         }
     }
 }
@@ -1169,8 +1267,8 @@ impl<'a> AvroMessagePublisherRef<'a> {
     /// Copies the view into the owned [`AvroMessagePublisher`].
     pub fn into_owned(self) -> AvroMessagePublisher {
         AvroMessagePublisher {
-            system: self.system.to_owned(),
-            service: self.service.to_owned(),
+            system: compact_str::CompactString::from(self.system),
+            service: compact_str::CompactString::from(self.service),
         }
     }
 }
@@ -1313,8 +1411,8 @@ impl<'a> AuditContextRef<'a> {
     /// Copies the view into the owned [`AuditContext`].
     pub fn into_owned(self) -> AuditContext {
         AuditContext {
-            use_case: self.use_case.to_owned(),
-            process_id: self.process_id.map(|x0| x0.to_owned()),
+            use_case: compact_str::CompactString::from(self.use_case),
+            process_id: self.process_id.map(compact_str::CompactString::from),
         }
     }
 }
@@ -1339,8 +1437,8 @@ impl<'a> AuditEventDataElementRef<'a> {
     /// Copies the view into the owned [`AuditEventDataElement`].
     pub fn into_owned(self) -> AuditEventDataElement {
         AuditEventDataElement {
-            key: self.key.to_owned(),
-            value: self.value.to_owned(),
+            key: compact_str::CompactString::from(self.key),
+            value: compact_str::CompactString::from(self.value),
         }
     }
 }
@@ -1365,8 +1463,8 @@ impl<'a> AuditUserRef<'a> {
     /// Copies the view into the owned [`AuditUser`].
     pub fn into_owned(self) -> AuditUser {
         AuditUser {
-            id: self.id.to_owned(),
-            identity_provider: self.identity_provider.to_owned(),
+            id: compact_str::CompactString::from(self.id),
+            identity_provider: compact_str::CompactString::from(self.identity_provider),
         }
     }
 }
@@ -1394,9 +1492,9 @@ impl<'a> AuditSystemComponentRef<'a> {
     /// Copies the view into the owned [`AuditSystemComponent`].
     pub fn into_owned(self) -> AuditSystemComponent {
         AuditSystemComponent {
-            department: self.department.to_owned(),
-            system: self.system.to_owned(),
-            component: self.component.to_owned(),
+            department: compact_str::CompactString::from(self.department),
+            system: compact_str::CompactString::from(self.system),
+            component: compact_str::CompactString::from(self.component),
         }
     }
 }
@@ -1495,9 +1593,9 @@ impl<'a> AuditObjectRef<'a> {
     /// Copies the view into the owned [`AuditObject`].
     pub fn into_owned(self) -> AuditObject {
         AuditObject {
-            r#type: self.r#type.to_owned(),
-            id: self.id.to_owned(),
-            version: self.version.map(|x3| x3.to_owned()),
+            r#type: compact_str::CompactString::from(self.r#type),
+            id: compact_str::CompactString::from(self.id),
+            version: self.version.map(compact_str::CompactString::from),
             object_data: self
                 .object_data
                 .map(|x4| x4.into_iter().map(|x5| x5.into_owned()).collect()),
@@ -1539,8 +1637,8 @@ impl<'a> AuditObjectDataValueRef<'a> {
     pub fn into_owned(self) -> AuditObjectDataValue {
         AuditObjectDataValue {
             role: self.role,
-            name: self.name.to_owned(),
-            value: self.value.map(|x0| x0.to_owned()),
+            name: compact_str::CompactString::from(self.name),
+            value: self.value.map(compact_str::CompactString::from),
         }
     }
 }
@@ -1576,7 +1674,7 @@ impl<'a> AuditObjectDataJSONRef<'a> {
     pub fn into_owned(self) -> AuditObjectDataJSON {
         AuditObjectDataJSON {
             role: self.role,
-            name: self.name.to_owned(),
+            name: compact_str::CompactString::from(self.name),
             json_as_utf8: self.json_as_utf8.to_vec(),
         }
     }
@@ -1613,8 +1711,8 @@ impl<'a> AuditObjectDataS3Ref<'a> {
     pub fn into_owned(self) -> AuditObjectDataS3 {
         AuditObjectDataS3 {
             role: self.role,
-            name: self.name.to_owned(),
-            object_reference: self.object_reference.to_owned(),
+            name: compact_str::CompactString::from(self.name),
+            object_reference: compact_str::CompactString::from(self.object_reference),
         }
     }
 }
@@ -1660,9 +1758,19 @@ impl CreateAuditRecordCommand {
                 .map_err(|e| e.field("payload"))?,
             process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
                 0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("processId"))?),
+                _ => {
+                    Some(
+                        r
+                            .read_str()
+                            .map(compact_str::CompactString::from)
+                            .map_err(|e| e.field("processId"))?,
+                    )
+                }
             },
-            command_version: r.read_string().map_err(|e| e.field("commandVersion"))?,
+            command_version: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("commandVersion"))?,
         })
     }
 }
@@ -1706,11 +1814,24 @@ impl AuditObject {
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
-            r#type: r.read_string().map_err(|e| e.field("type"))?,
-            id: r.read_string().map_err(|e| e.field("id"))?,
+            r#type: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("type"))?,
+            id: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("id"))?,
             version: match r.read_union_index(2).map_err(|e| e.field("version"))? {
                 0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("version"))?),
+                _ => {
+                    Some(
+                        r
+                            .read_str()
+                            .map(compact_str::CompactString::from)
+                            .map_err(|e| e.field("version"))?,
+                    )
+                }
             },
             object_data: match r.read_union_index(2).map_err(|e| e.field("objectData"))?
             {
@@ -1775,8 +1896,16 @@ impl AuditObjectDataValue {
                     )
                 }
             },
-            name: r.read_string().map_err(|e| e.field("name"))?,
-            value: Some(r.read_string().map_err(|e| e.field("value"))?),
+            name: r
+                .read_str()
+                .map(compact_str::CompactString::from)
+                .map_err(|e| e.field("name"))?,
+            value: Some(
+                r
+                    .read_str()
+                    .map(compact_str::CompactString::from)
+                    .map_err(|e| e.field("value"))?,
+            ),
         })
     }
 }

@@ -411,12 +411,12 @@ async fn pipeline(tansu: &Tansu, registry: &SchemaRegistry) -> TestResult<Run> {
         }
         if t.rolled_back {
             tx.rollback().await?;
-            rolled_back.extend(t.commands.iter().map(|c| c.identity.id.clone()));
+            rolled_back.extend(t.commands.iter().map(|c| c.identity.id.to_string()));
         } else {
             tx.commit().await?;
             for (c, traceparent) in t.commands.iter().zip(traceparents) {
                 let previous = expected.insert(
-                    c.identity.id.clone(),
+                    c.identity.id.to_string(),
                     Expected {
                         record: AuditRecord::from(c.clone()),
                         datum: c.to_avro_datum(),
