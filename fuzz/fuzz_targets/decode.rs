@@ -15,7 +15,7 @@ use libfuzzer_sys::fuzz_target;
 static ALLOC: peak_alloc::Counting = peak_alloc::Counting;
 
 /// The decoded value takes more room than its encoding (a 2-byte event-data entry becomes two
-/// `String`s, 48 bytes, in a `Vec` that may have grown by doubling), so the bound is linear.
+/// `CompactString`s, 48 bytes, in a `Vec` that may have grown by doubling), so the bound is linear.
 const MAX_PEAK_PER_BYTE: usize = 256;
 const MAX_PEAK_BASE: usize = 16 * 1024;
 

@@ -574,19 +574,22 @@ impl<'a> Reader<'a> {
     #[inline(never)]
     fn validate_run(&mut self, from: usize, n: usize) -> Option<&'a str> {
         let rest = self.buf.get(from..)?;
-        let run = match std::str::from_utf8(rest) {
+        // simdutf8's compat API: std's results (incl. the error position), SIMD where available
+        let run = match simdutf8::compat::from_utf8(rest) {
             Ok(run) => run,
             // the string's own bytes hold the first error: it is not valid UTF-8
             Err(e) if e.valid_up_to() < n => return None,
             // valid up to the error: take that prefix (validated again, still one fast pass)
-            Err(e) => std::str::from_utf8(rest.get(..e.valid_up_to())?).ok()?,
+            Err(e) => simdutf8::basic::from_utf8(rest.get(..e.valid_up_to())?).ok()?,
         };
         self.text_start = from;
         self.text = run;
         // `n` may end inside a multi-byte char of the run: then the string is invalid on its own
         match run.get(..n) {
             Some(s) => Some(s),
-            None => rest.get(..n).and_then(|b| std::str::from_utf8(b).ok()),
+            None => rest
+                .get(..n)
+                .and_then(|b| simdutf8::basic::from_utf8(b).ok()),
         }
     }
 
