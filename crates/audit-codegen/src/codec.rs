@@ -221,7 +221,6 @@ pub(crate) fn dec_v(
     vars: &Vars,
     view: bool,
 ) -> Result<String, Error> {
-    let rt = &m.opts.runtime_path;
     let dec = |m: &Model<'_>, s: &Schema, w: &str, vars: &Vars| dec_v(m, s, w, vars, view);
     let me = |call: &str| format!("{call}.map_err(|e| e{w})?");
     Ok(match s {
@@ -257,9 +256,10 @@ pub(crate) fn dec_v(
             let i = vars.next("i");
             let wi = format!(".index({i}){w}");
             format!(
-                "{{ let mut {acc} = Vec::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} {acc}.reserve({n}.min({rt}::MAX_RESERVE)); for _ in 0..{n} {{ let {i} = {acc}.len(); {acc}.push({}); }} }} {acc} }}",
+                "{{ let mut {acc} = Vec::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} {res}; for _ in 0..{n} {{ let {i} = {acc}.len(); {acc}.push({}); }} }} {acc} }}",
                 me(&format!("r.read_block_count({min}, {acc}.len())")),
-                dec(m, &a.items, &wi, vars)?
+                dec(m, &a.items, &wi, vars)?,
+                res = me(&format!("r.reserve_items(&mut {acc}, {n})")),
             )
         }
         Schema::Map(mp) => {
@@ -274,7 +274,7 @@ pub(crate) fn dec_v(
                 format!(".key(&{k}){w}")
             };
             format!(
-                "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {}; {acc}.insert({k}, {val}); }} }} {acc} }}",
+                "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {}; r.charge_entry(&{k}, &{val}).map_err(|e| e{w})?; {acc}.insert({k}, {val}); }} }} {acc} }}",
                 me(&format!("r.read_block_count({min}, {acc}.len())")),
                 me(&if view {
                     "r.read_str()".to_owned()

@@ -412,7 +412,7 @@ impl<'o> Model<'o> {
     pub fn read_string_call(&self) -> String {
         match self.string_type() {
             "String" => "r.read_string()".into(),
-            ty => format!("r.read_str().map({ty}::from)"),
+            ty => format!("r.read_owned_str().map({ty}::from)"),
         }
     }
 

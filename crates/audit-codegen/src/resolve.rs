@@ -335,8 +335,9 @@ impl Gen<'_, '_> {
                 let wi = format!(".index({i}){wsfx}");
                 let item = self.dec(&a.items, &b.items, &wi, &format!("{path}[]"))?;
                 Ok(format!(
-                    "{{ let mut {acc} = Vec::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} {acc}.reserve({n}.min({rt}::MAX_RESERVE)); for _ in 0..{n} {{ let {i} = {acc}.len(); {acc}.push({item}); }} }} {acc} }}",
+                    "{{ let mut {acc} = Vec::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} {res}; for _ in 0..{n} {{ let {i} = {acc}.len(); {acc}.push({item}); }} }} {acc} }}",
                     me(&format!("r.read_block_count({min}, {acc}.len())")),
+                    res = me(&format!("r.reserve_items(&mut {acc}, {n})")),
                 ))
             }
             (Schema::Map(a), Schema::Map(b)) => {
@@ -348,7 +349,7 @@ impl Gen<'_, '_> {
                 let wk = format!(".key(&{k}){wsfx}");
                 let item = self.dec(&a.types, &b.types, &wk, &format!("{path}{{}}"))?;
                 Ok(format!(
-                    "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {item}; {acc}.insert({k}, {val}); }} }} {acc} }}",
+                    "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {item}; r.charge_entry(&{k}, &{val}).map_err(|e| e{wsfx})?; {acc}.insert({k}, {val}); }} }} {acc} }}",
                     me(&format!("r.read_block_count({min}, {acc}.len())")),
                     me(&self.m.read_string_call()),
                 ))

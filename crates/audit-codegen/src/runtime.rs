@@ -10,9 +10,13 @@ use std::fmt;
 /// Upper bound for the number of items of an array or map whose items encode to zero bytes.
 pub const MAX_ZERO_SIZE_ITEMS: u64 = 1 << 16;
 
-/// Most array items reserved ahead of decoding them: a block count only says what the input
-/// claims, so memory beyond this grows with the items actually decoded.
-pub const MAX_RESERVE: usize = 16;
+/// Heap bytes a bounded [`Reader`] lets a decoder allocate beyond the input's size before it
+/// validates the whole input (see [`Reader::bounded`]).
+pub const ALLOC_SLACK: usize = 1024;
+
+/// Validates a whole datum (value and no trailing bytes) without allocating; see
+/// [`Reader::bounded`]. The `usize` is the tag given there (e.g. which writer schema).
+pub type Validator = fn(&[u8], usize) -> Result<(), DecodeError>;
 
 /// One step of the path to the value an error is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +136,8 @@ pub enum DecodeErrorKind {
     TrailingBytes(usize),
     /// Values nested deeper than a decoder supports (only for schemas known at run time).
     NestingTooDeep(usize),
+    /// The input needed validation (see [`Reader::bounded`]) and its schema was unavailable.
+    Unvalidated,
 }
 
 impl fmt::Display for DecodeErrorKind {
@@ -174,6 +180,7 @@ impl fmt::Display for DecodeErrorKind {
             }
             Self::TrailingBytes(n) => write!(f, "{n} bytes left after the value"),
             Self::NestingTooDeep(n) => write!(f, "values nested deeper than {n} levels"),
+            Self::Unvalidated => f.write_str("input could not be validated: schema unavailable"),
         }
     }
 }
@@ -189,6 +196,8 @@ struct DecodeErrorInner {
     kind: DecodeErrorKind,
     offset: usize,
     path: Path,
+    // the path is complete (the error came from a validation of the whole datum)
+    sealed: bool,
 }
 
 impl DecodeError {
@@ -200,7 +209,15 @@ impl DecodeError {
             kind,
             offset,
             path: Path::default(),
+            sealed: false,
         }))
+    }
+
+    /// Marks the path as complete: later `field`/`index`/`key`/`name` calls leave it alone.
+    #[must_use]
+    pub fn sealed(mut self) -> Self {
+        self.0.sealed = true;
+        self
     }
 
     /// What went wrong.
@@ -222,7 +239,9 @@ impl DecodeError {
     #[cold]
     #[must_use]
     pub fn field(mut self, name: &'static str) -> Self {
-        self.0.path.push_outer(PathSeg::Field(name));
+        if !self.0.sealed {
+            self.0.path.push_outer(PathSeg::Field(name));
+        }
         self
     }
 
@@ -230,7 +249,9 @@ impl DecodeError {
     #[cold]
     #[must_use]
     pub fn index(mut self, i: usize) -> Self {
-        self.0.path.push_outer(PathSeg::Index(i));
+        if !self.0.sealed {
+            self.0.path.push_outer(PathSeg::Index(i));
+        }
         self
     }
 
@@ -238,7 +259,9 @@ impl DecodeError {
     #[cold]
     #[must_use]
     pub fn key(mut self, k: &str) -> Self {
-        self.0.path.push_outer(PathSeg::Key(k.to_owned()));
+        if !self.0.sealed {
+            self.0.path.push_outer(PathSeg::Key(k.to_owned()));
+        }
         self
     }
 
@@ -246,7 +269,9 @@ impl DecodeError {
     #[cold]
     #[must_use]
     pub fn name(mut self, name: &str) -> Self {
-        self.0.path.push_outer(PathSeg::Name(name.to_owned()));
+        if !self.0.sealed {
+            self.0.path.push_outer(PathSeg::Name(name.to_owned()));
+        }
         self
     }
 }
@@ -377,13 +402,37 @@ pub fn timestamp_millis_or_epoch(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+/// Length of the ASCII prefix of `b` (eight bytes at a time).
+#[inline]
+fn ascii_prefix_len(b: &[u8]) -> usize {
+    let mut chunks = b.chunks_exact(8);
+    let mut len = 0;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let high = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return len + (high.trailing_zeros() / 8) as usize;
+        }
+        len += 8;
+    }
+    let tail = chunks.remainder();
+    len + tail.iter().position(|&x| x >= 0x80).unwrap_or(tail.len())
+}
+
 /// A cursor over Avro binary input that never reads past its end and never panics.
 ///
-/// UTF-8 validation of strings is amortised: the first string read validates the input from its
-/// start up to the next byte that is not valid UTF-8 in one pass (std's word-at-a-time path), and
-/// later strings inside that validated run are sliced out of it (`str::get`, which checks the
-/// char boundaries) instead of being validated one by one. A string that is not inside a run is
-/// validated by itself, so the result is exactly `std::str::from_utf8` of its bytes.
+/// UTF-8 validation of strings is amortised: the first string read finds the ASCII run from its
+/// start up to the next byte >= 0x80 (a multi-byte varint such as a timestamp, or a non-ASCII
+/// char), and later strings inside that run are sliced out of it instead of being validated one
+/// by one. A string with non-ASCII bytes is validated by itself, so the result is exactly
+/// `std::str::from_utf8` of its bytes.
+///
+/// Allocation bound: decoders report what they are about to allocate with [`charge`](Self::charge)
+/// (owned strings and bytes, vector capacity). A [`bounded`](Self::bounded) reader allows
+/// `input size + ALLOC_SLACK` bytes; the first charge beyond that validates the whole input
+/// first (no allocation) and then lifts the bound, so malformed input fails before the decoder
+/// has allocated more than that, and valid input decodes whatever its size.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -391,17 +440,77 @@ pub struct Reader<'a> {
     // a run of input known to be valid UTF-8, starting at byte `text_start`
     text_start: usize,
     text: &'a str,
+    // bytes the decoder may still allocate before the input must be validated
+    budget: usize,
+    validate: Option<(Validator, usize)>,
 }
 
 impl<'a> Reader<'a> {
-    /// A reader at the start of `buf`.
+    /// A reader at the start of `buf`, without an allocation bound.
     pub fn new(buf: &'a [u8]) -> Self {
         Self {
             buf,
             pos: 0,
             text_start: 0,
             text: "",
+            budget: usize::MAX,
+            validate: None,
         }
+    }
+
+    /// A reader at the start of `buf` whose decoder allocates at most `buf.len() + ALLOC_SLACK`
+    /// bytes unless `validate(buf, tag)` accepts the whole of `buf`.
+    pub fn bounded(buf: &'a [u8], validate: Validator, tag: usize) -> Self {
+        Self {
+            budget: buf.len().saturating_add(ALLOC_SLACK),
+            validate: Some((validate, tag)),
+            ..Self::new(buf)
+        }
+    }
+
+    /// Accounts for `bytes` of heap the decoder is about to allocate. Beyond the bound, the
+    /// whole input is validated first: its first error is returned (with its complete path),
+    /// or the bound is lifted.
+    #[inline(always)]
+    pub fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        match self.budget.checked_sub(bytes) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => self.over_budget(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn over_budget(&mut self) -> Result<(), DecodeError> {
+        if let Some((validate, tag)) = self.validate.take() {
+            validate(self.buf, tag).map_err(DecodeError::sealed)?;
+        }
+        self.budget = usize::MAX;
+        Ok(())
+    }
+
+    /// Charges one map entry (the key and value as stored; the map's node overhead is not
+    /// counted).
+    #[inline]
+    pub fn charge_entry<K, V>(&mut self, _key: &K, _value: &V) -> Result<(), DecodeError> {
+        self.charge(std::mem::size_of::<K>() + std::mem::size_of::<V>())
+    }
+
+    /// Makes room for `n` more items in `items`, charging the capacity it adds (doubling, so
+    /// arrays of many blocks grow in amortised constant time).
+    #[inline]
+    pub fn reserve_items<T>(&mut self, items: &mut Vec<T>, n: usize) -> Result<(), DecodeError> {
+        let need = items.len().saturating_add(n);
+        let cap = items.capacity();
+        if need > cap {
+            let target = need.max(cap.saturating_mul(2));
+            self.charge((target - cap).saturating_mul(std::mem::size_of::<T>()))?;
+            items.reserve_exact(target - items.len());
+        }
+        Ok(())
     }
 
     /// Current byte offset.
@@ -545,10 +654,12 @@ impl<'a> Reader<'a> {
         self.take(n)
     }
 
-    /// Reads a `bytes` value.
+    /// Reads a `bytes` value (charged, see [`charge`](Self::charge)).
     #[inline]
     pub fn read_bytes(&mut self) -> Result<Vec<u8>, DecodeError> {
-        self.read_bytes_ref().map(<[u8]>::to_vec)
+        let b = self.read_bytes_ref()?;
+        self.charge(b.len())?;
+        Ok(b.to_vec())
     }
 
     /// Reads a `string` value as a borrowed `&str`.
@@ -569,34 +680,36 @@ impl<'a> Reader<'a> {
             .ok_or_else(|| DecodeError::new(DecodeErrorKind::InvalidUtf8, start))
     }
 
-    /// Validates the input from `from` up to the next invalid byte as the new UTF-8 run and
-    /// returns its first `n` bytes as `&str`, or `None` if those bytes are not valid UTF-8.
+    /// Starts a new run at `from`: the ASCII bytes from there up to the next byte >= 0x80 (a
+    /// multi-byte varint or a non-ASCII char ends it), and returns the string's `n` bytes from
+    /// it. A string with non-ASCII bytes is validated by itself (std's `from_utf8`).
     #[inline(never)]
     fn validate_run(&mut self, from: usize, n: usize) -> Option<&'a str> {
         let rest = self.buf.get(from..)?;
-        // simdutf8's compat API: std's results (incl. the error position), SIMD where available
-        let run = match simdutf8::compat::from_utf8(rest) {
-            Ok(run) => run,
-            // the string's own bytes hold the first error: it is not valid UTF-8
-            Err(e) if e.valid_up_to() < n => return None,
-            // valid up to the error: take that prefix (validated again, still one fast pass)
-            Err(e) => simdutf8::basic::from_utf8(rest.get(..e.valid_up_to())?).ok()?,
-        };
+        let end = ascii_prefix_len(rest);
+        if end < n {
+            return std::str::from_utf8(rest.get(..n)?).ok();
+        }
+        // ASCII is UTF-8 (std's ASCII fast path), and every index of it is a char boundary
+        let run = std::str::from_utf8(rest.get(..end)?).ok()?;
         self.text_start = from;
         self.text = run;
-        // `n` may end inside a multi-byte char of the run: then the string is invalid on its own
-        match run.get(..n) {
-            Some(s) => Some(s),
-            None => rest
-                .get(..n)
-                .and_then(|b| simdutf8::basic::from_utf8(b).ok()),
-        }
+        run.get(..n)
     }
 
     /// Reads a `string` value.
     #[inline]
     pub fn read_string(&mut self) -> Result<String, DecodeError> {
-        self.read_str().map(str::to_owned)
+        self.read_owned_str().map(str::to_owned)
+    }
+
+    /// Reads a `string` value that the caller copies into an owned string: like
+    /// [`read_str`](Self::read_str), and its length is charged.
+    #[inline(always)]
+    pub fn read_owned_str(&mut self) -> Result<&'a str, DecodeError> {
+        let s = self.read_str()?;
+        self.charge(s.len())?;
+        Ok(s)
     }
 
     /// Skips a `string` or `bytes` value.

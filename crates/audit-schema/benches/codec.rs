@@ -19,9 +19,20 @@
 //! `{type, value}` record rather than a union branch, so it cannot take these types at all.)
 //!
 //! Run: `cargo bench -p audit-schema --bench codec` (release). Results: `target/criterion/`.
+//!
+//! `cargo bench -p audit-schema --bench codec -- ratio` instead measures the ratios interleaved:
+//! in each of many short rounds every contender runs one batch (in rotating order), and the
+//! report gives the median per-round ratio. On a shared machine whose speed drifts, criterion's
+//! one-after-the-other groups compare different minutes; the rounds compare the same ones.
 
 // Benchmark set-up: a broken expectation should stop the run loudly.
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::hint::black_box;
 
@@ -33,7 +44,7 @@ use audit_schema::{
     CreateAuditRecordCommandPayload, CreateAuditRecordCommandReferences, SchemaVersion,
 };
 use chrono::DateTime;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------------------------
@@ -584,7 +595,157 @@ fn config() -> Criterion {
 }
 
 criterion_group! { name = benches; config = config(); targets = bench }
-criterion_main!(benches);
+
+fn main() {
+    if std::env::args().skip(1).any(|a| a == "ratio") {
+        ratio::run();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+/// Interleaved measurement (`-- ratio`): median of per-round ratios, robust to machine drift.
+mod ratio {
+    use std::time::{Duration, Instant};
+
+    use super::{CreateAuditRecordCommand, Libraries, black_box, minimal, to_mirror, typical};
+
+    const ROUNDS: usize = 300;
+    const BATCH_TIME: Duration = Duration::from_millis(2);
+
+    type Job<'a> = Box<dyn FnMut() + 'a>;
+
+    /// Iterations of `job` that take about `BATCH_TIME`.
+    fn batch_size(job: &mut Job<'_>) -> u32 {
+        let mut n = 1u32;
+        loop {
+            let t = Instant::now();
+            for _ in 0..n {
+                job();
+            }
+            if t.elapsed() >= BATCH_TIME / 4 || n >= 1 << 24 {
+                return n.saturating_mul(4);
+            }
+            n = n.saturating_mul(2);
+        }
+    }
+
+    fn median(v: &mut [f64]) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+
+    fn pct(v: &mut [f64], p: usize) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[(v.len() - 1) * p / 100]
+    }
+
+    /// Runs the contenders interleaved; the first is the baseline of the ratios.
+    fn compare(title: &str, mut jobs: Vec<(&str, Job<'_>)>) {
+        let sizes: Vec<u32> = jobs.iter_mut().map(|(_, j)| batch_size(j)).collect();
+        let mut ns: Vec<Vec<f64>> = vec![Vec::with_capacity(ROUNDS); jobs.len()];
+        for round in 0..ROUNDS {
+            for k in 0..jobs.len() {
+                let i = (round + k) % jobs.len();
+                let (_, job) = &mut jobs[i];
+                let t = Instant::now();
+                for _ in 0..sizes[i] {
+                    job();
+                }
+                ns[i].push(t.elapsed().as_nanos() as f64 / f64::from(sizes[i]));
+            }
+        }
+        println!("{title}");
+        for (i, (name, _)) in jobs.iter().enumerate() {
+            let mut ratios: Vec<f64> = ns[0].iter().zip(&ns[i]).map(|(b, x)| b / x).collect();
+            let med_ns = median(&mut ns[i].clone());
+            println!(
+                "  {name:<22} {med_ns:>9.0} ns/op   {:>5.2}x  (rounds p10..p90: {:.2}x..{:.2}x)",
+                median(&mut ratios),
+                pct(&mut ratios, 10),
+                pct(&mut ratios, 90),
+            );
+        }
+    }
+
+    pub(super) fn run() {
+        let json = audit_schema::SchemaVersion::LATEST.schema_json();
+        let schema = apache_avro::Schema::parse_str(json).expect("apache-avro parses the schema");
+        let libs = Libraries {
+            apache_writer: apache_avro::writer::datum::GenericDatumWriter::builder(&schema)
+                .build()
+                .expect("writer"),
+            apache_reader: apache_avro::reader::datum::GenericDatumReader::builder(&schema)
+                .build()
+                .expect("reader"),
+            fast_schema: &json.parse().expect("serde_avro_fast parses the schema"),
+        };
+        println!(
+            "{ROUNDS} interleaved rounds of ~{} ms per contender; ratio = apache-avro serde time / contender time",
+            BATCH_TIME.as_millis()
+        );
+        for (label, cmd) in [("typical", typical()), ("minimal", minimal())] {
+            super::check(&libs, &cmd, label);
+            let bytes = cmd.to_avro_datum();
+            let m = to_mirror(&cmd);
+            let (libs, bytes, cmd, m) = (&libs, &bytes, &cmd, &m);
+            compare(
+                &format!("decode/{label} ({} bytes)", bytes.len()),
+                vec![
+                    (
+                        "apache_avro_serde",
+                        Box::new(move || {
+                            black_box(libs.apache_serde_decode(black_box(bytes)));
+                        }),
+                    ),
+                    (
+                        "audit_schema",
+                        Box::new(move || {
+                            black_box(
+                                CreateAuditRecordCommand::from_avro_datum(black_box(bytes))
+                                    .expect("decode"),
+                            );
+                        }),
+                    ),
+                    (
+                        "audit_schema_view",
+                        Box::new(move || {
+                            black_box(
+                                audit_schema::CreateAuditRecordCommandRef::from_avro_datum(
+                                    black_box(bytes),
+                                )
+                                .expect("decode"),
+                            );
+                        }),
+                    ),
+                ],
+            );
+            let (mut b1, mut b2) = (Vec::with_capacity(1024), Vec::with_capacity(1024));
+            compare(
+                &format!("encode/{label}"),
+                vec![
+                    (
+                        "apache_avro_serde",
+                        Box::new(move || {
+                            b1.clear();
+                            libs.apache_serde_encode(black_box(m), &mut b1);
+                            black_box(b1.len());
+                        }),
+                    ),
+                    (
+                        "audit_schema",
+                        Box::new(move || {
+                            b2.clear();
+                            black_box(cmd).encode_datum(&mut b2);
+                            black_box(b2.len());
+                        }),
+                    ),
+                ],
+            );
+        }
+    }
+}
 
 // The mirror types' serde derives are only used through the libraries above.
 const _: fn() = || {

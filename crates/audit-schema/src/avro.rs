@@ -128,7 +128,7 @@ fn decode_generic(writer: &Schema, datum: &[u8]) -> Result<CreateAuditRecordComm
     // (up to 512 MiB) before reading, so it only gets data whose every length the input backs
     let writer_names = names(writer);
     let mut r = Reader::new(datum);
-    validate(writer, &writer_names, &mut r, 0)?;
+    validate(writer, &writer_names, &mut r, 0, DecodeError::name)?;
     r.finish()?;
     // apache-avro only decodes with the writer schema: its own resolution (0.22) matches a
     // union of records by value shape instead of by name, so resolution is done below
@@ -201,12 +201,60 @@ fn min_size(names: &HashMap<String, &Schema>, s: &Schema, depth: usize) -> usize
     }
 }
 
-/// Walks one value of writer schema `s` with the bounded reader (no allocation).
-fn validate(
-    s: &Schema,
-    names: &HashMap<String, &Schema>,
+/// The built-in schema versions (in [`SchemaVersion::ALL`] order), parsed once, with their names.
+fn known_schemas() -> &'static [(&'static Schema, HashMap<String, &'static Schema>)] {
+    static SCHEMAS: OnceLock<Vec<Schema>> = OnceLock::new();
+    static NAMED: OnceLock<Vec<(&'static Schema, HashMap<String, &'static Schema>)>> =
+        OnceLock::new();
+    NAMED.get_or_init(|| {
+        SCHEMAS
+            .get_or_init(|| {
+                SchemaVersion::ALL
+                    .iter()
+                    .filter_map(|v| Schema::parse_str(v.schema_json()).ok())
+                    .collect()
+            })
+            .iter()
+            .map(|s| (s, names(s)))
+            .collect()
+    })
+}
+
+/// Parses the built-in schemas for [`validate_known`] now.
+pub(crate) fn prepare() {
+    let _ = known_schemas();
+}
+
+/// Index of `version` in [`SchemaVersion::ALL`] (the tag of [`validate_known`]).
+pub(crate) fn version_tag(version: SchemaVersion) -> usize {
+    SchemaVersion::ALL
+        .iter()
+        .position(|v| *v == version)
+        .unwrap_or(usize::MAX)
+}
+
+/// Validates a whole datum written with the built-in version of index `tag` without
+/// allocating: the [`Validator`](crate::rt::Validator) of the bounded decoders.
+pub(crate) fn validate_known(datum: &[u8], tag: usize) -> Result<(), DecodeError> {
+    let Some((schema, names)) = known_schemas()
+        .get(tag)
+        .filter(|_| known_schemas().len() == SchemaVersion::ALL.len())
+    else {
+        return Err(DecodeError::new(DecodeErrorKind::Unvalidated, 0));
+    };
+    let mut r = Reader::new(datum);
+    validate(schema, names, &mut r, 0, DecodeError::field)?;
+    r.finish()
+}
+
+/// Walks one value of writer schema `s` with the bounded reader (no allocation), with the same
+/// checks as the generated decoders; `field` adds a record field to an error's path.
+fn validate<'s>(
+    s: &'s Schema,
+    names: &HashMap<String, &'s Schema>,
     r: &mut Reader<'_>,
     depth: usize,
+    field: fn(DecodeError, &'s str) -> DecodeError,
 ) -> Result<(), DecodeError> {
     if depth > MAX_DEPTH {
         return Err(r.error(DecodeErrorKind::NestingTooDeep(MAX_DEPTH)));
@@ -232,7 +280,7 @@ fn validate(
         Schema::Union(u) => {
             let i = r.read_union_index(u.variants().len())?;
             match u.variants().get(i) {
-                Some(b) => validate(b, names, r, depth + 1),
+                Some(b) => validate(b, names, r, depth + 1, field),
                 None => Err(r.error(DecodeErrorKind::UnionIndex {
                     index: i64::try_from(i).unwrap_or(i64::MAX),
                     branches: u.variants().len(),
@@ -240,7 +288,7 @@ fn validate(
             }
         }
         Schema::Record(rec) => rec.fields.iter().try_for_each(|f| {
-            validate(&f.schema, names, r, depth + 1).map_err(|e| e.name(&f.name))
+            validate(&f.schema, names, r, depth + 1, field).map_err(|e| field(e, &f.name))
         }),
         Schema::Array(a) => {
             let min = min_size(names, &a.items, depth + 1);
@@ -251,7 +299,7 @@ fn validate(
                     return Ok(());
                 }
                 for _ in 0..n {
-                    validate(&a.items, names, r, depth + 1).map_err(|e| e.index(count))?;
+                    validate(&a.items, names, r, depth + 1, field).map_err(|e| e.index(count))?;
                     count += 1;
                 }
             }
@@ -266,12 +314,14 @@ fn validate(
                 }
                 for _ in 0..n {
                     let k = r.read_str()?;
-                    validate(&m.types, names, r, depth + 1).map_err(|e| e.key(k))?;
+                    validate(&m.types, names, r, depth + 1, field).map_err(|e| e.key(k))?;
                     count += 1;
                 }
             }
         }
-        // int, long and their logical types
+        Schema::TimestampMillis => r.read_timestamp_millis().map(|_| ()),
+        Schema::TimestampMicros => r.read_timestamp_micros().map(|_| ()),
+        // int, long and their other logical types
         _ => r.read_long().map(|_| ()),
     }
 }

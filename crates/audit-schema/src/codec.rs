@@ -6,6 +6,17 @@ use crate::{CreateAuditRecordCommand, Error, SchemaVersion};
 /// Initial capacity of a new datum buffer: a typical command encodes to a few hundred bytes.
 const INITIAL_CAPACITY: usize = 512;
 
+/// A reader that lets the decoder allocate at most the input's size plus
+/// [`ALLOC_SLACK`](crate::rt::ALLOC_SLACK) bytes before the whole input is validated against
+/// `writer` (without allocating): malformed input fails within that bound.
+fn bounded(bytes: &[u8], writer: SchemaVersion) -> Reader<'_> {
+    Reader::bounded(
+        bytes,
+        crate::avro::validate_known,
+        crate::avro::version_tag(writer),
+    )
+}
+
 impl CreateAuditRecordCommand {
     /// Encodes with the newest schema ([`SchemaVersion::LATEST`]), byte-identical to Java's
     /// and apache-avro's encoding.
@@ -38,7 +49,7 @@ impl CreateAuditRecordCommand {
     /// # Errors
     /// A typed decode error naming the value (path) and byte offset.
     pub fn from_avro_datum(bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = Reader::new(bytes);
+        let mut r = bounded(bytes, SchemaVersion::LATEST);
         let v = Self::avro_decode(&mut r)?;
         r.finish()?;
         Ok(v)
@@ -50,7 +61,7 @@ impl CreateAuditRecordCommand {
     /// # Errors
     /// A typed decode error naming the value (path) and byte offset.
     pub fn from_avro_datum_as(bytes: &[u8], writer: SchemaVersion) -> Result<Self, Error> {
-        let mut r = Reader::new(bytes);
+        let mut r = bounded(bytes, writer);
         let v = Self::avro_decode_as(&mut r, writer)?;
         r.finish()?;
         Ok(v)
@@ -82,7 +93,7 @@ impl<'a> crate::CreateAuditRecordCommandRef<'a> {
     /// # Errors
     /// A typed decode error naming the value (path) and byte offset.
     pub fn from_avro_datum(bytes: &'a [u8]) -> Result<Self, Error> {
-        let mut r = Reader::new(bytes);
+        let mut r = bounded(bytes, SchemaVersion::LATEST);
         let v = Self::avro_view(&mut r)?;
         r.finish()?;
         Ok(v)

@@ -282,6 +282,13 @@ impl From<DecodeError> for Error {
                 offset,
                 depth,
             },
+            DecodeErrorKind::Unvalidated => Self::IncompatibleSchema {
+                reader: SchemaVersion::LATEST,
+                message: format!(
+                    "the input could not be validated at {path} (byte {offset}): built-in schema unavailable"
+                ),
+                source: None,
+            },
         }
     }
 }

@@ -52,6 +52,19 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
+/// Heap bytes a decoder allocates at most beyond the input's size before it has validated the
+/// whole input: a decoder that reaches this bound first validates the input without allocating,
+/// so malformed input fails within `input size + DECODE_ALLOC_SLACK` bytes of heap (plus its
+/// error), while valid input decodes whatever its size.
+pub const DECODE_ALLOC_SLACK: usize = rt::ALLOC_SLACK;
+
+/// Parses the built-in schemas that decoders validate whole inputs with (see
+/// [`DECODE_ALLOC_SLACK`]). Otherwise the first decode that needs them parses them, once per
+/// process (about 240 KB of heap, kept); call this at start-up to keep that out of any decode.
+pub fn prepare_decoders() {
+    avro::prepare();
+}
+
 mod avro;
 pub mod canonical;
 mod codec;

@@ -86,7 +86,7 @@ impl Note {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             title: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("title"))?,
             tags: {
@@ -98,12 +98,12 @@ impl Note {
                     if n14 == 0 {
                         break;
                     }
-                    a13.reserve(n14.min(crate::rt::MAX_RESERVE));
+                    r.reserve_items(&mut a13, n14).map_err(|e| e.field("tags"))?;
                     for _ in 0..n14 {
                         let i15 = a13.len();
                         a13.push(
                             r
-                                .read_str()
+                                .read_owned_str()
                                 .map(compact_str::CompactString::from)
                                 .map_err(|e| e.index(i15).field("tags"))?,
                         );
@@ -122,13 +122,14 @@ impl Note {
                     }
                     for _ in 0..n17 {
                         let k18 = r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("meta"))?;
                         let v19 = r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.key(&k18).field("meta"))?;
+                        r.charge_entry(&k18, &v19).map_err(|e| e.field("meta"))?;
                         a16.insert(k18, v19);
                     }
                 }
@@ -139,18 +140,18 @@ impl Note {
                 _ => {
                     Some(
                         r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("nick"))?,
                     )
                 }
             },
             body: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("body"))?,
             lang: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("lang"))?,
             counts: {
@@ -164,12 +165,13 @@ impl Note {
                     }
                     for _ in 0..n21 {
                         let k22 = r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("counts"))?;
                         let v23 = r
                             .read_long()
                             .map_err(|e| e.key(&k22).field("counts"))?;
+                        r.charge_entry(&k22, &v23).map_err(|e| e.field("counts"))?;
                         a20.insert(k22, v23);
                     }
                 }
@@ -212,7 +214,7 @@ impl<'a> NoteRef<'a> {
                     if n1 == 0 {
                         break;
                     }
-                    a0.reserve(n1.min(crate::rt::MAX_RESERVE));
+                    r.reserve_items(&mut a0, n1).map_err(|e| e.field("tags"))?;
                     for _ in 0..n1 {
                         let i2 = a0.len();
                         a0.push(r.read_str().map_err(|e| e.index(i2).field("tags"))?);
@@ -232,6 +234,7 @@ impl<'a> NoteRef<'a> {
                     for _ in 0..n4 {
                         let k5 = r.read_str().map_err(|e| e.field("meta"))?;
                         let v6 = r.read_str().map_err(|e| e.key(k5).field("meta"))?;
+                        r.charge_entry(&k5, &v6).map_err(|e| e.field("meta"))?;
                         a3.insert(k5, v6);
                     }
                 }
@@ -255,6 +258,7 @@ impl<'a> NoteRef<'a> {
                     for _ in 0..n8 {
                         let k9 = r.read_str().map_err(|e| e.field("counts"))?;
                         let v10 = r.read_long().map_err(|e| e.key(k9).field("counts"))?;
+                        r.charge_entry(&k9, &v10).map_err(|e| e.field("counts"))?;
                         a7.insert(k9, v10);
                     }
                 }
@@ -292,7 +296,7 @@ impl Note {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             title: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("title"))?,
             tags: {
@@ -304,12 +308,12 @@ impl Note {
                     if n1 == 0 {
                         break;
                     }
-                    a0.reserve(n1.min(crate::rt::MAX_RESERVE));
+                    r.reserve_items(&mut a0, n1).map_err(|e| e.field("tags"))?;
                     for _ in 0..n1 {
                         let i2 = a0.len();
                         a0.push(
                             r
-                                .read_str()
+                                .read_owned_str()
                                 .map(compact_str::CompactString::from)
                                 .map_err(|e| e.index(i2).field("tags"))?,
                         );
@@ -328,13 +332,14 @@ impl Note {
                     }
                     for _ in 0..n4 {
                         let k5 = r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("meta"))?;
                         let v6 = r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.key(&k5).field("meta"))?;
+                        r.charge_entry(&k5, &v6).map_err(|e| e.field("meta"))?;
                         a3.insert(k5, v6);
                     }
                 }
@@ -345,14 +350,14 @@ impl Note {
                 _ => {
                     Some(
                         r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("nick"))?,
                     )
                 }
             },
             body: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("body"))?,
             lang: compact_str::CompactString::from("de-CH"),

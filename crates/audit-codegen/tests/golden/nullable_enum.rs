@@ -130,7 +130,7 @@ impl Light {
                     if n9 == 0 {
                         break;
                     }
-                    a8.reserve(n9.min(crate::rt::MAX_RESERVE));
+                    r.reserve_items(&mut a8, n9).map_err(|e| e.field("history"))?;
                     for _ in 0..n9 {
                         let i10 = a8.len();
                         a8.push(

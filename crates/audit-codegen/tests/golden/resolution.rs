@@ -204,7 +204,7 @@ impl Event {
                     if n13 == 0 {
                         break;
                     }
-                    a12.reserve(n13.min(crate::rt::MAX_RESERVE));
+                    r.reserve_items(&mut a12, n13).map_err(|e| e.field("items"))?;
                     for _ in 0..n13 {
                         let i14 = a12.len();
                         a12.push(
@@ -245,6 +245,7 @@ impl Event {
                         let v18 = r
                             .read_double()
                             .map_err(|e| e.key(&k17).field("tags"))?;
+                        r.charge_entry(&k17, &v18).map_err(|e| e.field("tags"))?;
                         a15.insert(k17, v18);
                     }
                 }
@@ -384,7 +385,7 @@ impl Event {
                 if n3 == 0 {
                     break;
                 }
-                a2.reserve(n3.min(crate::rt::MAX_RESERVE));
+                r.reserve_items(&mut a2, n3).map_err(|e| e.field("items"))?;
                 for _ in 0..n3 {
                     let i4 = a2.len();
                     a2.push(
@@ -422,6 +423,7 @@ impl Event {
                     let v8 = f64::from(
                         r.read_float().map_err(|e| e.key(&k7).field("tags"))?,
                     );
+                    r.charge_entry(&k7, &v8).map_err(|e| e.field("tags"))?;
                     a5.insert(k7, v8);
                 }
             }

@@ -169,7 +169,7 @@ impl Envelope {
                     if n16 == 0 {
                         break;
                     }
-                    a15.reserve(n16.min(crate::rt::MAX_RESERVE));
+                    r.reserve_items(&mut a15, n16).map_err(|e| e.field("many"))?;
                     for _ in 0..n16 {
                         let i17 = a15.len();
                         a15.push(
@@ -223,6 +223,7 @@ impl Envelope {
                                 )
                             }
                         };
+                        r.charge_entry(&k20, &v21).map_err(|e| e.field("byKey"))?;
                         a18.insert(k20, v21);
                     }
                 }

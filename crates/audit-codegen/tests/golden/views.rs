@@ -162,7 +162,7 @@ impl Doc {
                     if n13 == 0 {
                         break;
                     }
-                    a12.reserve(n13.min(crate::rt::MAX_RESERVE));
+                    r.reserve_items(&mut a12, n13).map_err(|e| e.field("parts"))?;
                     for _ in 0..n13 {
                         let i14 = a12.len();
                         a12.push(
@@ -202,6 +202,7 @@ impl Doc {
                         let v18 = r
                             .read_string()
                             .map_err(|e| e.key(&k17).field("meta"))?;
+                        r.charge_entry(&k17, &v18).map_err(|e| e.field("meta"))?;
                         a15.insert(k17, v18);
                     }
                 }
@@ -327,7 +328,7 @@ impl<'a> DocRef<'a> {
                     if n1 == 0 {
                         break;
                     }
-                    a0.reserve(n1.min(crate::rt::MAX_RESERVE));
+                    r.reserve_items(&mut a0, n1).map_err(|e| e.field("parts"))?;
                     for _ in 0..n1 {
                         let i2 = a0.len();
                         a0.push(
@@ -365,6 +366,7 @@ impl<'a> DocRef<'a> {
                     for _ in 0..n4 {
                         let k5 = r.read_str().map_err(|e| e.field("meta"))?;
                         let v6 = r.read_str().map_err(|e| e.key(k5).field("meta"))?;
+                        r.charge_entry(&k5, &v6).map_err(|e| e.field("meta"))?;
                         a3.insert(k5, v6);
                     }
                 }

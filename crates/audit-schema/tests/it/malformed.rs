@@ -1,5 +1,6 @@
 //! Malformed input: every case is a typed error naming the value and offset, never a panic,
-//! never an allocation driven by a length the input cannot back.
+//! never an allocation driven by a length the input cannot back, and never more heap than the
+//! input's size plus `DECODE_ALLOC_SLACK` (plus the error itself).
 
 use audit_schema::*;
 use proptest::prelude::*;
@@ -236,6 +237,102 @@ fn generic_path_checks_lengths_before_apache_avro_allocates() {
     ));
 }
 
+/// Heap of the error value itself (a boxed decode error with its path, then `Error` with the
+/// path as a string), on top of the decoder's bound.
+const ERROR_ALLOWANCE: usize = 512;
+
+/// Runs `decode` and returns whether it succeeded and the peak of heap bytes it held (this
+/// thread only, result included).
+fn peak_heap<T, E>(decode: impl FnOnce() -> Result<T, E>) -> (bool, usize) {
+    // the schemas whole-input validation uses are parsed once per process, not per decode
+    prepare_decoders();
+    let mut ok = false;
+    let info = allocation_counter::measure(|| ok = decode().is_ok());
+    (ok, usize::try_from(info.bytes_max).unwrap_or(usize::MAX))
+}
+
+/// Every decoder of a datum: failures stay within the bound; returns the largest peak of the
+/// ones that succeeded.
+fn assert_failures_within_bound(bytes: &[u8]) -> Result<usize, TestCaseError> {
+    let bound = bytes.len() + DECODE_ALLOC_SLACK + ERROR_ALLOWANCE;
+    let mut runs = vec![
+        peak_heap(|| decode(bytes)),
+        peak_heap(|| CreateAuditRecordCommandRef::from_avro_datum(bytes)),
+    ];
+    for &v in SchemaVersion::ALL {
+        runs.push(peak_heap(|| {
+            CreateAuditRecordCommand::from_avro_datum_as(bytes, v)
+        }));
+    }
+    let mut ok_peak = 0;
+    for (i, (ok, peak)) in runs.into_iter().enumerate() {
+        if ok {
+            ok_peak = ok_peak.max(peak);
+        } else {
+            prop_assert!(
+                peak <= bound,
+                "decoder {i}: {} bytes of malformed input held {peak} bytes of heap (bound {bound})",
+                bytes.len()
+            );
+        }
+    }
+    Ok(ok_peak)
+}
+
+/// A command whose event data holds `n` entries with empty strings: 2 bytes each on the wire,
+/// 48 bytes each decoded.
+fn with_empty_event_data(n: usize) -> CreateAuditRecordCommand {
+    let mut cmd = decode(&minimal()).expect("valid");
+    cmd.payload.event.event_data = Some(vec![
+        AuditEventDataElement {
+            key: "".into(),
+            value: "".into(),
+        };
+        n
+    ]);
+    cmd
+}
+
+#[test]
+fn a_valid_prefix_cannot_buy_heap_for_a_bad_tail() {
+    let cmd = with_empty_event_data(300);
+    let good = cmd.to_avro_datum();
+    // valid input decodes whatever it takes: here far more than its size plus the slack
+    let (ok, peak) = peak_heap(|| decode(&good));
+    assert!(ok);
+    assert!(
+        peak > good.len() + DECODE_ALLOC_SLACK + ERROR_ALLOWANCE,
+        "{peak} bytes for {} bytes of input",
+        good.len()
+    );
+    // the same datum with a bad tail (commandVersion claims a byte more than is left): the
+    // decoder validates before it outgrows the bound, and fails there
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] = 2;
+    let (ok, peak) = peak_heap(|| decode(&bad));
+    assert!(!ok);
+    assert!(
+        peak <= bad.len() + DECODE_ALLOC_SLACK + ERROR_ALLOWANCE,
+        "{peak} bytes for {} bytes of malformed input",
+        bad.len()
+    );
+    // the error is the one the input has, with its full path
+    let err = decode(&bad).unwrap_err();
+    assert!(
+        matches!(&err, Error::LengthExceedsInput { path, .. } if path == "commandVersion"),
+        "{err}"
+    );
+    assert_failures_within_bound(&bad).unwrap();
+    // and the view and every writer version agree on the outcome
+    assert_eq!(
+        CreateAuditRecordCommandRef::from_avro_datum(&bad)
+            .unwrap_err()
+            .to_string(),
+        err.to_string()
+    );
+}
+
 fn is_truncation(e: &Error) -> bool {
     matches!(
         e,
@@ -261,6 +358,27 @@ proptest! {
                 prop_assert!(is_truncation(&err), "{}", err);
             }
         }
+    }
+
+    #[test]
+    fn malformed_input_stays_within_the_heap_bound(
+        cmd in command(),
+        n in 0usize..400,
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut cmd = cmd;
+        if n > 0 {
+            cmd.payload.event.event_data = with_empty_event_data(n).payload.event.event_data;
+        }
+        let mut bytes = cmd.to_avro_datum();
+        for (at, b) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+        }
+        assert_failures_within_bound(&bytes)?;
+        let n = cut.index(bytes.len());
+        assert_failures_within_bound(&bytes[..n])?;
     }
 
     #[test]

@@ -353,14 +353,14 @@ impl CreateAuditRecordCommand {
                 _ => {
                     Some(
                         r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("processId"))?,
                     )
                 }
             },
             command_version: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("commandVersion"))?,
         })
@@ -388,11 +388,11 @@ impl AvroMessageIdentity {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             id: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("id"))?,
             idempotence_id: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("idempotenceId"))?,
             created: r.read_timestamp_millis().map_err(|e| e.field("created"))?,
@@ -429,11 +429,11 @@ impl AvroMessageType {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             name: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("name"))?,
             version: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("version"))?,
             variant: match r.read_union_index(2).map_err(|e| e.field("variant"))? {
@@ -441,7 +441,7 @@ impl AvroMessageType {
                 _ => {
                     Some(
                         r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("variant"))?,
                     )
@@ -468,11 +468,11 @@ impl AvroMessagePublisher {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             system: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("system"))?,
             service: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("service"))?,
         })
@@ -622,7 +622,8 @@ impl AuditEventDetails {
                             if n7 == 0 {
                                 break;
                             }
-                            a6.reserve(n7.min(crate::rt::MAX_RESERVE));
+                            r.reserve_items(&mut a6, n7)
+                                .map_err(|e| e.field("eventData"))?;
                             for _ in 0..n7 {
                                 let i8 = a6.len();
                                 a6.push(
@@ -712,7 +713,7 @@ impl AuditContext {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             use_case: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("useCase"))?,
             process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
@@ -720,7 +721,7 @@ impl AuditContext {
                 _ => {
                     Some(
                         r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("processId"))?,
                     )
@@ -747,11 +748,11 @@ impl AuditEventDataElement {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             key: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("key"))?,
             value: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("value"))?,
         })
@@ -775,11 +776,11 @@ impl AuditUser {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             id: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("id"))?,
             identity_provider: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("identityProvider"))?,
         })
@@ -807,15 +808,15 @@ impl AuditSystemComponent {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             department: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("department"))?,
             system: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("system"))?,
             component: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("component"))?,
         })
@@ -882,11 +883,11 @@ impl AuditObject {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             r#type: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("type"))?,
             id: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("id"))?,
             version: match r.read_union_index(2).map_err(|e| e.field("version"))? {
@@ -894,7 +895,7 @@ impl AuditObject {
                 _ => {
                     Some(
                         r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("version"))?,
                     )
@@ -913,7 +914,8 @@ impl AuditObject {
                             if n9 == 0 {
                                 break;
                             }
-                            a8.reserve(n9.min(crate::rt::MAX_RESERVE));
+                            r.reserve_items(&mut a8, n9)
+                                .map_err(|e| e.field("objectData"))?;
                             for _ in 0..n9 {
                                 let i10 = a8.len();
                                 a8.push(
@@ -996,7 +998,7 @@ impl AuditObjectDataValue {
                 }
             },
             name: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("name"))?,
             value: match r.read_union_index(2).map_err(|e| e.field("value"))? {
@@ -1004,7 +1006,7 @@ impl AuditObjectDataValue {
                 _ => {
                     Some(
                         r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("value"))?,
                     )
@@ -1075,7 +1077,7 @@ impl AuditObjectDataJSON {
                 }
             },
             name: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("name"))?,
             json_as_utf8: r.read_bytes().map_err(|e| e.field("jsonAsUTF8"))?,
@@ -1120,11 +1122,11 @@ impl AuditObjectDataS3 {
                 }
             },
             name: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("name"))?,
             object_reference: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("objectReference"))?,
         })
@@ -1361,7 +1363,8 @@ impl<'a> AuditEventDetailsRef<'a> {
                             if n1 == 0 {
                                 break;
                             }
-                            a0.reserve(n1.min(crate::rt::MAX_RESERVE));
+                            r.reserve_items(&mut a0, n1)
+                                .map_err(|e| e.field("eventData"))?;
                             for _ in 0..n1 {
                                 let i2 = a0.len();
                                 a0.push(
@@ -1554,7 +1557,8 @@ impl<'a> AuditObjectRef<'a> {
                             if n1 == 0 {
                                 break;
                             }
-                            a0.reserve(n1.min(crate::rt::MAX_RESERVE));
+                            r.reserve_items(&mut a0, n1)
+                                .map_err(|e| e.field("objectData"))?;
                             for _ in 0..n1 {
                                 let i2 = a0.len();
                                 a0.push(
@@ -1761,14 +1765,14 @@ impl CreateAuditRecordCommand {
                 _ => {
                     Some(
                         r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("processId"))?,
                     )
                 }
             },
             command_version: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("commandVersion"))?,
         })
@@ -1815,11 +1819,11 @@ impl AuditObject {
     ) -> Result<Self, crate::rt::DecodeError> {
         Ok(Self {
             r#type: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("type"))?,
             id: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("id"))?,
             version: match r.read_union_index(2).map_err(|e| e.field("version"))? {
@@ -1827,7 +1831,7 @@ impl AuditObject {
                 _ => {
                     Some(
                         r
-                            .read_str()
+                            .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.field("version"))?,
                     )
@@ -1846,7 +1850,8 @@ impl AuditObject {
                             if n1 == 0 {
                                 break;
                             }
-                            a0.reserve(n1.min(crate::rt::MAX_RESERVE));
+                            r.reserve_items(&mut a0, n1)
+                                .map_err(|e| e.field("objectData"))?;
                             for _ in 0..n1 {
                                 let i2 = a0.len();
                                 a0.push(
@@ -1897,12 +1902,12 @@ impl AuditObjectDataValue {
                 }
             },
             name: r
-                .read_str()
+                .read_owned_str()
                 .map(compact_str::CompactString::from)
                 .map_err(|e| e.field("name"))?,
             value: Some(
                 r
-                    .read_str()
+                    .read_owned_str()
                     .map(compact_str::CompactString::from)
                     .map_err(|e| e.field("value"))?,
             ),
