@@ -40,8 +40,8 @@ status=$?
 set -e
 grep -E "ERROR|panicked|Done [0-9]+ runs|stat::number_of_executed_units" "$log" >&2 || true
 echo "[fuzz] $target: largest peak allocations measured (last line of each kind):" >&2
-for kind in "new peak allocation (any input)" "new peak allocation (decoded message)" \
-            "new peak per input byte (any input" "new peak per input byte (decoded message"; do
+for kind in "new peak allocation (failed decode)" "new peak allocation (decoded message)" \
+            "new peak per input byte (failed decode" "new peak per input byte (decoded message"; do
   grep -F "$kind" "$log" | tail -1 >&2 || true
 done
 exit "$status"

@@ -59,13 +59,13 @@ pub fn peak_since(baseline: usize) -> usize {
 }
 
 /// Records the worst peak seen so far for `label` and prints each new maximum (to stderr), so a
-/// run's log ends with the largest peak and the input size it came with. Labels: 0 = every
-/// input, 1 = inputs that decoded to a message. The per-byte ratio is tracked for inputs of at
+/// run's log ends with the largest peak and the input size it came with. Labels: 0 = a decoder
+/// that failed (malformed input), 1 = a decoder that returned a message. The per-byte ratio is tracked for inputs of at
 /// least 64 bytes (below that the constant part dominates).
 pub fn record(target: &str, label: usize, input_len: usize, peak: usize) {
     static WORST: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
     static WORST_RATIO_X100: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
-    const NAMES: [&str; 2] = ["any input", "decoded message"];
+    const NAMES: [&str; 2] = ["failed decode", "decoded message"];
     let (Some(worst), Some(worst_ratio), Some(name)) =
         (WORST.get(label), WORST_RATIO_X100.get(label), NAMES.get(label))
     else {
