@@ -50,26 +50,39 @@ pub(crate) fn emit(m: &Model<'_>, out: &mut String) -> Result<(), Error> {
                     );
                 }
                 let _ = writeln!(out, "}}");
-                // decoder
+                // decoder: into a value built empty first, every field decoded in place (no
+                // moves of decoded structs, which cost store-forwarding stalls)
+                let mut empties = Vec::new();
+                for f in &r.fields {
+                    empties.push(format!(
+                        "{}: {}",
+                        field_ident(&f.name),
+                        empty(m, &f.schema)?
+                    ));
+                }
+                // a constant: copied from read-only data, never staged on the stack
                 let _ = writeln!(
                     out,
-                    "#[inline] pub(crate) fn avro_decode(r: &mut {rt}::Reader<'_>) -> Result<Self, {rt}::DecodeError> {{"
+                    "pub(crate) const AVRO_EMPTY: Self = Self {{ {} }};",
+                    empties.join(", ")
+                );
+                let _ = writeln!(
+                    out,
+                    "#[inline] pub(crate) fn avro_decode(r: &mut {rt}::Reader<'_>) -> Result<Self, {rt}::DecodeError> {{ let mut v = Self::AVRO_EMPTY; v.avro_decode_into(r)?; Ok(v) }}"
+                );
+                let _ = writeln!(
+                    out,
+                    "#[inline] pub(crate) fn avro_decode_into(&mut self, r: &mut {rt}::Reader<'_>) -> Result<(), {rt}::DecodeError> {{"
                 );
                 if r.fields.is_empty() {
                     let _ = writeln!(out, "let _ = r;");
                 }
-                // one struct expression: fields are declared (and so evaluated) in wire order,
-                // and each value is built in place
-                let mut inits = Vec::new();
                 for f in &r.fields {
                     let w = format!(".field({})", lit(&f.name));
-                    inits.push(format!(
-                        "{}: {}",
-                        field_ident(&f.name),
-                        dec(m, &f.schema, &w, &vars)?
-                    ));
+                    let place = Place::field(&field_ident(&f.name));
+                    let _ = writeln!(out, "{}", dec_into(m, &f.schema, &place, &w, &vars)?);
                 }
-                let _ = writeln!(out, "Ok(Self {{ {} }})", inits.join(", "));
+                let _ = writeln!(out, "Ok(())");
                 let _ = writeln!(out, "}}");
                 let _ = writeln!(out, "}}");
             }
@@ -204,6 +217,202 @@ pub(crate) fn enc(m: &Model<'_>, s: &Schema, v: &str, vars: &Vars) -> Result<Str
             }
         }
         other => return Err(Error::Unsupported(format!("{other:?}"))),
+    })
+}
+
+/// Where [`dec_into`] decodes to: a field of `self`, or a `&mut` binding.
+pub(crate) struct Place {
+    /// receiver of a method call (`self.f` / `x`)
+    recv: String,
+    /// target of an assignment (`self.f` / `*x`)
+    lhs: String,
+    /// a `&mut` to it (`&mut self.f` / `x`)
+    mut_ref: String,
+}
+
+impl Place {
+    fn field(ident: &str) -> Self {
+        let p = format!("self.{ident}");
+        Self {
+            recv: p.clone(),
+            lhs: p.clone(),
+            mut_ref: format!("&mut {p}"),
+        }
+    }
+
+    fn binding(var: &str) -> Self {
+        Self {
+            recv: var.to_owned(),
+            lhs: format!("*{var}"),
+            mut_ref: var.to_owned(),
+        }
+    }
+}
+
+/// True when decoding `s` in place saves moves: records, arrays and unions holding either.
+fn in_place(m: &Model<'_>, s: &Schema) -> bool {
+    match s {
+        Schema::Record(_) | Schema::Array(_) => true,
+        Schema::Ref { .. } => matches!(m.doc.resolve(s), Ok(Schema::Record(_))),
+        Schema::Union(u) => u.variants().iter().any(|b| in_place(m, b)),
+        _ => false,
+    }
+}
+
+/// A constant expression of the "empty" value of `s` that a value is decoded into in place:
+/// empty strings, bytes and collections, zeros, the epoch, `None`, the first enum symbol, the
+/// first branch of a union without null. (A custom string type needs a `const fn const_new`.)
+pub(crate) fn empty(m: &Model<'_>, s: &Schema) -> Result<String, Error> {
+    Ok(match s {
+        Schema::Null => "()".into(),
+        Schema::Boolean => "false".into(),
+        Schema::Float | Schema::Double => "0.0".into(),
+        Schema::TimestampMillis | Schema::TimestampMicros => {
+            "chrono::DateTime::<chrono::Utc>::UNIX_EPOCH".into()
+        }
+        Schema::Fixed(f) => format!("[0u8; {}]", f.size),
+        Schema::Record(_) => format!("{}::AVRO_EMPTY", m.named_rust(s)?),
+        Schema::Enum(e) => format!(
+            "{}::{}",
+            m.named_rust(s)?,
+            e.symbols
+                .first()
+                .map(|x| variant_ident(x))
+                .unwrap_or_default()
+        ),
+        Schema::Ref { .. } => empty(m, m.doc.resolve(s)?)?,
+        Schema::Union(u) => match m.shape(u)? {
+            Shape::Option { .. }
+            | Shape::Enum {
+                null_idx: Some(_), ..
+            } => "None".into(),
+            Shape::Enum { union, .. } => {
+                let def = m
+                    .unions
+                    .get(union)
+                    .ok_or_else(|| Error::Unsupported("union".into()))?;
+                let (vn, bs) = def
+                    .variants
+                    .first()
+                    .ok_or_else(|| Error::Unsupported("union without branches".into()))?;
+                format!("{}::{vn}({})", m.union_path(union, false), empty(m, bs)?)
+            }
+        },
+        Schema::Int
+        | Schema::Date
+        | Schema::TimeMillis
+        | Schema::Long
+        | Schema::TimeMicros
+        | Schema::TimestampNanos
+        | Schema::LocalTimestampMillis
+        | Schema::LocalTimestampMicros
+        | Schema::LocalTimestampNanos => "0".into(),
+        Schema::String | Schema::Uuid(_) => match m.string_type() {
+            "String" => "String::new()".into(),
+            ty => format!("{ty}::const_new(\"\")"),
+        },
+        Schema::Map(_) => "std::collections::BTreeMap::new()".into(),
+        // bytes, arrays
+        _ => "Vec::new()".into(),
+    })
+}
+
+/// Statements decoding one value of `s` from `r` into `place` (which holds [`empty`]'s value):
+/// records, arrays and unions of them in place, everything else by assignment.
+pub(crate) fn dec_into(
+    m: &Model<'_>,
+    s: &Schema,
+    place: &Place,
+    w: &str,
+    vars: &Vars,
+) -> Result<String, Error> {
+    let me = |call: &str| format!("{call}.map_err(|e| e{w})?");
+    if !in_place(m, s) {
+        return Ok(format!("{} = {};", place.lhs, dec(m, s, w, vars)?));
+    }
+    Ok(match s {
+        Schema::Record(_) | Schema::Ref { .. } => {
+            format!("{};", me(&format!("{}.avro_decode_into(r)", place.recv)))
+        }
+        Schema::Array(a) => {
+            let min = min_size(&m.doc, &a.items, &mut Vec::new());
+            let acc = vars.next("a");
+            let n = vars.next("n");
+            let i = vars.next("i");
+            let x = vars.next("x");
+            let wi = format!(".index({i}){w}");
+            format!(
+                "{{ let {acc} = {}; loop {{ let {n} = {}; if {n} == 0 {{ break; }} {}; for _ in 0..{n} {{ let {i} = {acc}.len(); {acc}.push(const {{ {} }}); if let Some({x}) = {acc}.last_mut() {{ {} }} }} }} }}",
+                place.mut_ref,
+                me(&format!("r.read_block_count({min}, {acc}.len())")),
+                me(&format!("r.reserve_items({acc}, {n})")),
+                empty(m, &a.items)?,
+                dec_into(m, &a.items, &Place::binding(&x), &wi, vars)?
+            )
+        }
+        Schema::Union(u) => {
+            let n = u.variants().len();
+            let idx = me(&format!("r.read_union_index({n})"));
+            let mut arms: Vec<(usize, String)> = Vec::new();
+            match m.shape(u)? {
+                Shape::Option {
+                    null_idx,
+                    some_idx,
+                    inner,
+                } => {
+                    let x = vars.next("x");
+                    arms.push((null_idx, format!("{{ {} = None; }}", place.lhs)));
+                    arms.push((
+                        some_idx,
+                        format!(
+                            "{{ let {x} = {}.insert(const {{ {} }}); {} }}",
+                            place.recv,
+                            empty(m, &inner)?,
+                            dec_into(m, &inner, &Place::binding(&x), w, vars)?
+                        ),
+                    ));
+                }
+                Shape::Enum {
+                    null_idx,
+                    union,
+                    branch_idx,
+                } => {
+                    let def = m
+                        .unions
+                        .get(union)
+                        .ok_or_else(|| Error::Unsupported("union".into()))?;
+                    if let Some(ni) = null_idx {
+                        arms.push((ni, format!("{{ {} = None; }}", place.lhs)));
+                    }
+                    let path = m.union_path(union, false);
+                    for ((vn, bs), bi) in def.variants.iter().zip(&branch_idx) {
+                        let x = vars.next("x");
+                        let (value, pat) = if null_idx.is_some() {
+                            (
+                                format!("Some({path}::{vn}({}))", empty(m, bs)?),
+                                format!("Some({path}::{vn}({x}))"),
+                            )
+                        } else {
+                            (
+                                format!("{path}::{vn}({})", empty(m, bs)?),
+                                format!("{path}::{vn}({x})"),
+                            )
+                        };
+                        arms.push((
+                            *bi,
+                            format!(
+                                "{{ {} = const {{ {value} }}; if let {pat} = &mut {} {{ {} }} }}",
+                                place.lhs,
+                                place.lhs,
+                                dec_into(m, bs, &Place::binding(&x), w, vars)?
+                            ),
+                        ));
+                    }
+                }
+            }
+            format!("{};", match_arms(&idx, arms))
+        }
+        _ => format!("{} = {};", place.lhs, dec(m, s, w, vars)?),
     })
 }
 

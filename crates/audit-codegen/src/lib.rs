@@ -53,7 +53,8 @@ pub struct Options {
     pub views: bool,
     /// Rust type of Avro `string` values (and map keys) in the owned types: `String` (the
     /// default) or a path to another owned string type that derefs to `str`, implements
-    /// `From<&str>` and, like `String`, `Clone`, `Debug`, `Eq`, `Ord`, `Hash` and serde's traits
+    /// `From<&str>`, has a `const fn const_new(&'static str)` (the empty value decoders start
+    /// from) and, like `String`, `Clone`, `Debug`, `Eq`, `Ord`, `Hash` and serde's traits
     /// (e.g. `compact_str::CompactString`, which keeps strings of up to 24 bytes inline).
     pub string_type: String,
 }

@@ -50,7 +50,9 @@ impl CreateAuditRecordCommand {
     /// A typed decode error naming the value (path) and byte offset.
     pub fn from_avro_datum(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = bounded(bytes, SchemaVersion::LATEST);
-        let v = Self::avro_decode(&mut r)?;
+        // decoded in place into the value returned (no copy of a built command)
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(&mut r)?;
         r.finish()?;
         Ok(v)
     }

@@ -134,31 +134,59 @@ impl Order {
             v4.avro_encode(out);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        billing: GoldenBillingAddress::AVRO_EMPTY,
+        shipping: GoldenShippingAddress::AVRO_EMPTY,
+        either: GoldenBillingAddressOrGoldenShippingAddress::GoldenBillingAddress(
+            GoldenBillingAddress::AVRO_EMPTY,
+        ),
+        kind: GoldenShopKind::Online,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            billing: GoldenBillingAddress::avro_decode(r)
-                .map_err(|e| e.field("billing"))?,
-            shipping: GoldenShippingAddress::avro_decode(r)
-                .map_err(|e| e.field("shipping"))?,
-            either: match r.read_union_index(2).map_err(|e| e.field("either"))? {
-                0 => {
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.billing.avro_decode_into(r).map_err(|e| e.field("billing"))?;
+        self.shipping.avro_decode_into(r).map_err(|e| e.field("shipping"))?;
+        match r.read_union_index(2).map_err(|e| e.field("either"))? {
+            0 => {
+                self.either = const {
                     GoldenBillingAddressOrGoldenShippingAddress::GoldenBillingAddress(
-                        GoldenBillingAddress::avro_decode(r)
-                            .map_err(|e| e.field("either"))?,
+                        GoldenBillingAddress::AVRO_EMPTY,
                     )
+                };
+                if let GoldenBillingAddressOrGoldenShippingAddress::GoldenBillingAddress(
+                    x5,
+                ) = &mut self.either
+                {
+                    x5.avro_decode_into(r).map_err(|e| e.field("either"))?;
                 }
-                _ => {
+            }
+            _ => {
+                self.either = const {
                     GoldenBillingAddressOrGoldenShippingAddress::GoldenShippingAddress(
-                        GoldenShippingAddress::avro_decode(r)
-                            .map_err(|e| e.field("either"))?,
+                        GoldenShippingAddress::AVRO_EMPTY,
                     )
+                };
+                if let GoldenBillingAddressOrGoldenShippingAddress::GoldenShippingAddress(
+                    x6,
+                ) = &mut self.either
+                {
+                    x6.avro_decode_into(r).map_err(|e| e.field("either"))?;
                 }
-            },
-            kind: GoldenShopKind::avro_decode(r).map_err(|e| e.field("kind"))?,
-        })
+            }
+        };
+        self.kind = GoldenShopKind::avro_decode(r).map_err(|e| e.field("kind"))?;
+        Ok(())
     }
 }
 impl GoldenBillingAddress {
@@ -169,13 +197,22 @@ impl GoldenBillingAddress {
             crate::rt::write_str(out, v0);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self { iban: String::new() };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            iban: r.read_string().map_err(|e| e.field("iban"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.iban = r.read_string().map_err(|e| e.field("iban"))?;
+        Ok(())
     }
 }
 impl GoldenShippingAddress {
@@ -190,14 +227,26 @@ impl GoldenShippingAddress {
             v1.avro_encode(out);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        street: String::new(),
+        kind: GoldenShippingKind::Home,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            street: r.read_string().map_err(|e| e.field("street"))?,
-            kind: GoldenShippingKind::avro_decode(r).map_err(|e| e.field("kind"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.street = r.read_string().map_err(|e| e.field("street"))?;
+        self.kind = GoldenShippingKind::avro_decode(r).map_err(|e| e.field("kind"))?;
+        Ok(())
     }
 }
 impl GoldenShippingKind {

@@ -80,104 +80,115 @@ impl Note {
             out.push(0);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        title: compact_str::CompactString::const_new(""),
+        tags: Vec::new(),
+        meta: std::collections::BTreeMap::new(),
+        nick: None,
+        body: compact_str::CompactString::const_new(""),
+        lang: compact_str::CompactString::const_new(""),
+        counts: std::collections::BTreeMap::new(),
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            title: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("title"))?,
-            tags: {
-                let mut a13 = Vec::new();
-                loop {
-                    let n14 = r
-                        .read_block_count(1, a13.len())
-                        .map_err(|e| e.field("tags"))?;
-                    if n14 == 0 {
-                        break;
-                    }
-                    r.reserve_items(&mut a13, n14).map_err(|e| e.field("tags"))?;
-                    for _ in 0..n14 {
-                        let i15 = a13.len();
-                        a13.push(
-                            r
-                                .read_owned_str()
-                                .map(compact_str::CompactString::from)
-                                .map_err(|e| e.index(i15).field("tags"))?,
-                        );
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.title = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("title"))?;
+        {
+            let a13 = &mut self.tags;
+            loop {
+                let n14 = r.read_block_count(1, a13.len()).map_err(|e| e.field("tags"))?;
+                if n14 == 0 {
+                    break;
+                }
+                r.reserve_items(a13, n14).map_err(|e| e.field("tags"))?;
+                for _ in 0..n14 {
+                    let i15 = a13.len();
+                    a13.push(const { compact_str::CompactString::const_new("") });
+                    if let Some(x16) = a13.last_mut() {
+                        *x16 = r
+                            .read_owned_str()
+                            .map(compact_str::CompactString::from)
+                            .map_err(|e| e.index(i15).field("tags"))?;
                     }
                 }
-                a13
-            },
-            meta: {
-                let mut a16 = std::collections::BTreeMap::new();
-                loop {
-                    let n17 = r
-                        .read_block_count(2, a16.len())
+            }
+        }
+        self.meta = {
+            let mut a17 = std::collections::BTreeMap::new();
+            loop {
+                let n18 = r.read_block_count(2, a17.len()).map_err(|e| e.field("meta"))?;
+                if n18 == 0 {
+                    break;
+                }
+                for _ in 0..n18 {
+                    let k19 = r
+                        .read_owned_str()
+                        .map(compact_str::CompactString::from)
                         .map_err(|e| e.field("meta"))?;
-                    if n17 == 0 {
-                        break;
-                    }
-                    for _ in 0..n17 {
-                        let k18 = r
-                            .read_owned_str()
-                            .map(compact_str::CompactString::from)
-                            .map_err(|e| e.field("meta"))?;
-                        let v19 = r
-                            .read_owned_str()
-                            .map(compact_str::CompactString::from)
-                            .map_err(|e| e.key(&k18).field("meta"))?;
-                        r.charge_entry(&k18, &v19).map_err(|e| e.field("meta"))?;
-                        a16.insert(k18, v19);
-                    }
+                    let v20 = r
+                        .read_owned_str()
+                        .map(compact_str::CompactString::from)
+                        .map_err(|e| e.key(&k19).field("meta"))?;
+                    r.charge_entry(&k19, &v20).map_err(|e| e.field("meta"))?;
+                    a17.insert(k19, v20);
                 }
-                a16
-            },
-            nick: match r.read_union_index(2).map_err(|e| e.field("nick"))? {
-                0 => None,
-                _ => {
-                    Some(
-                        r
-                            .read_owned_str()
-                            .map(compact_str::CompactString::from)
-                            .map_err(|e| e.field("nick"))?,
-                    )
+            }
+            a17
+        };
+        self.nick = match r.read_union_index(2).map_err(|e| e.field("nick"))? {
+            0 => None,
+            _ => {
+                Some(
+                    r
+                        .read_owned_str()
+                        .map(compact_str::CompactString::from)
+                        .map_err(|e| e.field("nick"))?,
+                )
+            }
+        };
+        self.body = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("body"))?;
+        self.lang = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("lang"))?;
+        self.counts = {
+            let mut a21 = std::collections::BTreeMap::new();
+            loop {
+                let n22 = r
+                    .read_block_count(2, a21.len())
+                    .map_err(|e| e.field("counts"))?;
+                if n22 == 0 {
+                    break;
                 }
-            },
-            body: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("body"))?,
-            lang: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("lang"))?,
-            counts: {
-                let mut a20 = std::collections::BTreeMap::new();
-                loop {
-                    let n21 = r
-                        .read_block_count(2, a20.len())
+                for _ in 0..n22 {
+                    let k23 = r
+                        .read_owned_str()
+                        .map(compact_str::CompactString::from)
                         .map_err(|e| e.field("counts"))?;
-                    if n21 == 0 {
-                        break;
-                    }
-                    for _ in 0..n21 {
-                        let k22 = r
-                            .read_owned_str()
-                            .map(compact_str::CompactString::from)
-                            .map_err(|e| e.field("counts"))?;
-                        let v23 = r
-                            .read_long()
-                            .map_err(|e| e.key(&k22).field("counts"))?;
-                        r.charge_entry(&k22, &v23).map_err(|e| e.field("counts"))?;
-                        a20.insert(k22, v23);
-                    }
+                    let v24 = r.read_long().map_err(|e| e.key(&k23).field("counts"))?;
+                    r.charge_entry(&k23, &v24).map_err(|e| e.field("counts"))?;
+                    a21.insert(k23, v24);
                 }
-                a20
-            },
-        })
+            }
+            a21
+        };
+        Ok(())
     }
 }
 /// Zero-copy view of [`Note`]: strings and bytes borrow from the datum.

@@ -98,22 +98,39 @@ impl Keywords {
             out.extend_from_slice(v7);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        r#type: String::new(),
+        r#fn: 0,
+        self_: false,
+        r#match: None,
+        r#async: Mode::Self_,
+        crate_name: 0.0,
+        r#loop: [0u8; 4],
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            r#type: r.read_string().map_err(|e| e.field("type"))?,
-            r#fn: r.read_int().map_err(|e| e.field("fn"))?,
-            self_: r.read_boolean().map_err(|e| e.field("self"))?,
-            r#match: match r.read_union_index(2).map_err(|e| e.field("match"))? {
-                0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("match"))?),
-            },
-            r#async: Mode::avro_decode(r).map_err(|e| e.field("async"))?,
-            crate_name: r.read_float().map_err(|e| e.field("crateName"))?,
-            r#loop: r.read_fixed::<4>().map_err(|e| e.field("loop"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.r#type = r.read_string().map_err(|e| e.field("type"))?;
+        self.r#fn = r.read_int().map_err(|e| e.field("fn"))?;
+        self.self_ = r.read_boolean().map_err(|e| e.field("self"))?;
+        self.r#match = match r.read_union_index(2).map_err(|e| e.field("match"))? {
+            0 => None,
+            _ => Some(r.read_string().map_err(|e| e.field("match"))?),
+        };
+        self.r#async = Mode::avro_decode(r).map_err(|e| e.field("async"))?;
+        self.crate_name = r.read_float().map_err(|e| e.field("crateName"))?;
+        self.r#loop = r.read_fixed::<4>().map_err(|e| e.field("loop"))?;
+        Ok(())
     }
 }
 impl Mode {

@@ -75,38 +75,46 @@ impl Late {
             }
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        label: None,
+        count: None,
+        data: None,
+        when: None,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            label: match r.read_union_index(2).map_err(|e| e.field("label"))? {
-                0 => Some(r.read_string().map_err(|e| e.field("label"))?),
-                _ => None,
-            },
-            count: match r.read_union_index(3).map_err(|e| e.field("count"))? {
-                0 => {
-                    Some(
-                        LongOrString::Long(r.read_long().map_err(|e| e.field("count"))?),
-                    )
-                }
-                1 => None,
-                _ => {
-                    Some(
-                        LongOrString::String(
-                            r.read_string().map_err(|e| e.field("count"))?,
-                        ),
-                    )
-                }
-            },
-            data: match r.read_union_index(2).map_err(|e| e.field("data"))? {
-                0 => Some(r.read_bytes().map_err(|e| e.field("data"))?),
-                _ => None,
-            },
-            when: match r.read_union_index(2).map_err(|e| e.field("when"))? {
-                0 => Some(r.read_timestamp_millis().map_err(|e| e.field("when"))?),
-                _ => None,
-            },
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.label = match r.read_union_index(2).map_err(|e| e.field("label"))? {
+            0 => Some(r.read_string().map_err(|e| e.field("label"))?),
+            _ => None,
+        };
+        self.count = match r.read_union_index(3).map_err(|e| e.field("count"))? {
+            0 => Some(LongOrString::Long(r.read_long().map_err(|e| e.field("count"))?)),
+            1 => None,
+            _ => {
+                Some(
+                    LongOrString::String(r.read_string().map_err(|e| e.field("count"))?),
+                )
+            }
+        };
+        self.data = match r.read_union_index(2).map_err(|e| e.field("data"))? {
+            0 => Some(r.read_bytes().map_err(|e| e.field("data"))?),
+            _ => None,
+        };
+        self.when = match r.read_union_index(2).map_err(|e| e.field("when"))? {
+            0 => Some(r.read_timestamp_millis().map_err(|e| e.field("when"))?),
+            _ => None,
+        };
+        Ok(())
     }
 }

@@ -111,51 +111,65 @@ impl Light {
             }
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        color: None,
+        fallback: Color::Red,
+        history: Vec::new(),
+        weight: None,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            color: match r.read_union_index(2).map_err(|e| e.field("color"))? {
-                0 => None,
-                _ => Some(Color::avro_decode(r).map_err(|e| e.field("color"))?),
-            },
-            fallback: Color::avro_decode(r).map_err(|e| e.field("fallback"))?,
-            history: {
-                let mut a8 = Vec::new();
-                loop {
-                    let n9 = r
-                        .read_block_count(1, a8.len())
-                        .map_err(|e| e.field("history"))?;
-                    if n9 == 0 {
-                        break;
-                    }
-                    r.reserve_items(&mut a8, n9).map_err(|e| e.field("history"))?;
-                    for _ in 0..n9 {
-                        let i10 = a8.len();
-                        a8.push(
-                            match r
-                                .read_union_index(2)
-                                .map_err(|e| e.index(i10).field("history"))?
-                            {
-                                0 => None,
-                                _ => {
-                                    Some(
-                                        Color::avro_decode(r)
-                                            .map_err(|e| e.index(i10).field("history"))?,
-                                    )
-                                }
-                            },
-                        );
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.color = match r.read_union_index(2).map_err(|e| e.field("color"))? {
+            0 => None,
+            _ => Some(Color::avro_decode(r).map_err(|e| e.field("color"))?),
+        };
+        self.fallback = Color::avro_decode(r).map_err(|e| e.field("fallback"))?;
+        {
+            let a8 = &mut self.history;
+            loop {
+                let n9 = r
+                    .read_block_count(1, a8.len())
+                    .map_err(|e| e.field("history"))?;
+                if n9 == 0 {
+                    break;
+                }
+                r.reserve_items(a8, n9).map_err(|e| e.field("history"))?;
+                for _ in 0..n9 {
+                    let i10 = a8.len();
+                    a8.push(const { None });
+                    if let Some(x11) = a8.last_mut() {
+                        *x11 = match r
+                            .read_union_index(2)
+                            .map_err(|e| e.index(i10).field("history"))?
+                        {
+                            0 => None,
+                            _ => {
+                                Some(
+                                    Color::avro_decode(r)
+                                        .map_err(|e| e.index(i10).field("history"))?,
+                                )
+                            }
+                        };
                     }
                 }
-                a8
-            },
-            weight: match r.read_union_index(2).map_err(|e| e.field("weight"))? {
-                0 => None,
-                _ => Some(r.read_double().map_err(|e| e.field("weight"))?),
-            },
-        })
+            }
+        }
+        self.weight = match r.read_union_index(2).map_err(|e| e.field("weight"))? {
+            0 => None,
+            _ => Some(r.read_double().map_err(|e| e.field("weight"))?),
+        };
+        Ok(())
     }
 }
 impl Color {

@@ -183,75 +183,90 @@ impl Event {
             out.push(0);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        id: 0,
+        status: Status::Open,
+        level: Level::Low,
+        note: None,
+        items: Vec::new(),
+        added: String::new(),
+        tags: std::collections::BTreeMap::new(),
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            id: r.read_long().map_err(|e| e.field("id"))?,
-            status: Status::avro_decode(r).map_err(|e| e.field("status"))?,
-            level: Level::avro_decode(r).map_err(|e| e.field("level"))?,
-            note: match r.read_union_index(2).map_err(|e| e.field("note"))? {
-                0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("note"))?),
-            },
-            items: {
-                let mut a12 = Vec::new();
-                loop {
-                    let n13 = r
-                        .read_block_count(2, a12.len())
-                        .map_err(|e| e.field("items"))?;
-                    if n13 == 0 {
-                        break;
-                    }
-                    r.reserve_items(&mut a12, n13).map_err(|e| e.field("items"))?;
-                    for _ in 0..n13 {
-                        let i14 = a12.len();
-                        a12.push(
-                            match r
-                                .read_union_index(2)
-                                .map_err(|e| e.index(i14).field("items"))?
-                            {
-                                0 => {
-                                    TextOrBlob::Text(
-                                        Text::avro_decode(r)
-                                            .map_err(|e| e.index(i14).field("items"))?,
-                                    )
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.id = r.read_long().map_err(|e| e.field("id"))?;
+        self.status = Status::avro_decode(r).map_err(|e| e.field("status"))?;
+        self.level = Level::avro_decode(r).map_err(|e| e.field("level"))?;
+        self.note = match r.read_union_index(2).map_err(|e| e.field("note"))? {
+            0 => None,
+            _ => Some(r.read_string().map_err(|e| e.field("note"))?),
+        };
+        {
+            let a12 = &mut self.items;
+            loop {
+                let n13 = r
+                    .read_block_count(2, a12.len())
+                    .map_err(|e| e.field("items"))?;
+                if n13 == 0 {
+                    break;
+                }
+                r.reserve_items(a12, n13).map_err(|e| e.field("items"))?;
+                for _ in 0..n13 {
+                    let i14 = a12.len();
+                    a12.push(const { TextOrBlob::Text(Text::AVRO_EMPTY) });
+                    if let Some(x15) = a12.last_mut() {
+                        match r
+                            .read_union_index(2)
+                            .map_err(|e| e.index(i14).field("items"))?
+                        {
+                            0 => {
+                                *x15 = const { TextOrBlob::Text(Text::AVRO_EMPTY) };
+                                if let TextOrBlob::Text(x16) = &mut *x15 {
+                                    x16.avro_decode_into(r)
+                                        .map_err(|e| e.index(i14).field("items"))?;
                                 }
-                                _ => {
-                                    TextOrBlob::Blob(
-                                        Blob::avro_decode(r)
-                                            .map_err(|e| e.index(i14).field("items"))?,
-                                    )
+                            }
+                            _ => {
+                                *x15 = const { TextOrBlob::Blob(Blob::AVRO_EMPTY) };
+                                if let TextOrBlob::Blob(x17) = &mut *x15 {
+                                    x17.avro_decode_into(r)
+                                        .map_err(|e| e.index(i14).field("items"))?;
                                 }
-                            },
-                        );
+                            }
+                        };
                     }
                 }
-                a12
-            },
-            added: r.read_string().map_err(|e| e.field("added"))?,
-            tags: {
-                let mut a15 = std::collections::BTreeMap::new();
-                loop {
-                    let n16 = r
-                        .read_block_count(9, a15.len())
-                        .map_err(|e| e.field("tags"))?;
-                    if n16 == 0 {
-                        break;
-                    }
-                    for _ in 0..n16 {
-                        let k17 = r.read_string().map_err(|e| e.field("tags"))?;
-                        let v18 = r
-                            .read_double()
-                            .map_err(|e| e.key(&k17).field("tags"))?;
-                        r.charge_entry(&k17, &v18).map_err(|e| e.field("tags"))?;
-                        a15.insert(k17, v18);
-                    }
+            }
+        }
+        self.added = r.read_string().map_err(|e| e.field("added"))?;
+        self.tags = {
+            let mut a18 = std::collections::BTreeMap::new();
+            loop {
+                let n19 = r.read_block_count(9, a18.len()).map_err(|e| e.field("tags"))?;
+                if n19 == 0 {
+                    break;
                 }
-                a15
-            },
-        })
+                for _ in 0..n19 {
+                    let k20 = r.read_string().map_err(|e| e.field("tags"))?;
+                    let v21 = r.read_double().map_err(|e| e.key(&k20).field("tags"))?;
+                    r.charge_entry(&k20, &v21).map_err(|e| e.field("tags"))?;
+                    a18.insert(k20, v21);
+                }
+            }
+            a18
+        };
+        Ok(())
     }
 }
 impl Status {
@@ -322,16 +337,25 @@ impl Text {
             }
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self { body: None };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            body: match r.read_union_index(2).map_err(|e| e.field("body"))? {
-                0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("body"))?),
-            },
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.body = match r.read_union_index(2).map_err(|e| e.field("body"))? {
+            0 => None,
+            _ => Some(r.read_string().map_err(|e| e.field("body"))?),
+        };
+        Ok(())
     }
 }
 impl Blob {
@@ -342,13 +366,22 @@ impl Blob {
             crate::rt::write_bytes(out, v0);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self { data: Vec::new() };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            data: r.read_bytes().map_err(|e| e.field("data"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.data = r.read_bytes().map_err(|e| e.field("data"))?;
+        Ok(())
     }
 }
 impl Event {

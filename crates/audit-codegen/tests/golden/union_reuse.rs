@@ -142,94 +142,144 @@ impl Envelope {
             out.push(0);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        first: Pet::Cat(Cat::AVRO_EMPTY),
+        second: Pet::Cat(Cat::AVRO_EMPTY),
+        maybe: None,
+        many: Vec::new(),
+        named: StringOrLong::String(String::new()),
+        by_key: std::collections::BTreeMap::new(),
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            first: match r.read_union_index(2).map_err(|e| e.field("first"))? {
-                0 => Pet::Cat(Cat::avro_decode(r).map_err(|e| e.field("first"))?),
-                _ => Pet::Dog(Dog::avro_decode(r).map_err(|e| e.field("first"))?),
-            },
-            second: match r.read_union_index(2).map_err(|e| e.field("second"))? {
-                0 => Pet::Cat(Cat::avro_decode(r).map_err(|e| e.field("second"))?),
-                _ => Pet::Dog(Dog::avro_decode(r).map_err(|e| e.field("second"))?),
-            },
-            maybe: match r.read_union_index(3).map_err(|e| e.field("maybe"))? {
-                0 => None,
-                1 => Some(Pet::Cat(Cat::avro_decode(r).map_err(|e| e.field("maybe"))?)),
-                _ => Some(Pet::Dog(Dog::avro_decode(r).map_err(|e| e.field("maybe"))?)),
-            },
-            many: {
-                let mut a15 = Vec::new();
-                loop {
-                    let n16 = r
-                        .read_block_count(2, a15.len())
-                        .map_err(|e| e.field("many"))?;
-                    if n16 == 0 {
-                        break;
-                    }
-                    r.reserve_items(&mut a15, n16).map_err(|e| e.field("many"))?;
-                    for _ in 0..n16 {
-                        let i17 = a15.len();
-                        a15.push(
-                            match r
-                                .read_union_index(2)
-                                .map_err(|e| e.index(i17).field("many"))?
-                            {
-                                0 => {
-                                    Pet::Cat(
-                                        Cat::avro_decode(r).map_err(|e| e.index(i17).field("many"))?,
-                                    )
-                                }
-                                _ => {
-                                    Pet::Dog(
-                                        Dog::avro_decode(r).map_err(|e| e.index(i17).field("many"))?,
-                                    )
-                                }
-                            },
-                        );
-                    }
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        match r.read_union_index(2).map_err(|e| e.field("first"))? {
+            0 => {
+                self.first = const { Pet::Cat(Cat::AVRO_EMPTY) };
+                if let Pet::Cat(x15) = &mut self.first {
+                    x15.avro_decode_into(r).map_err(|e| e.field("first"))?;
                 }
-                a15
-            },
-            named: match r.read_union_index(2).map_err(|e| e.field("named"))? {
-                0 => StringOrLong::String(r.read_string().map_err(|e| e.field("named"))?),
-                _ => StringOrLong::Long(r.read_long().map_err(|e| e.field("named"))?),
-            },
-            by_key: {
-                let mut a18 = std::collections::BTreeMap::new();
-                loop {
-                    let n19 = r
-                        .read_block_count(3, a18.len())
-                        .map_err(|e| e.field("byKey"))?;
-                    if n19 == 0 {
-                        break;
-                    }
-                    for _ in 0..n19 {
-                        let k20 = r.read_string().map_err(|e| e.field("byKey"))?;
-                        let v21 = match r
+            }
+            _ => {
+                self.first = const { Pet::Dog(Dog::AVRO_EMPTY) };
+                if let Pet::Dog(x16) = &mut self.first {
+                    x16.avro_decode_into(r).map_err(|e| e.field("first"))?;
+                }
+            }
+        };
+        match r.read_union_index(2).map_err(|e| e.field("second"))? {
+            0 => {
+                self.second = const { Pet::Cat(Cat::AVRO_EMPTY) };
+                if let Pet::Cat(x17) = &mut self.second {
+                    x17.avro_decode_into(r).map_err(|e| e.field("second"))?;
+                }
+            }
+            _ => {
+                self.second = const { Pet::Dog(Dog::AVRO_EMPTY) };
+                if let Pet::Dog(x18) = &mut self.second {
+                    x18.avro_decode_into(r).map_err(|e| e.field("second"))?;
+                }
+            }
+        };
+        match r.read_union_index(3).map_err(|e| e.field("maybe"))? {
+            0 => {
+                self.maybe = None;
+            }
+            1 => {
+                self.maybe = const { Some(Pet::Cat(Cat::AVRO_EMPTY)) };
+                if let Some(Pet::Cat(x19)) = &mut self.maybe {
+                    x19.avro_decode_into(r).map_err(|e| e.field("maybe"))?;
+                }
+            }
+            _ => {
+                self.maybe = const { Some(Pet::Dog(Dog::AVRO_EMPTY)) };
+                if let Some(Pet::Dog(x20)) = &mut self.maybe {
+                    x20.avro_decode_into(r).map_err(|e| e.field("maybe"))?;
+                }
+            }
+        };
+        {
+            let a21 = &mut self.many;
+            loop {
+                let n22 = r.read_block_count(2, a21.len()).map_err(|e| e.field("many"))?;
+                if n22 == 0 {
+                    break;
+                }
+                r.reserve_items(a21, n22).map_err(|e| e.field("many"))?;
+                for _ in 0..n22 {
+                    let i23 = a21.len();
+                    a21.push(const { Pet::Cat(Cat::AVRO_EMPTY) });
+                    if let Some(x24) = a21.last_mut() {
+                        match r
                             .read_union_index(2)
-                            .map_err(|e| e.key(&k20).field("byKey"))?
+                            .map_err(|e| e.index(i23).field("many"))?
                         {
                             0 => {
-                                StringOrLong::String(
-                                    r.read_string().map_err(|e| e.key(&k20).field("byKey"))?,
-                                )
+                                *x24 = const { Pet::Cat(Cat::AVRO_EMPTY) };
+                                if let Pet::Cat(x25) = &mut *x24 {
+                                    x25.avro_decode_into(r)
+                                        .map_err(|e| e.index(i23).field("many"))?;
+                                }
                             }
                             _ => {
-                                StringOrLong::Long(
-                                    r.read_long().map_err(|e| e.key(&k20).field("byKey"))?,
-                                )
+                                *x24 = const { Pet::Dog(Dog::AVRO_EMPTY) };
+                                if let Pet::Dog(x26) = &mut *x24 {
+                                    x26.avro_decode_into(r)
+                                        .map_err(|e| e.index(i23).field("many"))?;
+                                }
                             }
                         };
-                        r.charge_entry(&k20, &v21).map_err(|e| e.field("byKey"))?;
-                        a18.insert(k20, v21);
                     }
                 }
-                a18
-            },
-        })
+            }
+        }
+        self.named = match r.read_union_index(2).map_err(|e| e.field("named"))? {
+            0 => StringOrLong::String(r.read_string().map_err(|e| e.field("named"))?),
+            _ => StringOrLong::Long(r.read_long().map_err(|e| e.field("named"))?),
+        };
+        self.by_key = {
+            let mut a27 = std::collections::BTreeMap::new();
+            loop {
+                let n28 = r
+                    .read_block_count(3, a27.len())
+                    .map_err(|e| e.field("byKey"))?;
+                if n28 == 0 {
+                    break;
+                }
+                for _ in 0..n28 {
+                    let k29 = r.read_string().map_err(|e| e.field("byKey"))?;
+                    let v30 = match r
+                        .read_union_index(2)
+                        .map_err(|e| e.key(&k29).field("byKey"))?
+                    {
+                        0 => {
+                            StringOrLong::String(
+                                r.read_string().map_err(|e| e.key(&k29).field("byKey"))?,
+                            )
+                        }
+                        _ => {
+                            StringOrLong::Long(
+                                r.read_long().map_err(|e| e.key(&k29).field("byKey"))?,
+                            )
+                        }
+                    };
+                    r.charge_entry(&k29, &v30).map_err(|e| e.field("byKey"))?;
+                    a27.insert(k29, v30);
+                }
+            }
+            a27
+        };
+        Ok(())
     }
 }
 impl Cat {
@@ -240,13 +290,22 @@ impl Cat {
             crate::rt::write_int(out, *v0);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self { lives: 0 };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            lives: r.read_int().map_err(|e| e.field("lives"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.lives = r.read_int().map_err(|e| e.field("lives"))?;
+        Ok(())
     }
 }
 impl Dog {
@@ -257,12 +316,21 @@ impl Dog {
             out.push(u8::from(*v0));
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self { good: false };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            good: r.read_boolean().map_err(|e| e.field("good"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.good = r.read_boolean().map_err(|e| e.field("good"))?;
+        Ok(())
     }
 }

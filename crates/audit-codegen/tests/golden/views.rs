@@ -145,82 +145,91 @@ impl Doc {
             v11.avro_encode(out);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        title: String::new(),
+        body: Vec::new(),
+        plain: Plain::AVRO_EMPTY,
+        parts: Vec::new(),
+        meta: std::collections::BTreeMap::new(),
+        tag: None,
+        level: Level::Low,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            title: r.read_string().map_err(|e| e.field("title"))?,
-            body: r.read_bytes().map_err(|e| e.field("body"))?,
-            plain: Plain::avro_decode(r).map_err(|e| e.field("plain"))?,
-            parts: {
-                let mut a12 = Vec::new();
-                loop {
-                    let n13 = r
-                        .read_block_count(2, a12.len())
-                        .map_err(|e| e.field("parts"))?;
-                    if n13 == 0 {
-                        break;
-                    }
-                    r.reserve_items(&mut a12, n13).map_err(|e| e.field("parts"))?;
-                    for _ in 0..n13 {
-                        let i14 = a12.len();
-                        a12.push(
-                            match r
-                                .read_union_index(2)
-                                .map_err(|e| e.index(i14).field("parts"))?
-                            {
-                                0 => {
-                                    ParaOrPlain::Para(
-                                        Para::avro_decode(r)
-                                            .map_err(|e| e.index(i14).field("parts"))?,
-                                    )
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.title = r.read_string().map_err(|e| e.field("title"))?;
+        self.body = r.read_bytes().map_err(|e| e.field("body"))?;
+        self.plain.avro_decode_into(r).map_err(|e| e.field("plain"))?;
+        {
+            let a12 = &mut self.parts;
+            loop {
+                let n13 = r
+                    .read_block_count(2, a12.len())
+                    .map_err(|e| e.field("parts"))?;
+                if n13 == 0 {
+                    break;
+                }
+                r.reserve_items(a12, n13).map_err(|e| e.field("parts"))?;
+                for _ in 0..n13 {
+                    let i14 = a12.len();
+                    a12.push(const { ParaOrPlain::Para(Para::AVRO_EMPTY) });
+                    if let Some(x15) = a12.last_mut() {
+                        match r
+                            .read_union_index(2)
+                            .map_err(|e| e.index(i14).field("parts"))?
+                        {
+                            0 => {
+                                *x15 = const { ParaOrPlain::Para(Para::AVRO_EMPTY) };
+                                if let ParaOrPlain::Para(x16) = &mut *x15 {
+                                    x16.avro_decode_into(r)
+                                        .map_err(|e| e.index(i14).field("parts"))?;
                                 }
-                                _ => {
-                                    ParaOrPlain::Plain(
-                                        Plain::avro_decode(r)
-                                            .map_err(|e| e.index(i14).field("parts"))?,
-                                    )
+                            }
+                            _ => {
+                                *x15 = const { ParaOrPlain::Plain(Plain::AVRO_EMPTY) };
+                                if let ParaOrPlain::Plain(x17) = &mut *x15 {
+                                    x17.avro_decode_into(r)
+                                        .map_err(|e| e.index(i14).field("parts"))?;
                                 }
-                            },
-                        );
+                            }
+                        };
                     }
                 }
-                a12
-            },
-            meta: {
-                let mut a15 = std::collections::BTreeMap::new();
-                loop {
-                    let n16 = r
-                        .read_block_count(2, a15.len())
-                        .map_err(|e| e.field("meta"))?;
-                    if n16 == 0 {
-                        break;
-                    }
-                    for _ in 0..n16 {
-                        let k17 = r.read_string().map_err(|e| e.field("meta"))?;
-                        let v18 = r
-                            .read_string()
-                            .map_err(|e| e.key(&k17).field("meta"))?;
-                        r.charge_entry(&k17, &v18).map_err(|e| e.field("meta"))?;
-                        a15.insert(k17, v18);
-                    }
+            }
+        }
+        self.meta = {
+            let mut a18 = std::collections::BTreeMap::new();
+            loop {
+                let n19 = r.read_block_count(2, a18.len()).map_err(|e| e.field("meta"))?;
+                if n19 == 0 {
+                    break;
                 }
-                a15
-            },
-            tag: match r.read_union_index(3).map_err(|e| e.field("tag"))? {
-                0 => None,
-                1 => {
-                    Some(
-                        StringOrLong::String(
-                            r.read_string().map_err(|e| e.field("tag"))?,
-                        ),
-                    )
+                for _ in 0..n19 {
+                    let k20 = r.read_string().map_err(|e| e.field("meta"))?;
+                    let v21 = r.read_string().map_err(|e| e.key(&k20).field("meta"))?;
+                    r.charge_entry(&k20, &v21).map_err(|e| e.field("meta"))?;
+                    a18.insert(k20, v21);
                 }
-                _ => Some(StringOrLong::Long(r.read_long().map_err(|e| e.field("tag"))?)),
-            },
-            level: Level::avro_decode(r).map_err(|e| e.field("level"))?,
-        })
+            }
+            a18
+        };
+        self.tag = match r.read_union_index(3).map_err(|e| e.field("tag"))? {
+            0 => None,
+            1 => Some(StringOrLong::String(r.read_string().map_err(|e| e.field("tag"))?)),
+            _ => Some(StringOrLong::Long(r.read_long().map_err(|e| e.field("tag"))?)),
+        };
+        self.level = Level::avro_decode(r).map_err(|e| e.field("level"))?;
+        Ok(())
     }
 }
 impl Plain {
@@ -231,13 +240,22 @@ impl Plain {
             crate::rt::write_long(out, *v0);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self { n: 0 };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            n: r.read_long().map_err(|e| e.field("n"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.n = r.read_long().map_err(|e| e.field("n"))?;
+        Ok(())
     }
 }
 impl Para {
@@ -256,16 +274,25 @@ impl Para {
             }
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self { text: None };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            text: match r.read_union_index(2).map_err(|e| e.field("text"))? {
-                0 => None,
-                _ => Some(r.read_string().map_err(|e| e.field("text"))?),
-            },
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.text = match r.read_union_index(2).map_err(|e| e.field("text"))? {
+            0 => None,
+            _ => Some(r.read_string().map_err(|e| e.field("text"))?),
+        };
+        Ok(())
     }
 }
 impl Level {

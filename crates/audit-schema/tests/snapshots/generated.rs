@@ -334,36 +334,50 @@ impl CreateAuditRecordCommand {
             crate::rt::write_str(out, v7);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        identity: AvroMessageIdentity::AVRO_EMPTY,
+        r#type: AvroMessageType::AVRO_EMPTY,
+        publisher: AvroMessagePublisher::AVRO_EMPTY,
+        references: CreateAuditRecordCommandReferences::AVRO_EMPTY,
+        payload: CreateAuditRecordCommandPayload::AVRO_EMPTY,
+        process_id: None,
+        command_version: compact_str::CompactString::const_new(""),
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            identity: AvroMessageIdentity::avro_decode(r)
-                .map_err(|e| e.field("identity"))?,
-            r#type: AvroMessageType::avro_decode(r).map_err(|e| e.field("type"))?,
-            publisher: AvroMessagePublisher::avro_decode(r)
-                .map_err(|e| e.field("publisher"))?,
-            references: CreateAuditRecordCommandReferences::avro_decode(r)
-                .map_err(|e| e.field("references"))?,
-            payload: CreateAuditRecordCommandPayload::avro_decode(r)
-                .map_err(|e| e.field("payload"))?,
-            process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
-                0 => None,
-                _ => {
-                    Some(
-                        r
-                            .read_owned_str()
-                            .map(compact_str::CompactString::from)
-                            .map_err(|e| e.field("processId"))?,
-                    )
-                }
-            },
-            command_version: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("commandVersion"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.identity.avro_decode_into(r).map_err(|e| e.field("identity"))?;
+        self.r#type.avro_decode_into(r).map_err(|e| e.field("type"))?;
+        self.publisher.avro_decode_into(r).map_err(|e| e.field("publisher"))?;
+        self.references.avro_decode_into(r).map_err(|e| e.field("references"))?;
+        self.payload.avro_decode_into(r).map_err(|e| e.field("payload"))?;
+        self.process_id = match r.read_union_index(2).map_err(|e| e.field("processId"))?
+        {
+            0 => None,
+            _ => {
+                Some(
+                    r
+                        .read_owned_str()
+                        .map(compact_str::CompactString::from)
+                        .map_err(|e| e.field("processId"))?,
+                )
+            }
+        };
+        self.command_version = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("commandVersion"))?;
+        Ok(())
     }
 }
 impl AvroMessageIdentity {
@@ -382,21 +396,34 @@ impl AvroMessageIdentity {
             crate::rt::write_timestamp_millis(out, v2);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        id: compact_str::CompactString::const_new(""),
+        idempotence_id: compact_str::CompactString::const_new(""),
+        created: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            id: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("id"))?,
-            idempotence_id: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("idempotenceId"))?,
-            created: r.read_timestamp_millis().map_err(|e| e.field("created"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.id = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("id"))?;
+        self.idempotence_id = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("idempotenceId"))?;
+        self.created = r.read_timestamp_millis().map_err(|e| e.field("created"))?;
+        Ok(())
     }
 }
 impl AvroMessageType {
@@ -423,31 +450,44 @@ impl AvroMessageType {
             }
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        name: compact_str::CompactString::const_new(""),
+        version: compact_str::CompactString::const_new(""),
+        variant: None,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            name: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("name"))?,
-            version: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("version"))?,
-            variant: match r.read_union_index(2).map_err(|e| e.field("variant"))? {
-                0 => None,
-                _ => {
-                    Some(
-                        r
-                            .read_owned_str()
-                            .map(compact_str::CompactString::from)
-                            .map_err(|e| e.field("variant"))?,
-                    )
-                }
-            },
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.name = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("name"))?;
+        self.version = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("version"))?;
+        self.variant = match r.read_union_index(2).map_err(|e| e.field("variant"))? {
+            0 => None,
+            _ => {
+                Some(
+                    r
+                        .read_owned_str()
+                        .map(compact_str::CompactString::from)
+                        .map_err(|e| e.field("variant"))?,
+                )
+            }
+        };
+        Ok(())
     }
 }
 impl AvroMessagePublisher {
@@ -462,20 +502,32 @@ impl AvroMessagePublisher {
             crate::rt::write_str(out, v1);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        system: compact_str::CompactString::const_new(""),
+        service: compact_str::CompactString::const_new(""),
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            system: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("system"))?,
-            service: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("service"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.system = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("system"))?;
+        self.service = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("service"))?;
+        Ok(())
     }
 }
 impl CreateAuditRecordCommandReferences {
@@ -483,12 +535,22 @@ impl CreateAuditRecordCommandReferences {
     pub(crate) fn avro_encode(&self, out: &mut Vec<u8>) {
         let _ = out;
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {};
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
         let _ = r;
-        Ok(Self {})
+        Ok(())
     }
 }
 impl CreateAuditRecordCommandPayload {
@@ -528,38 +590,53 @@ impl CreateAuditRecordCommandPayload {
             }
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        timestamp: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+        event: AuditEventDetails::AVRO_EMPTY,
+        trigger: AuditTrigger::AuditUser(AuditUser::AVRO_EMPTY),
+        audited_data: None,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            timestamp: r.read_timestamp_millis().map_err(|e| e.field("timestamp"))?,
-            event: AuditEventDetails::avro_decode(r).map_err(|e| e.field("event"))?,
-            trigger: match r.read_union_index(2).map_err(|e| e.field("trigger"))? {
-                0 => {
-                    AuditTrigger::AuditUser(
-                        AuditUser::avro_decode(r).map_err(|e| e.field("trigger"))?,
-                    )
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.timestamp = r.read_timestamp_millis().map_err(|e| e.field("timestamp"))?;
+        self.event.avro_decode_into(r).map_err(|e| e.field("event"))?;
+        match r.read_union_index(2).map_err(|e| e.field("trigger"))? {
+            0 => {
+                self.trigger = const { AuditTrigger::AuditUser(AuditUser::AVRO_EMPTY) };
+                if let AuditTrigger::AuditUser(x6) = &mut self.trigger {
+                    x6.avro_decode_into(r).map_err(|e| e.field("trigger"))?;
                 }
-                _ => {
-                    AuditTrigger::AuditSystemComponent(
-                        AuditSystemComponent::avro_decode(r)
-                            .map_err(|e| e.field("trigger"))?,
-                    )
+            }
+            _ => {
+                self.trigger = const {
+                    AuditTrigger::AuditSystemComponent(AuditSystemComponent::AVRO_EMPTY)
+                };
+                if let AuditTrigger::AuditSystemComponent(x7) = &mut self.trigger {
+                    x7.avro_decode_into(r).map_err(|e| e.field("trigger"))?;
                 }
-            },
-            audited_data: match r
-                .read_union_index(2)
-                .map_err(|e| e.field("auditedData"))?
-            {
-                0 => None,
-                _ => {
-                    Some(
-                        AuditObject::avro_decode(r).map_err(|e| e.field("auditedData"))?,
-                    )
-                }
-            },
-        })
+            }
+        };
+        match r.read_union_index(2).map_err(|e| e.field("auditedData"))? {
+            0 => {
+                self.audited_data = None;
+            }
+            _ => {
+                let x8 = self.audited_data.insert(const { AuditObject::AVRO_EMPTY });
+                x8.avro_decode_into(r).map_err(|e| e.field("auditedData"))?;
+            }
+        };
+        Ok(())
     }
 }
 impl AuditEventDetails {
@@ -600,43 +677,63 @@ impl AuditEventDetails {
             }
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        r#type: AuditEventType::Created,
+        context: None,
+        event_data: None,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            r#type: AuditEventType::avro_decode(r).map_err(|e| e.field("type"))?,
-            context: match r.read_union_index(2).map_err(|e| e.field("context"))? {
-                0 => None,
-                _ => Some(AuditContext::avro_decode(r).map_err(|e| e.field("context"))?),
-            },
-            event_data: match r.read_union_index(2).map_err(|e| e.field("eventData"))? {
-                0 => None,
-                _ => {
-                    Some({
-                        let mut a6 = Vec::new();
-                        loop {
-                            let n7 = r
-                                .read_block_count(2, a6.len())
-                                .map_err(|e| e.field("eventData"))?;
-                            if n7 == 0 {
-                                break;
-                            }
-                            r.reserve_items(&mut a6, n7)
-                                .map_err(|e| e.field("eventData"))?;
-                            for _ in 0..n7 {
-                                let i8 = a6.len();
-                                a6.push(
-                                    AuditEventDataElement::avro_decode(r)
-                                        .map_err(|e| e.index(i8).field("eventData"))?,
-                                );
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.r#type = AuditEventType::avro_decode(r).map_err(|e| e.field("type"))?;
+        match r.read_union_index(2).map_err(|e| e.field("context"))? {
+            0 => {
+                self.context = None;
+            }
+            _ => {
+                let x6 = self.context.insert(const { AuditContext::AVRO_EMPTY });
+                x6.avro_decode_into(r).map_err(|e| e.field("context"))?;
+            }
+        };
+        match r.read_union_index(2).map_err(|e| e.field("eventData"))? {
+            0 => {
+                self.event_data = None;
+            }
+            _ => {
+                let x7 = self.event_data.insert(const { Vec::new() });
+                {
+                    let a8 = x7;
+                    loop {
+                        let n9 = r
+                            .read_block_count(2, a8.len())
+                            .map_err(|e| e.field("eventData"))?;
+                        if n9 == 0 {
+                            break;
+                        }
+                        r.reserve_items(a8, n9).map_err(|e| e.field("eventData"))?;
+                        for _ in 0..n9 {
+                            let i10 = a8.len();
+                            a8.push(const { AuditEventDataElement::AVRO_EMPTY });
+                            if let Some(x11) = a8.last_mut() {
+                                x11.avro_decode_into(r)
+                                    .map_err(|e| e.index(i10).field("eventData"))?;
                             }
                         }
-                        a6
-                    })
+                    }
                 }
-            },
-        })
+            }
+        };
+        Ok(())
     }
 }
 impl AuditEventType {
@@ -707,27 +804,40 @@ impl AuditContext {
             }
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        use_case: compact_str::CompactString::const_new(""),
+        process_id: None,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            use_case: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("useCase"))?,
-            process_id: match r.read_union_index(2).map_err(|e| e.field("processId"))? {
-                0 => None,
-                _ => {
-                    Some(
-                        r
-                            .read_owned_str()
-                            .map(compact_str::CompactString::from)
-                            .map_err(|e| e.field("processId"))?,
-                    )
-                }
-            },
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.use_case = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("useCase"))?;
+        self.process_id = match r.read_union_index(2).map_err(|e| e.field("processId"))?
+        {
+            0 => None,
+            _ => {
+                Some(
+                    r
+                        .read_owned_str()
+                        .map(compact_str::CompactString::from)
+                        .map_err(|e| e.field("processId"))?,
+                )
+            }
+        };
+        Ok(())
     }
 }
 impl AuditEventDataElement {
@@ -742,20 +852,32 @@ impl AuditEventDataElement {
             crate::rt::write_str(out, v1);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        key: compact_str::CompactString::const_new(""),
+        value: compact_str::CompactString::const_new(""),
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            key: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("key"))?,
-            value: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("value"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.key = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("key"))?;
+        self.value = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("value"))?;
+        Ok(())
     }
 }
 impl AuditUser {
@@ -770,20 +892,32 @@ impl AuditUser {
             crate::rt::write_str(out, v1);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        id: compact_str::CompactString::const_new(""),
+        identity_provider: compact_str::CompactString::const_new(""),
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            id: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("id"))?,
-            identity_provider: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("identityProvider"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.id = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("id"))?;
+        self.identity_provider = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("identityProvider"))?;
+        Ok(())
     }
 }
 impl AuditSystemComponent {
@@ -802,24 +936,37 @@ impl AuditSystemComponent {
             crate::rt::write_str(out, v2);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        department: compact_str::CompactString::const_new(""),
+        system: compact_str::CompactString::const_new(""),
+        component: compact_str::CompactString::const_new(""),
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            department: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("department"))?,
-            system: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("system"))?,
-            component: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("component"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.department = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("department"))?;
+        self.system = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("system"))?;
+        self.component = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("component"))?;
+        Ok(())
     }
 }
 impl AuditObject {
@@ -877,79 +1024,113 @@ impl AuditObject {
             }
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        r#type: compact_str::CompactString::const_new(""),
+        id: compact_str::CompactString::const_new(""),
+        version: None,
+        object_data: None,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            r#type: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("type"))?,
-            id: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("id"))?,
-            version: match r.read_union_index(2).map_err(|e| e.field("version"))? {
-                0 => None,
-                _ => {
-                    Some(
-                        r
-                            .read_owned_str()
-                            .map(compact_str::CompactString::from)
-                            .map_err(|e| e.field("version"))?,
-                    )
-                }
-            },
-            object_data: match r.read_union_index(2).map_err(|e| e.field("objectData"))?
-            {
-                0 => None,
-                _ => {
-                    Some({
-                        let mut a8 = Vec::new();
-                        loop {
-                            let n9 = r
-                                .read_block_count(4, a8.len())
-                                .map_err(|e| e.field("objectData"))?;
-                            if n9 == 0 {
-                                break;
-                            }
-                            r.reserve_items(&mut a8, n9)
-                                .map_err(|e| e.field("objectData"))?;
-                            for _ in 0..n9 {
-                                let i10 = a8.len();
-                                a8.push(
-                                    match r
-                                        .read_union_index(3)
-                                        .map_err(|e| e.index(i10).field("objectData"))?
-                                    {
-                                        0 => {
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.r#type = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("type"))?;
+        self.id = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("id"))?;
+        self.version = match r.read_union_index(2).map_err(|e| e.field("version"))? {
+            0 => None,
+            _ => {
+                Some(
+                    r
+                        .read_owned_str()
+                        .map(compact_str::CompactString::from)
+                        .map_err(|e| e.field("version"))?,
+                )
+            }
+        };
+        match r.read_union_index(2).map_err(|e| e.field("objectData"))? {
+            0 => {
+                self.object_data = None;
+            }
+            _ => {
+                let x8 = self.object_data.insert(const { Vec::new() });
+                {
+                    let a9 = x8;
+                    loop {
+                        let n10 = r
+                            .read_block_count(4, a9.len())
+                            .map_err(|e| e.field("objectData"))?;
+                        if n10 == 0 {
+                            break;
+                        }
+                        r.reserve_items(a9, n10).map_err(|e| e.field("objectData"))?;
+                        for _ in 0..n10 {
+                            let i11 = a9.len();
+                            a9.push(const {
+                                AuditObjectData::AuditObjectDataValue(
+                                    AuditObjectDataValue::AVRO_EMPTY,
+                                )
+                            });
+                            if let Some(x12) = a9.last_mut() {
+                                match r
+                                    .read_union_index(3)
+                                    .map_err(|e| e.index(i11).field("objectData"))?
+                                {
+                                    0 => {
+                                        *x12 = const {
                                             AuditObjectData::AuditObjectDataValue(
-                                                AuditObjectDataValue::avro_decode(r)
-                                                    .map_err(|e| e.index(i10).field("objectData"))?,
+                                                AuditObjectDataValue::AVRO_EMPTY,
                                             )
+                                        };
+                                        if let AuditObjectData::AuditObjectDataValue(x13) = &mut *x12 {
+                                            x13.avro_decode_into(r)
+                                                .map_err(|e| e.index(i11).field("objectData"))?;
                                         }
-                                        1 => {
+                                    }
+                                    1 => {
+                                        *x12 = const {
                                             AuditObjectData::AuditObjectDataJSON(
-                                                AuditObjectDataJSON::avro_decode(r)
-                                                    .map_err(|e| e.index(i10).field("objectData"))?,
+                                                AuditObjectDataJSON::AVRO_EMPTY,
                                             )
+                                        };
+                                        if let AuditObjectData::AuditObjectDataJSON(x14) = &mut *x12 {
+                                            x14.avro_decode_into(r)
+                                                .map_err(|e| e.index(i11).field("objectData"))?;
                                         }
-                                        _ => {
+                                    }
+                                    _ => {
+                                        *x12 = const {
                                             AuditObjectData::AuditObjectDataS3(
-                                                AuditObjectDataS3::avro_decode(r)
-                                                    .map_err(|e| e.index(i10).field("objectData"))?,
+                                                AuditObjectDataS3::AVRO_EMPTY,
                                             )
+                                        };
+                                        if let AuditObjectData::AuditObjectDataS3(x15) = &mut *x12 {
+                                            x15.avro_decode_into(r)
+                                                .map_err(|e| e.index(i11).field("objectData"))?;
                                         }
-                                    },
-                                );
+                                    }
+                                };
                             }
                         }
-                        a8
-                    })
+                    }
                 }
-            },
-        })
+            }
+        };
+        Ok(())
     }
 }
 impl AuditObjectDataValue {
@@ -984,35 +1165,44 @@ impl AuditObjectDataValue {
             }
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        role: None,
+        name: compact_str::CompactString::const_new(""),
+        value: None,
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
-                0 => None,
-                _ => {
-                    Some(
-                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
-                    )
-                }
-            },
-            name: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("name"))?,
-            value: match r.read_union_index(2).map_err(|e| e.field("value"))? {
-                0 => None,
-                _ => {
-                    Some(
-                        r
-                            .read_owned_str()
-                            .map(compact_str::CompactString::from)
-                            .map_err(|e| e.field("value"))?,
-                    )
-                }
-            },
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.role = match r.read_union_index(2).map_err(|e| e.field("role"))? {
+            0 => None,
+            _ => Some(AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?),
+        };
+        self.name = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("name"))?;
+        self.value = match r.read_union_index(2).map_err(|e| e.field("value"))? {
+            0 => None,
+            _ => {
+                Some(
+                    r
+                        .read_owned_str()
+                        .map(compact_str::CompactString::from)
+                        .map_err(|e| e.field("value"))?,
+                )
+            }
+        };
+        Ok(())
     }
 }
 impl AuditObjectDataRole {
@@ -1063,25 +1253,34 @@ impl AuditObjectDataJSON {
             crate::rt::write_bytes(out, v3);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        role: None,
+        name: compact_str::CompactString::const_new(""),
+        json_as_utf8: Vec::new(),
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
-                0 => None,
-                _ => {
-                    Some(
-                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
-                    )
-                }
-            },
-            name: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("name"))?,
-            json_as_utf8: r.read_bytes().map_err(|e| e.field("jsonAsUTF8"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.role = match r.read_union_index(2).map_err(|e| e.field("role"))? {
+            0 => None,
+            _ => Some(AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?),
+        };
+        self.name = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("name"))?;
+        self.json_as_utf8 = r.read_bytes().map_err(|e| e.field("jsonAsUTF8"))?;
+        Ok(())
     }
 }
 impl AuditObjectDataS3 {
@@ -1108,28 +1307,37 @@ impl AuditObjectDataS3 {
             crate::rt::write_str(out, v3);
         }
     }
+    pub(crate) const AVRO_EMPTY: Self = Self {
+        role: None,
+        name: compact_str::CompactString::const_new(""),
+        object_reference: compact_str::CompactString::const_new(""),
+    };
     #[inline]
     pub(crate) fn avro_decode(
         r: &mut crate::rt::Reader<'_>,
     ) -> Result<Self, crate::rt::DecodeError> {
-        Ok(Self {
-            role: match r.read_union_index(2).map_err(|e| e.field("role"))? {
-                0 => None,
-                _ => {
-                    Some(
-                        AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?,
-                    )
-                }
-            },
-            name: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("name"))?,
-            object_reference: r
-                .read_owned_str()
-                .map(compact_str::CompactString::from)
-                .map_err(|e| e.field("objectReference"))?,
-        })
+        let mut v = Self::AVRO_EMPTY;
+        v.avro_decode_into(r)?;
+        Ok(v)
+    }
+    #[inline]
+    pub(crate) fn avro_decode_into(
+        &mut self,
+        r: &mut crate::rt::Reader<'_>,
+    ) -> Result<(), crate::rt::DecodeError> {
+        self.role = match r.read_union_index(2).map_err(|e| e.field("role"))? {
+            0 => None,
+            _ => Some(AuditObjectDataRole::avro_decode(r).map_err(|e| e.field("role"))?),
+        };
+        self.name = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("name"))?;
+        self.object_reference = r
+            .read_owned_str()
+            .map(compact_str::CompactString::from)
+            .map_err(|e| e.field("objectReference"))?;
+        Ok(())
     }
 }
 /// Zero-copy view of [`CreateAuditRecordCommand`]: strings and bytes borrow from the datum.
