@@ -402,31 +402,14 @@ pub fn timestamp_millis_or_epoch(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-/// Length of the ASCII prefix of `b` (eight bytes at a time).
-#[inline]
-fn ascii_prefix_len(b: &[u8]) -> usize {
-    let mut chunks = b.chunks_exact(8);
-    let mut len = 0;
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let high = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
-        if high != 0 {
-            return len + (high.trailing_zeros() / 8) as usize;
-        }
-        len += 8;
-    }
-    let tail = chunks.remainder();
-    len + tail.iter().position(|&x| x >= 0x80).unwrap_or(tail.len())
-}
-
 /// A cursor over Avro binary input that never reads past its end and never panics.
 ///
-/// UTF-8 validation of strings is amortised: the first string read finds the ASCII run from its
-/// start up to the next byte >= 0x80 (a multi-byte varint such as a timestamp, or a non-ASCII
-/// char), and later strings inside that run are sliced out of it instead of being validated one
-/// by one. A string with non-ASCII bytes is validated by itself, so the result is exactly
-/// `std::str::from_utf8` of its bytes.
+/// UTF-8 validation of strings is amortised: the first string read validates the input from its
+/// start up to the next byte that is not valid UTF-8 (a multi-byte varint such as a timestamp
+/// usually ends such a run), and later strings inside that run are sliced out of it (`str::get`,
+/// which checks the char boundaries) instead of being validated one by one. A string that is not
+/// inside a run is validated by itself, so the result is exactly `std::str::from_utf8` of its
+/// bytes.
 ///
 /// Allocation bound: decoders report what they are about to allocate with [`charge`](Self::charge)
 /// (owned strings and bytes, vector capacity). A [`bounded`](Self::bounded) reader allows
@@ -680,21 +663,26 @@ impl<'a> Reader<'a> {
             .ok_or_else(|| DecodeError::new(DecodeErrorKind::InvalidUtf8, start))
     }
 
-    /// Starts a new run at `from`: the ASCII bytes from there up to the next byte >= 0x80 (a
-    /// multi-byte varint or a non-ASCII char ends it), and returns the string's `n` bytes from
-    /// it. A string with non-ASCII bytes is validated by itself (std's `from_utf8`).
+    /// Starts a new run at `from`: the input from there up to its first byte that is not valid
+    /// UTF-8 (a multi-byte varint such as a timestamp usually ends it), and returns the string's
+    /// `n` bytes from it, or `None` if they are not valid UTF-8 on their own.
     #[inline(never)]
     fn validate_run(&mut self, from: usize, n: usize) -> Option<&'a str> {
         let rest = self.buf.get(from..)?;
-        let end = ascii_prefix_len(rest);
-        if end < n {
-            return std::str::from_utf8(rest.get(..n)?).ok();
-        }
-        // ASCII is UTF-8 (std's ASCII fast path), and every index of it is a char boundary
-        let run = std::str::from_utf8(rest.get(..end)?).ok()?;
+        let run = match std::str::from_utf8(rest) {
+            Ok(run) => run,
+            // the string's own bytes hold the first error: it is not valid UTF-8
+            Err(e) if e.valid_up_to() < n => return None,
+            // valid up to the error: that prefix is the run (validated again, a short pass)
+            Err(e) => std::str::from_utf8(rest.get(..e.valid_up_to())?).ok()?,
+        };
         self.text_start = from;
         self.text = run;
-        run.get(..n)
+        // `n` may end inside a multi-byte char of the run: then the string is invalid on its own
+        match run.get(..n) {
+            Some(s) => Some(s),
+            None => std::str::from_utf8(rest.get(..n)?).ok(),
+        }
     }
 
     /// Reads a `string` value.
