@@ -491,7 +491,12 @@ impl<'a> Reader<'a> {
         if need > cap {
             let target = need.max(cap.saturating_mul(2));
             self.charge((target - cap).saturating_mul(std::mem::size_of::<T>()))?;
-            items.reserve_exact(target - items.len());
+            if cap == 0 {
+                // the first block: a plain allocation (no growth path)
+                *items = Vec::with_capacity(target);
+            } else {
+                items.reserve_exact(target - items.len());
+            }
         }
         Ok(())
     }
@@ -555,6 +560,26 @@ impl<'a> Reader<'a> {
 
     #[inline(never)]
     fn read_long_multi(&mut self) -> Result<i64, DecodeError> {
+        // ten bytes at hand (the longest varint): no end-of-input check per byte
+        if let Some(ten) = self
+            .pos
+            .checked_add(10)
+            .and_then(|end| self.buf.get(self.pos..end))
+            .and_then(|s| <[u8; 10]>::try_from(s).ok())
+        {
+            let mut z: u64 = 0;
+            for (i, b) in ten.into_iter().enumerate() {
+                if i == 9 && b > 1 {
+                    break;
+                }
+                z |= u64::from(b & 0x7f) << (7 * i);
+                if b & 0x80 == 0 {
+                    self.pos += i + 1;
+                    return Ok(((z >> 1) as i64) ^ -((z & 1) as i64));
+                }
+            }
+            return Err(DecodeError::new(DecodeErrorKind::VarintOverflow, self.pos));
+        }
         let start = self.pos;
         let mut z: u64 = 0;
         let mut shift = 0u32;
@@ -606,35 +631,41 @@ impl<'a> Reader<'a> {
         Ok(f64::from_le_bytes(a))
     }
 
-    /// Reads a length of a string or bytes value, checked against the remaining input.
+    /// Reads a length-prefixed value (string or bytes): its bytes, their offset and the offset
+    /// of the length.
     #[inline(always)]
-    fn read_len(&mut self) -> Result<(usize, usize), DecodeError> {
+    fn read_len(&mut self) -> Result<(&'a [u8], usize, usize), DecodeError> {
         let start = self.pos;
         let len = self.read_long()?;
-        if len < 0 {
-            return Err(DecodeError::new(
-                DecodeErrorKind::NegativeLength(len),
-                start,
-            ));
+        let from = self.pos;
+        if let Ok(n) = usize::try_from(len)
+            && let Some(end) = from.checked_add(n)
+            && let Some(b) = self.buf.get(from..end)
+        {
+            self.pos = end;
+            return Ok((b, from, start));
         }
-        let remaining = self.remaining();
-        match usize::try_from(len) {
-            Ok(n) if n <= remaining => Ok((n, start)),
-            _ => Err(DecodeError::new(
-                DecodeErrorKind::LengthExceedsInput {
-                    length: len.unsigned_abs(),
-                    remaining,
-                },
-                start,
-            )),
-        }
+        Err(self.len_error(len, start))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn len_error(&self, len: i64, start: usize) -> DecodeError {
+        let kind = if len < 0 {
+            DecodeErrorKind::NegativeLength(len)
+        } else {
+            DecodeErrorKind::LengthExceedsInput {
+                length: len.unsigned_abs(),
+                remaining: self.remaining(),
+            }
+        };
+        DecodeError::new(kind, start)
     }
 
     /// Reads a `bytes` value as a borrowed slice.
     #[inline]
     pub fn read_bytes_ref(&mut self) -> Result<&'a [u8], DecodeError> {
-        let (n, _) = self.read_len()?;
-        self.take(n)
+        self.read_len().map(|(b, _, _)| b)
     }
 
     /// Reads a `bytes` value (charged, see [`charge`](Self::charge)).
@@ -648,9 +679,8 @@ impl<'a> Reader<'a> {
     /// Reads a `string` value as a borrowed `&str`.
     #[inline(always)]
     pub fn read_str(&mut self) -> Result<&'a str, DecodeError> {
-        let (n, start) = self.read_len()?;
-        let from = self.pos;
-        self.skip(n)?;
+        let (b, from, start) = self.read_len()?;
+        let n = b.len();
         // inside the validated run? (`get` returns None unless both ends are char boundaries
         // of the run, in which case the bytes are exactly this string's)
         if let Some(s) = from
@@ -749,8 +779,29 @@ impl<'a> Reader<'a> {
     /// The count is bounded by the remaining input divided by `min_item_size` (the minimum
     /// encoded size of one item); for zero-size items, `items_so_far + count` is capped at
     /// [`MAX_ZERO_SIZE_ITEMS`].
-    #[inline]
+    #[inline(always)]
     pub fn read_block_count(
+        &mut self,
+        min_item_size: usize,
+        items_so_far: usize,
+    ) -> Result<usize, DecodeError> {
+        // fast path: a one-byte count of 0..=63 items that fit into the remaining input
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+            && b & 1 == 0
+        {
+            let count = usize::from(b >> 1);
+            let rest = self.remaining().saturating_sub(1);
+            if min_item_size != 0 && count <= rest / min_item_size {
+                self.pos += 1;
+                return Ok(count);
+            }
+        }
+        self.read_block_count_slow(min_item_size, items_so_far)
+    }
+
+    #[inline(never)]
+    fn read_block_count_slow(
         &mut self,
         min_item_size: usize,
         items_so_far: usize,
@@ -807,7 +858,7 @@ impl<'a> Reader<'a> {
     pub fn read_timestamp_millis(&mut self) -> Result<chrono::DateTime<chrono::Utc>, DecodeError> {
         let start = self.pos;
         let v = self.read_long()?;
-        chrono::DateTime::from_timestamp_millis(v)
+        timestamp(v, 1_000)
             .ok_or_else(|| DecodeError::new(DecodeErrorKind::TimestampOutOfRange(v), start))
     }
 
@@ -816,9 +867,47 @@ impl<'a> Reader<'a> {
     pub fn read_timestamp_micros(&mut self) -> Result<chrono::DateTime<chrono::Utc>, DecodeError> {
         let start = self.pos;
         let v = self.read_long()?;
-        chrono::DateTime::from_timestamp_micros(v)
+        timestamp(v, 1_000_000)
             .ok_or_else(|| DecodeError::new(DecodeErrorKind::TimestampOutOfRange(v), start))
     }
+}
+
+/// Days from 0001-01-01 (day 1 of the common era in chrono's count) to 1970-01-01.
+const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
+
+thread_local! {
+    // The date of the last timestamp decoded on this thread, by day number since the Unix epoch:
+    // the timestamps of a message and of a stream mostly fall on the same day, and the calendar
+    // computation is the costliest part of a timestamp.
+    static LAST_DATE: std::cell::Cell<(i64, chrono::NaiveDate)> = const {
+        std::cell::Cell::new((0, match chrono::NaiveDate::from_epoch_days(0) {
+            Some(d) => d,
+            None => chrono::NaiveDate::MIN,
+        }))
+    };
+}
+
+/// `units` since the Unix epoch (`per_second` of them per second) as a UTC date and time, or
+/// `None` outside chrono's range: the same value as `chrono::DateTime::from_timestamp_millis`
+/// / `from_timestamp_micros`.
+#[inline]
+fn timestamp(units: i64, per_second: i64) -> Option<chrono::DateTime<chrono::Utc>> {
+    let secs = units.div_euclid(per_second);
+    let sub = units.rem_euclid(per_second);
+    let days = secs.div_euclid(86_400);
+    let second_of_day = u32::try_from(secs.rem_euclid(86_400)).ok()?;
+    let nanos = u32::try_from(sub * (1_000_000_000 / per_second)).ok()?;
+    let (last, date) = LAST_DATE.get();
+    let date = if last == days {
+        date
+    } else {
+        let ce = i32::try_from(days.checked_add(UNIX_EPOCH_DAYS_FROM_CE)?).ok()?;
+        let date = chrono::NaiveDate::from_num_days_from_ce_opt(ce)?;
+        LAST_DATE.set((days, date));
+        date
+    };
+    let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(second_of_day, nanos)?;
+    Some(date.and_time(time).and_utc())
 }
 
 #[cfg(test)]
@@ -863,6 +952,76 @@ mod tests {
             let mut r = Reader::new(&b);
             assert_eq!(r.read_long().unwrap(), v);
             r.finish().unwrap();
+        }
+    }
+
+    #[test]
+    fn varints_read_the_same_with_and_without_ten_bytes_at_hand() {
+        let mut values = vec![0, 1, -1, 64, -65, i64::MIN, i64::MAX, 1_700_000_000_123];
+        // every length from 1 to 10 bytes, both signs
+        values.extend((0..63).flat_map(|s| [1i64 << s, -(1i64 << s), (1i64 << s) - 1]));
+        for v in values {
+            let exact = long_bytes(v);
+            let mut padded = exact.clone();
+            padded.extend([0x7f; 12]);
+            for buf in [&exact, &padded] {
+                let mut r = Reader::new(buf);
+                assert_eq!(r.read_long().unwrap(), v, "{buf:02x?}");
+                assert_eq!(r.pos(), exact.len(), "{buf:02x?}");
+            }
+        }
+        // the tenth byte may only hold the top bit, with or without more input
+        for tail in [&[][..], &[0u8; 5][..]] {
+            for tenth in [0x02u8, 0x7f, 0x80] {
+                let mut buf = vec![0xff; 9];
+                buf.push(tenth);
+                buf.extend(tail);
+                let e = Reader::new(&buf).read_long().unwrap_err();
+                assert_eq!(
+                    (e.kind(), e.offset()),
+                    (&DecodeErrorKind::VarintOverflow, 0)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_equal_chrono_and_survive_the_date_cache() {
+        let mut values = vec![
+            0,
+            -1,
+            1,
+            86_399_999,
+            86_400_000,
+            -86_400_000,
+            -86_400_001,
+            1_700_000_000_123,
+            1_700_000_000_000,
+            253_402_300_799_999,
+            -62_135_596_800_000,
+            i64::MIN,
+            i64::MAX,
+            i64::MIN / 1_000,
+            i64::MAX / 1_000,
+        ];
+        // a pseudo-random walk over far-apart and same-day values
+        let mut x: i64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..5_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            values.push(x >> 20);
+            values.push((x >> 20) % 100_000_000);
+        }
+        for v in values {
+            assert_eq!(
+                timestamp(v, 1_000),
+                chrono::DateTime::from_timestamp_millis(v),
+                "millis {v}"
+            );
+            assert_eq!(
+                timestamp(v, 1_000_000),
+                chrono::DateTime::from_timestamp_micros(v),
+                "micros {v}"
+            );
         }
     }
 
@@ -953,8 +1112,7 @@ mod tests {
         let mut reference = Vec::new();
         let mut r = Reader::new(buf);
         loop {
-            let res = r.read_len().and_then(|(n, start)| {
-                let b = r.take(n)?;
+            let res = r.read_len().and_then(|(b, _, start)| {
                 std::str::from_utf8(b)
                     .map(str::to_owned)
                     .map_err(|_| DecodeError::new(DecodeErrorKind::InvalidUtf8, start))
