@@ -482,15 +482,16 @@ impl<'a> Reader<'a> {
         self.charge(std::mem::size_of::<K>() + std::mem::size_of::<V>())
     }
 
-    /// Makes room for `n` more items in `items`, charging the capacity it adds (doubling, so
-    /// arrays of many blocks grow in amortised constant time).
+    /// Makes room for `n` more items in `items` (doubling, so arrays of many blocks grow in
+    /// amortised constant time). It charges the whole new capacity, not only what it adds:
+    /// growing reallocates, and until the old items are moved both blocks are held.
     #[inline]
     pub fn reserve_items<T>(&mut self, items: &mut Vec<T>, n: usize) -> Result<(), DecodeError> {
         let need = items.len().saturating_add(n);
         let cap = items.capacity();
         if need > cap {
             let target = need.max(cap.saturating_mul(2));
-            self.charge((target - cap).saturating_mul(std::mem::size_of::<T>()))?;
+            self.charge(target.saturating_mul(std::mem::size_of::<T>()))?;
             if cap == 0 {
                 // the first block: a plain allocation (no growth path)
                 *items = Vec::with_capacity(target);

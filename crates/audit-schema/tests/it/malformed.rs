@@ -333,6 +333,35 @@ fn a_valid_prefix_cannot_buy_heap_for_a_bad_tail() {
     );
 }
 
+/// An array in two blocks: the second block grows the vector, and a growing vector holds its
+/// old and its new buffer at once. Found by the heap-bound property (CI, 2026-12-01): the
+/// view's 20-item first block (640 bytes), then a second 20-item block, reallocated to 1,280
+/// bytes while the old 640 were still held, 89 bytes beyond the bound for 295 bytes of input.
+#[test]
+fn a_second_array_block_is_charged_for_both_buffers() {
+    let mut cmd = with_empty_event_data(20);
+    // sized so that the added capacity alone (640 bytes for the view) fits the budget but the
+    // reallocation peak (640 + 1,280 bytes) does not fit the bound; after the array, so that
+    // there is input enough for a second block of 20
+    cmd.command_version = "x".repeat(250).into();
+    let good = cmd.to_avro_datum();
+    // event data: count 20 (zig-zag 40), 20 x (empty key, empty value), end of array
+    let at = good.iter().position(|&b| b == 40).expect("block count");
+    assert!(good[at + 1..=at + 41].iter().all(|&b| b == 0));
+    // valid in two blocks of 10 decodes to the same command
+    let mut split = good.clone();
+    split[at] = 20;
+    split[at + 21] = 20;
+    split.insert(at + 42, 0);
+    assert_eq!(decode(&split).expect("two blocks"), cmd);
+    // the end of the array replaced by a second block of 20 that runs out of input
+    let mut bad = good.clone();
+    bad[at + 41] = 40;
+    assert!(decode(&bad).is_err());
+    assert!(CreateAuditRecordCommandRef::from_avro_datum(&bad).is_err());
+    assert_failures_within_bound(&bad).unwrap();
+}
+
 fn is_truncation(e: &Error) -> bool {
     matches!(
         e,
