@@ -700,13 +700,22 @@ impl<'a> Reader<'a> {
     #[inline(never)]
     fn validate_run(&mut self, from: usize, n: usize) -> Option<&'a str> {
         let rest = self.buf.get(from..)?;
-        let run = match std::str::from_utf8(rest) {
-            Ok(run) => run,
-            // the string's own bytes hold the first error: it is not valid UTF-8
-            Err(e) if e.valid_up_to() < n => return None,
-            // valid up to the error: that prefix is the run (validated again, a short pass)
-            Err(e) => std::str::from_utf8(rest.get(..e.valid_up_to())?).ok()?,
+        // the ASCII prefix word by word, then std's validation from the first other byte
+        let ascii = ascii_prefix(rest);
+        let valid = match rest.get(ascii..).map(std::str::from_utf8) {
+            Some(Err(e)) => ascii + e.valid_up_to(),
+            _ => rest.len(),
         };
+        // the string's own bytes hold the first error: it is not valid UTF-8
+        if valid < n {
+            return None;
+        }
+        let run = rest.get(..valid)?;
+        // SAFETY: `run` is valid UTF-8: its first `ascii` bytes are ASCII (checked above) and
+        // std's `from_utf8` accepted the rest of it (`valid_up_to` is, as documented, the
+        // length of the longest valid prefix, and a valid prefix ends on a char boundary).
+        #[allow(unsafe_code)]
+        let run = unsafe { std::str::from_utf8_unchecked(run) };
         self.text_start = from;
         self.text = run;
         // `n` may end inside a multi-byte char of the run: then the string is invalid on its own
@@ -911,8 +920,36 @@ fn timestamp(units: i64, per_second: i64) -> Option<chrono::DateTime<chrono::Utc
     Some(date.and_time(time).and_utc())
 }
 
+/// Length of the ASCII prefix of `b` (32 bytes per step while they are all ASCII).
+#[inline]
+fn ascii_prefix(b: &[u8]) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (blocks, _) = b.as_chunks::<32>();
+    let mut i = 0;
+    for block in blocks {
+        let (words, _) = block.as_chunks::<8>();
+        let any = words.iter().fold(0, |acc, w| acc | u64::from_le_bytes(*w));
+        if any & HIGH != 0 {
+            break;
+        }
+        i += 32;
+    }
+    let (words, _) = b.get(i..).unwrap_or_default().as_chunks::<8>();
+    for w in words {
+        let high = u64::from_le_bytes(*w) & HIGH;
+        if high != 0 {
+            return i + (high.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i).is_some_and(u8::is_ascii) {
+        i += 1;
+    }
+    i
+}
+
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -1024,6 +1061,90 @@ mod tests {
                 "micros {v}"
             );
         }
+    }
+
+    #[test]
+    fn ascii_prefix_finds_the_first_other_byte() {
+        for len in 0..100 {
+            let ascii = vec![b'a'; len];
+            assert_eq!(ascii_prefix(&ascii), len);
+            for at in 0..len {
+                for b in [0x80u8, 0xc3, 0xff] {
+                    let mut v = ascii.clone();
+                    v[at] = b;
+                    assert_eq!(ascii_prefix(&v), at, "len {len} at {at} byte {b:#x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strings_read_exactly_as_std_validates_them() {
+        // pieces: ASCII, 2/3/4-byte chars, invalid bytes (a lone continuation, a truncated
+        // lead, an over-long form, a surrogate), in pseudo-random strings between varints
+        let pieces: [&[u8]; 9] = [
+            b"a",
+            b"audit-",
+            "\u{e4}".as_bytes(),
+            "\u{20ac}".as_bytes(),
+            "\u{1f600}".as_bytes(),
+            &[0x80],
+            &[0xe2, 0x82],
+            &[0xc0, 0xaf],
+            &[0xed, 0xa0, 0x80],
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from((x >> 33) % m).unwrap()
+        };
+        let (mut valid, mut invalid) = (0, 0);
+        for _ in 0..3_000 {
+            let mut datum = Vec::new();
+            let mut expected = Vec::new();
+            for _ in 0..next(6) + 1 {
+                let mut s = Vec::new();
+                for _ in 0..next(40) {
+                    // mostly ASCII, as real commands are
+                    let piece = if next(4) == 0 { next(9) } else { next(2) };
+                    s.extend_from_slice(pieces[piece]);
+                }
+                write_long(&mut datum, i64::try_from(s.len()).unwrap());
+                datum.extend_from_slice(&s);
+                expected.push((Some(s), datum.len()));
+                // a timestamp-like varint between strings ends a run of valid text
+                if next(2) == 0 {
+                    write_long(&mut datum, 1_700_000_000_123);
+                    expected.push((None, datum.len()));
+                }
+            }
+            let mut r = Reader::new(&datum);
+            for (e, end) in &expected {
+                let Some(s) = e else {
+                    r.read_long().unwrap();
+                    continue;
+                };
+                let (want, got) = (std::str::from_utf8(s), r.read_str());
+                assert_eq!(got.is_ok(), want.is_ok(), "{s:02x?}: {got:?}");
+                if let Ok(want) = want {
+                    assert_eq!(got.unwrap(), want);
+                    valid += 1;
+                } else {
+                    assert_eq!(got.unwrap_err().kind(), &DecodeErrorKind::InvalidUtf8);
+                    invalid += 1;
+                    // go on after the string the reader refused (with a new run)
+                    r = Reader::new(&datum);
+                    r.pos = *end;
+                }
+            }
+            r.finish().unwrap();
+        }
+        assert!(
+            valid > 1_000 && invalid > 1_000,
+            "{valid} valid, {invalid} invalid"
+        );
     }
 
     #[test]
