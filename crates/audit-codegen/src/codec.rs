@@ -483,7 +483,7 @@ pub(crate) fn dec_v(
                 format!(".key(&{k}){w}")
             };
             format!(
-                "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {}; r.charge_entry(&{k}, &{val}).map_err(|e| e{w})?; {acc}.insert({k}, {val}); }} }} {acc} }}",
+                "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {}; r.charge_entry({acc}.len(), &{k}, &{val}).map_err(|e| e{w})?; {acc}.insert({k}, {val}); }} }} {acc} }}",
                 me(&format!("r.read_block_count({min}, {acc}.len())")),
                 me(&if view {
                     "r.read_str()".to_owned()

@@ -349,7 +349,7 @@ impl Gen<'_, '_> {
                 let wk = format!(".key(&{k}){wsfx}");
                 let item = self.dec(&a.types, &b.types, &wk, &format!("{path}{{}}"))?;
                 Ok(format!(
-                    "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {item}; r.charge_entry(&{k}, &{val}).map_err(|e| e{wsfx})?; {acc}.insert({k}, {val}); }} }} {acc} }}",
+                    "{{ let mut {acc} = std::collections::BTreeMap::new(); loop {{ let {n} = {}; if {n} == 0 {{ break; }} for _ in 0..{n} {{ let {k} = {}; let {val} = {item}; r.charge_entry({acc}.len(), &{k}, &{val}).map_err(|e| e{wsfx})?; {acc}.insert({k}, {val}); }} }} {acc} }}",
                     me(&format!("r.read_block_count({min}, {acc}.len())")),
                     me(&self.m.read_string_call()),
                 ))

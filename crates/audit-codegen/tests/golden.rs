@@ -541,6 +541,52 @@ fn zero_copy_views_borrow_from_the_datum() {
     assert!(DocRef::avro_view(&mut r).is_err());
 }
 
+/// Map entries are charged with the map's B-tree nodes: with a validator that rejects the
+/// input, decoding a map of 300 distinct entries stops within the input's size plus the slack
+/// (charging only the entries, 48 bytes each, let the nodes grow to several times the bound).
+#[test]
+fn map_nodes_are_charged_against_the_heap_bound() {
+    use compact_str::CompactString;
+    use custom_string::*;
+    fn reject(_: &[u8], _: usize) -> Result<(), rt::DecodeError> {
+        Err(rt::DecodeError::new(rt::DecodeErrorKind::UnexpectedEof, 0))
+    }
+    let note = Note {
+        title: "".into(),
+        tags: vec![],
+        meta: (0..300)
+            .map(|i| {
+                (
+                    CompactString::from(format!("{i:03}")),
+                    CompactString::default(),
+                )
+            })
+            .collect(),
+        nick: None,
+        body: "".into(),
+        lang: "".into(),
+        counts: BTreeMap::new(),
+    };
+    let mut bytes = Vec::new();
+    note.avro_encode(&mut bytes);
+    // valid: decodes whatever it takes
+    let mut r = rt::Reader::new(&bytes);
+    assert_eq!(Note::avro_decode(&mut r).expect("decodes"), note);
+    let mut failed = false;
+    let info = allocation_counter::measure(|| {
+        let mut r = rt::Reader::bounded(&bytes, reject, 0);
+        failed = Note::avro_decode(&mut r).is_err();
+    });
+    assert!(failed, "the rejecting validator was never asked");
+    let bound = bytes.len() + rt::ALLOC_SLACK + 512;
+    let peak = usize::try_from(info.bytes_max).unwrap();
+    assert!(
+        peak <= bound,
+        "{peak} bytes of heap for {} bytes of input",
+        bytes.len()
+    );
+}
+
 #[test]
 fn custom_string_type_in_owned_types_views_and_resolution() {
     use compact_str::CompactString;

@@ -142,7 +142,7 @@ impl Note {
                         .read_owned_str()
                         .map(compact_str::CompactString::from)
                         .map_err(|e| e.key(&k19).field("meta"))?;
-                    r.charge_entry(&k19, &v20).map_err(|e| e.field("meta"))?;
+                    r.charge_entry(a17.len(), &k19, &v20).map_err(|e| e.field("meta"))?;
                     a17.insert(k19, v20);
                 }
             }
@@ -182,7 +182,8 @@ impl Note {
                         .map(compact_str::CompactString::from)
                         .map_err(|e| e.field("counts"))?;
                     let v24 = r.read_long().map_err(|e| e.key(&k23).field("counts"))?;
-                    r.charge_entry(&k23, &v24).map_err(|e| e.field("counts"))?;
+                    r.charge_entry(a21.len(), &k23, &v24)
+                        .map_err(|e| e.field("counts"))?;
                     a21.insert(k23, v24);
                 }
             }
@@ -245,7 +246,7 @@ impl<'a> NoteRef<'a> {
                     for _ in 0..n4 {
                         let k5 = r.read_str().map_err(|e| e.field("meta"))?;
                         let v6 = r.read_str().map_err(|e| e.key(k5).field("meta"))?;
-                        r.charge_entry(&k5, &v6).map_err(|e| e.field("meta"))?;
+                        r.charge_entry(a3.len(), &k5, &v6).map_err(|e| e.field("meta"))?;
                         a3.insert(k5, v6);
                     }
                 }
@@ -269,7 +270,8 @@ impl<'a> NoteRef<'a> {
                     for _ in 0..n8 {
                         let k9 = r.read_str().map_err(|e| e.field("counts"))?;
                         let v10 = r.read_long().map_err(|e| e.key(k9).field("counts"))?;
-                        r.charge_entry(&k9, &v10).map_err(|e| e.field("counts"))?;
+                        r.charge_entry(a7.len(), &k9, &v10)
+                            .map_err(|e| e.field("counts"))?;
                         a7.insert(k9, v10);
                     }
                 }
@@ -350,7 +352,7 @@ impl Note {
                             .read_owned_str()
                             .map(compact_str::CompactString::from)
                             .map_err(|e| e.key(&k5).field("meta"))?;
-                        r.charge_entry(&k5, &v6).map_err(|e| e.field("meta"))?;
+                        r.charge_entry(a3.len(), &k5, &v6).map_err(|e| e.field("meta"))?;
                         a3.insert(k5, v6);
                     }
                 }

@@ -260,7 +260,7 @@ impl Event {
                 for _ in 0..n19 {
                     let k20 = r.read_string().map_err(|e| e.field("tags"))?;
                     let v21 = r.read_double().map_err(|e| e.key(&k20).field("tags"))?;
-                    r.charge_entry(&k20, &v21).map_err(|e| e.field("tags"))?;
+                    r.charge_entry(a18.len(), &k20, &v21).map_err(|e| e.field("tags"))?;
                     a18.insert(k20, v21);
                 }
             }
@@ -456,7 +456,7 @@ impl Event {
                     let v8 = f64::from(
                         r.read_float().map_err(|e| e.key(&k7).field("tags"))?,
                     );
-                    r.charge_entry(&k7, &v8).map_err(|e| e.field("tags"))?;
+                    r.charge_entry(a5.len(), &k7, &v8).map_err(|e| e.field("tags"))?;
                     a5.insert(k7, v8);
                 }
             }

@@ -273,7 +273,7 @@ impl Envelope {
                             )
                         }
                     };
-                    r.charge_entry(&k29, &v30).map_err(|e| e.field("byKey"))?;
+                    r.charge_entry(a27.len(), &k29, &v30).map_err(|e| e.field("byKey"))?;
                     a27.insert(k29, v30);
                 }
             }

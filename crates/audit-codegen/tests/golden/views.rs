@@ -217,7 +217,7 @@ impl Doc {
                 for _ in 0..n19 {
                     let k20 = r.read_string().map_err(|e| e.field("meta"))?;
                     let v21 = r.read_string().map_err(|e| e.key(&k20).field("meta"))?;
-                    r.charge_entry(&k20, &v21).map_err(|e| e.field("meta"))?;
+                    r.charge_entry(a18.len(), &k20, &v21).map_err(|e| e.field("meta"))?;
                     a18.insert(k20, v21);
                 }
             }
@@ -393,7 +393,7 @@ impl<'a> DocRef<'a> {
                     for _ in 0..n4 {
                         let k5 = r.read_str().map_err(|e| e.field("meta"))?;
                         let v6 = r.read_str().map_err(|e| e.key(k5).field("meta"))?;
-                        r.charge_entry(&k5, &v6).map_err(|e| e.field("meta"))?;
+                        r.charge_entry(a3.len(), &k5, &v6).map_err(|e| e.field("meta"))?;
                         a3.insert(k5, v6);
                     }
                 }
