@@ -24,9 +24,13 @@ const UNKNOWN_WRITER: &str =
 
 fn writer() -> &'static WriterSchema {
     static WRITER: OnceLock<WriterSchema> = OnceLock::new();
-    WRITER.get_or_init(|| match WriterSchema::parse(UNKNOWN_WRITER) {
-        Ok(w) => w,
-        Err(e) => panic!("the fixture writer schema must parse: {e}"),
+    WRITER.get_or_init(|| {
+        // one-time set-up (schemas parsed once per process) stays out of the per-input peaks
+        audit_schema::prepare_decoders();
+        match WriterSchema::parse(UNKNOWN_WRITER) {
+            Ok(w) => w,
+            Err(e) => panic!("the fixture writer schema must parse: {e}"),
+        }
     })
 }
 

@@ -223,6 +223,7 @@ fn known_schemas() -> &'static [(&'static Schema, HashMap<String, &'static Schem
 /// Parses the built-in schemas for [`validate_known`] now.
 pub(crate) fn prepare() {
     let _ = known_schemas();
+    let _ = reader_schema();
 }
 
 /// Index of `version` in [`SchemaVersion::ALL`] (the tag of [`validate_known`]).

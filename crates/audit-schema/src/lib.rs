@@ -59,8 +59,9 @@ mod generated {
 pub const DECODE_ALLOC_SLACK: usize = rt::ALLOC_SLACK;
 
 /// Parses the built-in schemas that decoders validate whole inputs with (see
-/// [`DECODE_ALLOC_SLACK`]). Otherwise the first decode that needs them parses them, once per
-/// process (about 240 KB of heap, kept); call this at start-up to keep that out of any decode.
+/// [`DECODE_ALLOC_SLACK`]) and the reader schema of the generic writer-schema path
+/// ([`WriterSchema::decode`]). Otherwise the first decode that needs them parses them, once per
+/// process (a few hundred KB of heap, kept); call this at start-up to keep that out of any decode.
 pub fn prepare_decoders() {
     avro::prepare();
 }
