@@ -37,8 +37,23 @@ enum Trigger {
         department: CompactString,
         system: CompactString,
         component: CompactString,
-        consumed_idempotence_id: Option<CompactString>,
     },
+}
+
+/// Where the command's idempotence id comes from when it is not the default one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IdempotenceId {
+    /// Set with [`AuditCommandBuilder::idempotence_id`]: never replaced by a derived id.
+    Explicit(CompactString),
+    /// Derived from a consumed message: `audit-{its idempotence id}`.
+    FromMessage(CompactString),
+}
+
+/// Two process ids that disagree: the builder's and the one a context names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ProcessIdConflict {
+    builder: CompactString,
+    context: CompactString,
 }
 
 /// Builds `CreateAuditRecordCommand`s following jEAP's rules.
@@ -46,6 +61,55 @@ enum Trigger {
 /// Setters take and return the builder (chain them); every check happens in
 /// [`build`](Self::build), which borrows the builder so it can be reused: later changes never
 /// affect a command already built.
+///
+/// # What each call changes (jEAP's `CreateAuditRecordCommandBuilder`, call for call)
+///
+/// | call | jEAP | state it changes |
+/// |---|---|---|
+/// | [`new`](Self::new) | `createCommandBuilder(service, system, timestamp)` | service, system, timestamp; process id none, event type `UNKNOWN` |
+/// | [`process_id`](Self::process_id) | `createCommandBuilder(.., processId)` | the builder's process id (a conflict if a context already names another one) |
+/// | [`context`](Self::context) | `setContext(useCase)` | the context becomes `{useCase, null}`; the builder's process id is **not** touched |
+/// | [`context_with_process_id`](Self::context_with_process_id) | `setContext(useCase, processId)` | the context becomes `{useCase, processId}`; if the builder has no process id, it takes this one; if it has another one, a conflict (jEAP throws at the call, `build` returns [`Error::ProcessIdMismatch`]) |
+/// | [`event_type`](Self::event_type) | `setEventType` | the event type (last wins) |
+/// | [`event_data`](Self::event_data) | `addEventData` | appends an entry |
+/// | [`user`](Self::user), [`user_from_token`](Self::user_from_token) | `setTriggerUser` | the trigger (replaces a system trigger); the idempotence id is not touched |
+/// | [`system_component`](Self::system_component) | `setTriggerSystem` | the trigger (replaces a user trigger); the idempotence id is not touched |
+/// | [`system_component_from_message`](Self::system_component_from_message) | the factory's `createWithSystemTriggerFromMessage` | the system trigger from the message's publisher, and the idempotence id `audit-{consumed id}` unless one was set explicitly |
+/// | [`idempotence_id`](Self::idempotence_id) | `idempotenceId` | the explicit idempotence id (never regenerated, never replaced by a derived one) |
+/// | [`audited_object`](Self::audited_object) | `setAuditObject` + `addAuditObjectData*` | the audited object with its data |
+/// | [`variant`](Self::variant) | `variant` | `type.variant` |
+/// | [`build`](Self::build) | `build` | nothing: the command gets the builder's process id, the context as set, the explicit or derived idempotence id or else the default one computed from the state at this call |
+///
+/// The four call orders where this builder once differed from jEAP, as jEAP behaves:
+///
+/// ```
+/// use audit_builder::{AuditCommandBuilder, Error};
+/// use chrono::Utc;
+/// let builder = || AuditCommandBuilder::new("svc", "SYS", Utc::now()).user("u1", "idp");
+///
+/// // builder with process id p-1, then setContext("uc"): process id kept, context {uc, null}
+/// let command = builder().process_id("p-1").context("uc").build()?;
+/// assert_eq!(command.process_id.as_deref(), Some("p-1"));
+/// let context = command.payload.event.context.as_ref().unwrap();
+/// assert_eq!((context.use_case.as_str(), context.process_id.as_deref()), ("uc", None));
+///
+/// // setContext("uc1", "p-1"), then setContext("uc2", "p-2"): the second call conflicts
+/// let result = builder().context_with_process_id("uc1", "p-1").context_with_process_id("uc2", "p-2").build();
+/// assert!(matches!(result, Err(Error::ProcessIdMismatch { .. })));
+///
+/// // setContext("uc1", "p-1"), then setContext("uc2"): process id p-1 stays, context {uc2, null}
+/// let command = builder().context_with_process_id("uc1", "p-1").context("uc2").build()?;
+/// assert_eq!(command.process_id.as_deref(), Some("p-1"));
+///
+/// // message-triggered, then a user trigger: the derived id audit-{consumed id} stays
+/// let consumed = builder().idempotence_id("msg-17").build()?;
+/// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+///     .system_component_from_message("IT", &consumed)
+///     .user("u1", "idp")
+///     .build()?;
+/// assert_eq!(command.identity.idempotence_id, "audit-msg-17");
+/// # Ok::<(), audit_builder::Error>(())
+/// ```
 ///
 /// ```
 /// use audit_builder::{AuditCommandBuilder, AuditEventType, AuditedObject};
@@ -73,8 +137,10 @@ pub struct AuditCommandBuilder {
     event_data: Vec<(CompactString, CompactString)>,
     trigger: Option<Trigger>,
     audited_object: Option<AuditedObject>,
-    idempotence_id: Option<CompactString>,
+    idempotence_id: Option<IdempotenceId>,
     variant: Option<CompactString>,
+    /// The first process-id conflict (jEAP throws at that call; reported by `build`).
+    conflict: Option<ProcessIdConflict>,
     clock: ClockRef,
 }
 
@@ -107,11 +173,16 @@ impl AuditCommandBuilder {
             audited_object: None,
             idempotence_id: None,
             variant: None,
+            conflict: None,
             clock: ClockRef::System,
         }
     }
 
-    /// Sets the command's process id. A context set with this builder must name the same process id.
+    /// Sets the command's process id (jEAP passes it to `createCommandBuilder`). A context set
+    /// with [`context_with_process_id`](Self::context_with_process_id) must name the same one:
+    /// if one already names another process id, [`build`](Self::build) fails with
+    /// [`Error::ProcessIdMismatch`]. A context set with [`context`](Self::context) names none and
+    /// never conflicts.
     ///
     /// ```
     /// use audit_builder::AuditCommandBuilder;
@@ -125,8 +196,24 @@ impl AuditCommandBuilder {
     /// ```
     #[must_use]
     pub fn process_id(mut self, process_id: impl Into<CompactString>) -> Self {
-        self.process_id = Some(process_id.into());
+        let process_id = process_id.into();
+        if let Some(named) = self.context.as_ref().and_then(|c| c.process_id.clone())
+            && named != process_id
+        {
+            self.note_conflict(&process_id, &named);
+        }
+        self.process_id = Some(process_id);
         self
+    }
+
+    /// Remembers the first process-id conflict (later ones cannot happen in jEAP: it throws).
+    fn note_conflict(&mut self, builder: &CompactString, context: &CompactString) {
+        if self.conflict.is_none() {
+            self.conflict = Some(ProcessIdConflict {
+                builder: builder.clone(),
+                context: context.clone(),
+            });
+        }
     }
 
     /// Sets the event type (default `UNKNOWN`).
@@ -147,16 +234,19 @@ impl AuditCommandBuilder {
         self
     }
 
-    /// Sets the event context with a use case and no process id (an error at build time if the
-    /// builder carries a process id).
+    /// Sets the event context to a use case without a process id (jEAP's one-argument
+    /// `setContext`). The builder's process id, if any, is not touched: the command still carries
+    /// it, the context names none.
     ///
     /// ```
     /// use audit_builder::AuditCommandBuilder;
     /// use chrono::Utc;
     /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .process_id("p-1")
     ///     .context("pay-invoice")
     ///     .user("u1", "idp")
     ///     .build()?;
+    /// assert_eq!(command.process_id.as_deref(), Some("p-1"));
     /// let context = command.payload.event.context.unwrap();
     /// assert_eq!((context.use_case.as_str(), context.process_id), ("pay-invoice", None));
     /// # Ok::<(), audit_builder::Error>(())
@@ -170,8 +260,12 @@ impl AuditCommandBuilder {
         self
     }
 
-    /// Sets the event context with a use case and a process id. If the builder carries no process
-    /// id, this one becomes the command's process id; if it carries a different one, `build` fails.
+    /// Sets the event context to a use case and a process id (jEAP's two-argument `setContext`).
+    /// If the builder carries no process id, this one becomes the builder's (and so the
+    /// command's) process id, and stays when a later [`context`](Self::context) replaces the
+    /// context. If the builder carries a different one (given to
+    /// [`process_id`](Self::process_id) or by an earlier call of this method),
+    /// [`build`](Self::build) fails with [`Error::ProcessIdMismatch`] (jEAP throws at this call).
     ///
     /// ```
     /// use audit_builder::AuditCommandBuilder;
@@ -189,9 +283,14 @@ impl AuditCommandBuilder {
         use_case: impl Into<CompactString>,
         process_id: impl Into<CompactString>,
     ) -> Self {
+        let process_id = process_id.into();
+        match self.process_id.clone() {
+            Some(builder) if builder != process_id => self.note_conflict(&builder, &process_id),
+            _ => self.process_id = Some(process_id.clone()),
+        }
         self.context = Some(Context {
             use_case: use_case.into(),
-            process_id: Some(process_id.into()),
+            process_id: Some(process_id),
         });
         self
     }
@@ -219,7 +318,8 @@ impl AuditCommandBuilder {
         self
     }
 
-    /// Sets a user trigger (replacing any trigger set before).
+    /// Sets a user trigger (replacing any trigger set before). The idempotence id is not touched:
+    /// an explicit or message-derived one stays.
     ///
     /// ```
     /// use audit_builder::{AuditCommandBuilder, AuditTrigger};
@@ -284,16 +384,16 @@ impl AuditCommandBuilder {
             department: department.into(),
             system: system.into(),
             component: component.into(),
-            consumed_idempotence_id: None,
         });
         self
     }
 
     /// Sets a system-component trigger derived from a consumed message: the given department plus
-    /// the message's publisher system and service (as component). Unless overridden with
-    /// [`idempotence_id`](Self::idempotence_id), the idempotence id becomes
-    /// `audit-{idempotence id of the consumed message}`. Setting another trigger afterwards drops
-    /// that derived idempotence id together with this trigger.
+    /// the message's publisher system and service (as component), and the idempotence id
+    /// `audit-{idempotence id of the consumed message}`, like jEAP's
+    /// `createWithSystemTriggerFromMessage`. An id set with [`idempotence_id`](Self::idempotence_id)
+    /// (before or after) wins over the derived one. Setting another trigger afterwards keeps the
+    /// derived id, as in jEAP, where the factory sets it explicitly.
     ///
     /// ```
     /// use audit_builder::AuditCommandBuilder;
@@ -318,8 +418,10 @@ impl AuditCommandBuilder {
             department: department.into(),
             system: message.publisher_system().into(),
             component: message.publisher_service().into(),
-            consumed_idempotence_id: Some(message.idempotence_id().into()),
         });
+        if !matches!(self.idempotence_id, Some(IdempotenceId::Explicit(_))) {
+            self.idempotence_id = Some(IdempotenceId::FromMessage(message.idempotence_id().into()));
+        }
         self
     }
 
@@ -341,7 +443,8 @@ impl AuditCommandBuilder {
         self
     }
 
-    /// Overrides the idempotence id (must not be blank).
+    /// Overrides the idempotence id (must not be blank). It is never regenerated: later trigger
+    /// changes and [`system_component_from_message`](Self::system_component_from_message) keep it.
     ///
     /// ```
     /// use audit_builder::AuditCommandBuilder;
@@ -355,7 +458,7 @@ impl AuditCommandBuilder {
     /// ```
     #[must_use]
     pub fn idempotence_id(mut self, idempotence_id: impl Into<CompactString>) -> Self {
-        self.idempotence_id = Some(idempotence_id.into());
+        self.idempotence_id = Some(IdempotenceId::Explicit(idempotence_id.into()));
         self
     }
 
@@ -406,8 +509,9 @@ impl AuditCommandBuilder {
     /// truncated to milliseconds (what the wire carries).
     ///
     /// # Errors
-    /// [`Error::Blank`] naming the first blank required string, [`Error::MissingTrigger`],
-    /// [`Error::ProcessIdMismatch`].
+    /// [`Error::ProcessIdMismatch`] for the first process-id conflict of the calls (checked first:
+    /// jEAP throws at that call), [`Error::Blank`] naming the first blank required string,
+    /// [`Error::MissingTrigger`].
     ///
     /// ```
     /// use audit_builder::{AuditCommandBuilder, Error};
@@ -420,10 +524,16 @@ impl AuditCommandBuilder {
     /// # Ok::<(), audit_builder::Error>(())
     /// ```
     pub fn build(&self) -> Result<CreateAuditRecordCommand, Error> {
+        if let Some(conflict) = &self.conflict {
+            return Err(Error::ProcessIdMismatch {
+                builder: conflict.builder.to_string(),
+                context: conflict.context.to_string(),
+            });
+        }
         require(&self.service, Field::ServiceName)?;
         require(&self.system, Field::SystemName)?;
         let trigger = self.trigger.as_ref().ok_or(Error::MissingTrigger)?;
-        let (wire_trigger, trigger_key, consumed_idempotence_id) = match trigger {
+        let (wire_trigger, trigger_key) = match trigger {
             Trigger::User {
                 id,
                 identity_provider,
@@ -434,20 +544,16 @@ impl AuditCommandBuilder {
                     id: id.clone(),
                     identity_provider: identity_provider.clone(),
                 };
-                (AuditTrigger::AuditUser(user), id.as_str(), None)
+                (AuditTrigger::AuditUser(user), id.as_str())
             }
             Trigger::System {
                 department,
                 system,
                 component,
-                consumed_idempotence_id,
             } => {
                 require(department, Field::Department)?;
                 require(system, Field::ComponentSystem)?;
                 require(component, Field::Component)?;
-                if let Some(consumed) = consumed_idempotence_id {
-                    require(consumed, Field::ConsumedIdempotenceId)?;
-                }
                 let component_value = AuditSystemComponent {
                     department: department.clone(),
                     system: system.clone(),
@@ -456,25 +562,13 @@ impl AuditCommandBuilder {
                 (
                     AuditTrigger::AuditSystemComponent(component_value),
                     component.as_str(),
-                    consumed_idempotence_id.as_deref(),
                 )
             }
         };
-        let mut process_id = self.process_id.clone();
         let context = match &self.context {
             None => None,
             Some(context) => {
                 require(&context.use_case, Field::UseCase)?;
-                match (&self.process_id, &context.process_id) {
-                    (Some(builder), named) if named.as_ref() != Some(builder) => {
-                        return Err(Error::ProcessIdMismatch {
-                            builder: builder.to_string(),
-                            context: named.as_deref().map(str::to_owned),
-                        });
-                    }
-                    (None, Some(named)) => process_id = Some(named.clone()),
-                    _ => {}
-                }
                 Some(AuditContext {
                     use_case: context.use_case.clone(),
                     process_id: context.process_id.clone(),
@@ -487,13 +581,16 @@ impl AuditCommandBuilder {
         if let Some(object) = &self.audited_object {
             object.validate()?;
         }
-        let idempotence_id = match (&self.idempotence_id, consumed_idempotence_id) {
-            (Some(explicit), _) => {
+        let idempotence_id = match &self.idempotence_id {
+            Some(IdempotenceId::Explicit(explicit)) => {
                 require(explicit, Field::IdempotenceId)?;
                 explicit.clone()
             }
-            (None, Some(consumed)) => audit_schema::format_compact!("audit-{consumed}"),
-            (None, None) => self.default_idempotence_id(trigger_key).into(),
+            Some(IdempotenceId::FromMessage(consumed)) => {
+                require(consumed, Field::ConsumedIdempotenceId)?;
+                audit_schema::format_compact!("audit-{consumed}")
+            }
+            None => self.default_idempotence_id(trigger_key).into(),
         };
         let event_data = if self.event_data.is_empty() {
             None
@@ -538,7 +635,7 @@ impl AuditCommandBuilder {
                 trigger: wire_trigger,
                 audited_data: self.audited_object.as_ref().map(AuditedObject::to_wire),
             },
-            process_id,
+            process_id: self.process_id.clone(),
             command_version: COMMAND_VERSION.into(),
         })
     }

@@ -114,16 +114,18 @@ pub enum Error {
          or `system_component_from_message` before `build`"
     )]
     MissingTrigger,
-    /// The builder carries a process id and the context names a different one (or none).
+    /// The builder carries a process id and a context was given a different one (jEAP: "processId
+    /// on command and processId on AuditContext must match"). A context without a process id
+    /// never conflicts.
     #[error(
         "process id mismatch (`processId` / `payload.event.context.processId`): the builder carries \
          {builder:?} but the context names {context:?}"
     )]
     ProcessIdMismatch {
-        /// The process id given to the builder.
+        /// The builder's process id (given to `process_id`, or by the first context naming one).
         builder: String,
-        /// The process id given with the context.
-        context: Option<String>,
+        /// The different process id given with a context.
+        context: String,
     },
     /// An environment variable needed by [`AuditCommandFactory::from_env`](crate::AuditCommandFactory::from_env)
     /// is missing or not valid Unicode.

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::builder::AuditCommandBuilder;
 use crate::clock::{Clock, ClockRef};
 use crate::error::{Error, Field, require};
+use crate::trigger::JeapMessage;
 
 /// Environment variable holding the system name read by [`AuditCommandFactory::from_env`].
 pub const SYSTEM_NAME_ENV: &str = "AUDIT_SYSTEM_NAME";
@@ -156,6 +157,32 @@ impl AuditCommandFactory {
         process_id: impl Into<CompactString>,
     ) -> AuditCommandBuilder {
         self.builder(timestamp).process_id(process_id)
+    }
+
+    /// A builder for an action triggered by a consumed jEAP message (jEAP's
+    /// `createWithSystemTriggerFromMessage`): system-component trigger from the message's
+    /// publisher with the department `department`, idempotence id `audit-{consumed id}`. The id
+    /// stays when the trigger is replaced later; only [`AuditCommandBuilder::idempotence_id`]
+    /// replaces it.
+    ///
+    /// ```
+    /// use audit_builder::AuditCommandFactory;
+    /// use chrono::Utc;
+    /// let audit = AuditCommandFactory::new("svc", "SYS")?;
+    /// let consumed = audit.builder(Utc::now()).user("u1", "idp").idempotence_id("msg-17").build()?;
+    /// let command = audit.builder_from_message(Utc::now(), "IT", &consumed).user("u2", "idp").build()?;
+    /// assert_eq!(command.identity.idempotence_id, "audit-msg-17");
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn builder_from_message(
+        &self,
+        timestamp: DateTime<Utc>,
+        department: impl Into<CompactString>,
+        message: &impl JeapMessage,
+    ) -> AuditCommandBuilder {
+        self.builder(timestamp)
+            .system_component_from_message(department, message)
     }
 
     /// The service name.

@@ -105,16 +105,13 @@ fn explicit_override_wins_over_message_idempotence_id() {
 }
 
 #[test]
-fn replacing_the_message_trigger_drops_its_idempotence_id() {
+fn explicit_override_after_the_message_trigger_wins() {
     let command = AuditCommandBuilder::new("svc", "SYS", t0())
         .system_component_from_message("DEP", &consumed_message())
-        .user("u1", "idp")
+        .idempotence_id("mine")
         .build()
         .unwrap();
-    assert_eq!(
-        command.identity.idempotence_id,
-        "SYS-svc-UNKNOWN-u1-2026-05-28T08:00:00Z"
-    );
+    assert_eq!(command.identity.idempotence_id, "mine");
 }
 
 #[test]
@@ -191,10 +188,16 @@ fn factory_builders_carry_service_system_and_clock() {
     );
     let mismatch = factory
         .builder_in_process(t0(), "p1")
-        .context("uc")
+        .context_with_process_id("uc", "p2")
         .user("u1", "idp")
         .build();
     assert!(matches!(mismatch, Err(Error::ProcessIdMismatch { .. })));
+    let from_message = factory
+        .builder_from_message(t0(), "DEP", &consumed_message())
+        .build()
+        .unwrap();
+    assert_eq!(from_message.identity.idempotence_id, "audit-upstream-key-1");
+    assert_eq!(from_message.publisher.service, "svc");
 }
 
 #[test]

@@ -8,6 +8,7 @@
 
 mod behaviour;
 mod blank;
+mod call_orders;
 mod conveniences;
 mod idempotence;
 mod props;

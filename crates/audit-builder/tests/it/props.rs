@@ -120,11 +120,12 @@ struct Expected {
     object: Option<AuditedObject>,
     idempotence_override: Option<String>,
     variant: Option<String>,
+    /// The builder's process id: given to it, or taken from the first context naming one.
+    process_id: Option<String>,
 }
 
 fn apply(
     mut builder: AuditCommandBuilder,
-    builder_pid: Option<&str>,
     ops: &[Op],
     expected: &mut Expected,
 ) -> AuditCommandBuilder {
@@ -135,8 +136,16 @@ fn apply(
                 builder.event_type(t)
             }
             Op::Context(use_case, pid) => {
-                // valid sequences only: a builder process id forces the same one on the context
-                let pid = builder_pid.map(str::to_owned).or(pid);
+                // valid sequences only: once the builder has a process id (given to it or taken
+                // from the first context naming one), a context names that one or none
+                let pid = match (&expected.process_id, pid) {
+                    (Some(current), Some(_)) => Some(current.clone()),
+                    (None, Some(named)) => {
+                        expected.process_id = Some(named.clone());
+                        Some(named)
+                    }
+                    (_, None) => None,
+                };
                 expected.context = Some((use_case.clone(), pid.clone()));
                 match pid {
                     Some(pid) => builder.context_with_process_id(use_case, pid),
@@ -219,8 +228,8 @@ proptest! {
         if let Some(pid) = &builder_pid {
             builder = builder.process_id(pid.clone());
         }
-        let mut expected = Expected::default();
-        let builder = apply(builder, builder_pid.as_deref(), &ops, &mut expected);
+        let mut expected = Expected { process_id: builder_pid.clone(), ..Expected::default() };
+        let builder = apply(builder, &ops, &mut expected);
         let command = builder.build().map_err(|e| TestCaseError::fail(e.to_string()))?;
 
         // encodes and decodes back equal
@@ -239,8 +248,7 @@ proptest! {
         prop_assert_eq!(command.payload.event.r#type, expected.event_type);
         let context = command.payload.event.context.as_ref().map(|c| (c.use_case.to_string(), c.process_id.as_deref().map(str::to_owned)));
         prop_assert_eq!(&context, &expected.context);
-        let expected_pid = builder_pid.clone().or_else(|| expected.context.as_ref().and_then(|c| c.1.clone()));
-        prop_assert_eq!(command.process_id.as_deref(), expected_pid.as_deref());
+        prop_assert_eq!(command.process_id.as_deref(), expected.process_id.as_deref());
         let event_data: Option<Vec<(String, String)>> = command.payload.event.event_data.as_ref()
             .map(|d| d.iter().map(|e| (e.key.to_string(), e.value.to_string())).collect());
         let expected_data = if expected.event_data.is_empty() { None } else { Some(expected.event_data.clone()) };
