@@ -11,7 +11,7 @@ use audit_schema::{
 use chrono::{DateTime, SubsecRound as _, Utc};
 
 use crate::clock::{Clock, ClockRef};
-use crate::error::{Error, Field, require};
+use crate::error::{Error, Field, is_blank, require};
 use crate::instant::write_java_instant;
 use crate::object::AuditedObject;
 use crate::trigger::{JeapMessage, TokenSubject};
@@ -49,11 +49,17 @@ enum IdempotenceId {
     FromMessage(CompactString),
 }
 
-/// Two process ids that disagree: the builder's and the one a context names.
+/// The first call that jEAP's builder throws from (the Rust builder reports it from `build`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct ProcessIdConflict {
-    builder: CompactString,
-    context: CompactString,
+enum CallFailure {
+    /// `setContext(useCase, processId)` with a process id other than the builder's:
+    /// (the builder's, the context's).
+    ProcessIdConflict {
+        builder: CompactString,
+        context: CompactString,
+    },
+    /// `idempotenceId(blank)`: the id is not taken.
+    BlankIdempotenceId,
 }
 
 /// Builds `CreateAuditRecordCommand`s following jEAP's rules.
@@ -75,10 +81,13 @@ struct ProcessIdConflict {
 /// | [`user`](Self::user), [`user_from_token`](Self::user_from_token) | `setTriggerUser` | the trigger (replaces a system trigger); the idempotence id is not touched |
 /// | [`system_component`](Self::system_component) | `setTriggerSystem` | the trigger (replaces a user trigger); the idempotence id is not touched |
 /// | [`system_component_from_message`](Self::system_component_from_message) | the factory's `createWithSystemTriggerFromMessage` | the system trigger from the message's publisher, and the idempotence id `audit-{consumed id}` unless one was set explicitly |
-/// | [`idempotence_id`](Self::idempotence_id) | `idempotenceId` | the explicit idempotence id (never regenerated, never replaced by a derived one) |
+/// | [`idempotence_id`](Self::idempotence_id) | `idempotenceId` | the explicit idempotence id (never regenerated, never replaced by a derived one, replaced by a later explicit one); a blank id is not taken and fails the builder (jEAP throws at the call, `build` returns [`Error::Blank`]) |
 /// | [`audited_object`](Self::audited_object) | `setAuditObject` + `addAuditObjectData*` | the audited object with its data |
 /// | [`variant`](Self::variant) | `variant` | `type.variant` |
-/// | [`build`](Self::build) | `build` | nothing: the command gets the builder's process id, the context as set, the explicit or derived idempotence id or else the default one computed from the state at this call |
+/// | [`build`](Self::build) | `build` | nothing: first the first failed call's error, if any; else the command gets the builder's process id, the context as set, the explicit or derived idempotence id or else the default one computed from the state at this call |
+///
+/// A failed call (a process-id conflict, a blank idempotence id) is remembered, the first one
+/// only, and never healed by later calls: in jEAP the exception ends the chain.
 ///
 /// The four call orders where this builder once differed from jEAP, as jEAP behaves:
 ///
@@ -139,8 +148,9 @@ pub struct AuditCommandBuilder {
     audited_object: Option<AuditedObject>,
     idempotence_id: Option<IdempotenceId>,
     variant: Option<CompactString>,
-    /// The first process-id conflict (jEAP throws at that call; reported by `build`).
-    conflict: Option<ProcessIdConflict>,
+    /// The first call jEAP throws from (a process-id conflict or a blank idempotence id);
+    /// `build` reports it before anything else. Later calls never heal it.
+    failure: Option<CallFailure>,
     clock: ClockRef,
 }
 
@@ -173,7 +183,7 @@ impl AuditCommandBuilder {
             audited_object: None,
             idempotence_id: None,
             variant: None,
-            conflict: None,
+            failure: None,
             clock: ClockRef::System,
         }
     }
@@ -208,11 +218,16 @@ impl AuditCommandBuilder {
 
     /// Remembers the first process-id conflict (later ones cannot happen in jEAP: it throws).
     fn note_conflict(&mut self, builder: &CompactString, context: &CompactString) {
-        if self.conflict.is_none() {
-            self.conflict = Some(ProcessIdConflict {
-                builder: builder.clone(),
-                context: context.clone(),
-            });
+        self.note_failure(CallFailure::ProcessIdConflict {
+            builder: builder.clone(),
+            context: context.clone(),
+        });
+    }
+
+    /// Remembers the first call jEAP throws from; later calls cannot happen there.
+    fn note_failure(&mut self, failure: CallFailure) {
+        if self.failure.is_none() {
+            self.failure = Some(failure);
         }
     }
 
@@ -446,6 +461,11 @@ impl AuditCommandBuilder {
     /// Overrides the idempotence id (must not be blank). It is never regenerated: later trigger
     /// changes and [`system_component_from_message`](Self::system_component_from_message) keep it.
     ///
+    /// A blank id is not taken and fails the builder, as jEAP's `idempotenceId` throws at that
+    /// call: [`build`](Self::build) returns [`Error::Blank`] for
+    /// [`Field::IdempotenceId`](crate::Field::IdempotenceId) before any other error, even if a
+    /// valid id is set afterwards.
+    ///
     /// ```
     /// use audit_builder::AuditCommandBuilder;
     /// use chrono::Utc;
@@ -458,7 +478,12 @@ impl AuditCommandBuilder {
     /// ```
     #[must_use]
     pub fn idempotence_id(mut self, idempotence_id: impl Into<CompactString>) -> Self {
-        self.idempotence_id = Some(IdempotenceId::Explicit(idempotence_id.into()));
+        let idempotence_id = idempotence_id.into();
+        if is_blank(&idempotence_id) {
+            self.note_failure(CallFailure::BlankIdempotenceId);
+        } else {
+            self.idempotence_id = Some(IdempotenceId::Explicit(idempotence_id));
+        }
         self
     }
 
@@ -509,9 +534,9 @@ impl AuditCommandBuilder {
     /// truncated to milliseconds (what the wire carries).
     ///
     /// # Errors
-    /// [`Error::ProcessIdMismatch`] for the first process-id conflict of the calls (checked first:
-    /// jEAP throws at that call), [`Error::Blank`] naming the first blank required string,
-    /// [`Error::MissingTrigger`].
+    /// First the first call jEAP throws from, in call order: [`Error::ProcessIdMismatch`] for a
+    /// process-id conflict, [`Error::Blank`] for a blank [`idempotence_id`](Self::idempotence_id).
+    /// Then [`Error::Blank`] naming the first blank required string, [`Error::MissingTrigger`].
     ///
     /// ```
     /// use audit_builder::{AuditCommandBuilder, Error};
@@ -524,11 +549,19 @@ impl AuditCommandBuilder {
     /// # Ok::<(), audit_builder::Error>(())
     /// ```
     pub fn build(&self) -> Result<CreateAuditRecordCommand, Error> {
-        if let Some(conflict) = &self.conflict {
-            return Err(Error::ProcessIdMismatch {
-                builder: conflict.builder.to_string(),
-                context: conflict.context.to_string(),
-            });
+        match &self.failure {
+            None => {}
+            Some(CallFailure::ProcessIdConflict { builder, context }) => {
+                return Err(Error::ProcessIdMismatch {
+                    builder: builder.to_string(),
+                    context: context.to_string(),
+                });
+            }
+            Some(CallFailure::BlankIdempotenceId) => {
+                return Err(Error::Blank {
+                    field: Field::IdempotenceId,
+                });
+            }
         }
         require(&self.service, Field::ServiceName)?;
         require(&self.system, Field::SystemName)?;
@@ -582,10 +615,7 @@ impl AuditCommandBuilder {
             object.validate()?;
         }
         let idempotence_id = match &self.idempotence_id {
-            Some(IdempotenceId::Explicit(explicit)) => {
-                require(explicit, Field::IdempotenceId)?;
-                explicit.clone()
-            }
+            Some(IdempotenceId::Explicit(explicit)) => explicit.clone(),
             Some(IdempotenceId::FromMessage(consumed)) => {
                 require(consumed, Field::ConsumedIdempotenceId)?;
                 audit_schema::format_compact!("audit-{consumed}")

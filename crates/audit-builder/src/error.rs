@@ -139,9 +139,19 @@ pub enum Error {
     },
 }
 
-/// Returns `Err(Error::Blank)` when `value` is empty or whitespace only.
+/// Whether `value` is empty or whitespace only. Whitespace is the union of Unicode `White_Space`
+/// (what [`str::trim`] removes) and Java's `Character.isWhitespace` (what jEAP's `isBlank` uses,
+/// which also counts U+001C..U+001F): everything jEAP calls blank is blank here too, and a few
+/// more (no-break spaces, U+0085).
+pub(crate) fn is_blank(value: &str) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_whitespace() || matches!(c, '\u{1c}'..='\u{1f}'))
+}
+
+/// Returns `Err(Error::Blank)` when `value` is empty or whitespace only (see [`is_blank`]).
 pub(crate) fn require(value: &str, field: Field) -> Result<(), Error> {
-    if value.trim().is_empty() {
+    if is_blank(value) {
         Err(Error::Blank { field })
     } else {
         Ok(())

@@ -7,7 +7,7 @@
 //! same outcome: the same command fields, or the same error.
 
 use audit_builder::{
-    AuditCommandBuilder, AuditCommandFactory, AuditEventType, AuditTrigger, Error,
+    AuditCommandBuilder, AuditCommandFactory, AuditEventType, AuditTrigger, Error, Field,
 };
 use audit_schema::CreateAuditRecordCommand;
 use chrono::{DateTime, Utc};
@@ -148,6 +148,76 @@ fn a_conflict_is_not_healed_by_later_calls() {
     );
 }
 
+/// `idempotenceId(blank)` throws at the call: a valid id set afterwards does not heal the builder,
+/// and the failure comes before a later process-id conflict (and before `build`'s own checks).
+#[test]
+fn a_blank_idempotence_id_fails_the_builder_even_if_a_valid_one_follows() {
+    for blank in ["", " ", "\t\n", "\u{1c}\u{1f}"] {
+        let result = user_builder()
+            .idempotence_id(blank)
+            .idempotence_id("key-1")
+            .build();
+        assert!(
+            matches!(
+                result,
+                Err(Error::Blank {
+                    field: Field::IdempotenceId
+                })
+            ),
+            "{blank:?}: {result:?}"
+        );
+    }
+    let result = AuditCommandBuilder::new("svc", "SYS", t0())
+        .process_id("p-1")
+        .idempotence_id(" ")
+        .context_with_process_id("uc", "p-2")
+        .build();
+    assert!(
+        matches!(
+            result,
+            Err(Error::Blank {
+                field: Field::IdempotenceId
+            })
+        ),
+        "{result:?}"
+    );
+    let result = user_builder()
+        .process_id("p-1")
+        .context_with_process_id("uc", "p-2")
+        .idempotence_id(" ")
+        .build();
+    assert!(
+        matches!(result, Err(Error::ProcessIdMismatch { .. })),
+        "{result:?}"
+    );
+    // a blank id is not taken: an explicit id set before it is what jEAP's builder keeps, but
+    // the chain has failed; a valid explicit id replaces an earlier valid one
+    let command = user_builder()
+        .idempotence_id("key-1")
+        .idempotence_id("key-2")
+        .build()
+        .unwrap();
+    assert_eq!(command.identity.idempotence_id, "key-2");
+}
+
+/// Deliberate difference: blank is the union of Unicode `White_Space` and Java's
+/// `Character.isWhitespace`, so a no-break space alone (jEAP: not blank) is rejected here too.
+#[test]
+fn a_no_break_space_idempotence_id_is_rejected_unlike_jeap() {
+    assert!(!java_is_blank("\u{a0}"));
+    assert!(java_is_blank("\u{1c}"));
+    let result = user_builder().idempotence_id("\u{a0}").build();
+    assert!(
+        matches!(
+            result,
+            Err(Error::Blank {
+                field: Field::IdempotenceId
+            })
+        ),
+        "{result:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // A model of jEAP's imperative builder, after the Java source.
 
@@ -159,6 +229,9 @@ enum JeapError {
     ProcessIdsMustMatch(String, String),
     /// `IllegalStateException("Either user or system trigger must be set")` from `build()`.
     NoTrigger,
+    /// `AvroMessageBuilderException.propertyValue("identity.idempotenceId", ..)` from
+    /// `idempotenceId(blank)`.
+    BlankIdempotenceId,
 }
 
 /// The command fields the sequences can influence.
@@ -227,7 +300,8 @@ impl JeapBuilder {
     ) -> Self {
         let mut builder = Self::create_command_builder(service_name, system_name, timestamp, None);
         builder.set_trigger_system(department, &message.system, &message.service);
-        builder.idempotence_id(&format!("audit-{}", message.idempotence_id));
+        // "audit-" + id is never blank: this call cannot throw
+        let _ = builder.idempotence_id(&format!("audit-{}", message.idempotence_id));
         builder
     }
 
@@ -283,9 +357,13 @@ impl JeapBuilder {
         self.user = None;
     }
 
-    /// `AvroMessageBuilder.idempotenceId(id)` (the sequences never pass a blank one).
-    fn idempotence_id(&mut self, id: &str) {
+    /// `AvroMessageBuilder.idempotenceId(id)`: throws on a blank id (before taking it).
+    fn idempotence_id(&mut self, id: &str) -> Result<(), JeapError> {
+        if java_is_blank(id) {
+            return Err(JeapError::BlankIdempotenceId);
+        }
         self.idempotence_id = Some(id.to_owned());
+        Ok(())
     }
 
     /// `build()`: event details, trigger (or throw), idempotence id if none yet, process id.
@@ -300,7 +378,7 @@ impl JeapBuilder {
         };
         if self.idempotence_id.is_none() {
             let id = self.create_idempotence_id();
-            self.idempotence_id(&id);
+            self.idempotence_id(&id)?;
         }
         Ok(Outcome {
             process_id: self.process_id.clone(),
@@ -334,6 +412,17 @@ impl JeapBuilder {
             instant
         )
     }
+}
+
+/// `AvroMessageBuilder.isBlank`: empty, or every char `Character.isWhitespace` (Unicode space
+/// separators except the no-break ones, and U+0009..U+000D, U+001C..U+001F).
+fn java_is_blank(value: &str) -> bool {
+    value.chars().all(|c| {
+        matches!(c, '\u{9}'..='\u{d}' | '\u{1c}'..='\u{1f}')
+            || (c.is_whitespace()
+                && !matches!(c, '\u{85}' | '\u{a0}' | '\u{2007}' | '\u{202f}')
+                && !c.is_control())
+    })
 }
 
 /// A consumed jEAP message (its publisher and idempotence id).
@@ -388,6 +477,15 @@ fn name() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Idempotence ids: usually a name, sometimes blank in jEAP's sense (the ids both sides reject;
+/// the no-break spaces only Rust rejects are a documented deliberate difference, tested apart).
+fn idempotence_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => name(),
+        1 => proptest::sample::select(vec!["", " ", "\t\n", "\u{1c}", "\u{2003}"]).prop_map(str::to_owned),
+    ]
+}
+
 fn process_id() -> impl Strategy<Value = String> {
     proptest::sample::select(vec!["p-1", "p-2", "p-3"]).prop_map(str::to_owned)
 }
@@ -422,7 +520,7 @@ fn call() -> impl Strategy<Value = Call> {
         (name(), name()).prop_map(|(k, v)| Call::AddEventData(k, v)),
         (name(), name()).prop_map(|(id, idp)| Call::SetTriggerUser(id, idp)),
         (name(), name(), name()).prop_map(|(d, s, c)| Call::SetTriggerSystem(d, s, c)),
-        name().prop_map(Call::IdempotenceId),
+        idempotence_id().prop_map(Call::IdempotenceId),
     ]
 }
 
@@ -451,7 +549,7 @@ fn run_model(
             Call::AddEventData(k, v) => builder.add_event_data(k, v),
             Call::SetTriggerUser(id, idp) => builder.set_trigger_user(id, idp),
             Call::SetTriggerSystem(d, s, c) => builder.set_trigger_system(d, s, c),
-            Call::IdempotenceId(id) => builder.idempotence_id(id),
+            Call::IdempotenceId(id) => builder.idempotence_id(id)?,
         }
     }
     builder.build()
@@ -484,6 +582,9 @@ fn run_ours(timestamp: DateTime<Utc>, start: &Start, calls: &[Call]) -> Result<O
             Err(JeapError::ProcessIdsMustMatch(builder, context))
         }
         Err(Error::MissingTrigger) => Err(JeapError::NoTrigger),
+        Err(Error::Blank {
+            field: Field::IdempotenceId,
+        }) => Err(JeapError::BlankIdempotenceId),
         Err(other) => panic!("an error jEAP does not raise for these inputs: {other:?}"),
     }
 }
