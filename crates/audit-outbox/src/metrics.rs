@@ -13,6 +13,9 @@
 //! | `audit_outbox_database_errors_total` | counter | `operation` | relay/housekeeping database errors (retried) |
 //! | `audit_outbox_listener_reconnects_total` | counter | | PostgreSQL LISTEN connection re-opened |
 //! | `audit_outbox_housekeeping_deleted_total` | counter | `state` = `sent` / `failed` | rows deleted by housekeeping |
+//! | `audit_outbox_claims_total` | counter | | claim statements run by relays (with or without rows) |
+//! | `audit_outbox_claims_lost_total` | counter | `reason` = `taken_over` / `lease_expired` | rows whose status change a relay did not make: another relay held the claim by then, or the lease had run out before the statement |
+//! | `audit_outbox_settle_panics_total` | counter | | batch-settling tasks that panicked (their rows are released at once) |
 
 /// Gauge: pending rows.
 pub const BACKLOG: &str = "audit_outbox_backlog";
@@ -36,6 +39,13 @@ pub const DATABASE_ERRORS: &str = "audit_outbox_database_errors_total";
 pub const LISTENER_RECONNECTS: &str = "audit_outbox_listener_reconnects_total";
 /// Counter with label `state`: rows deleted by housekeeping.
 pub const HOUSEKEEPING_DELETED: &str = "audit_outbox_housekeeping_deleted_total";
+
+/// Counter: claim statements.
+pub const CLAIMS: &str = "audit_outbox_claims_total";
+/// Counter with label `reason`: status changes not made because the claim was gone.
+pub const CLAIMS_LOST: &str = "audit_outbox_claims_lost_total";
+/// Counter: panicked batch-settling tasks.
+pub const SETTLE_PANICS: &str = "audit_outbox_settle_panics_total";
 
 /// Registers descriptions and units of all metrics with the installed recorder.
 pub fn describe() {
@@ -72,6 +82,17 @@ pub fn describe() {
         DATABASE_ERRORS,
         Unit::Count,
         "Database errors in background tasks"
+    );
+    describe_counter!(CLAIMS, Unit::Count, "Relay claim statements");
+    describe_counter!(
+        CLAIMS_LOST,
+        Unit::Count,
+        "Row status changes not made because the relay's claim was gone"
+    );
+    describe_counter!(
+        SETTLE_PANICS,
+        Unit::Count,
+        "Relay batch-settling tasks that panicked"
     );
     describe_counter!(
         LISTENER_RECONNECTS,

@@ -48,8 +48,8 @@ use crate::metrics as m;
 use crate::outbox::Outbox;
 use crate::store::{Backend, ClaimedRow};
 
-/// Relay settings.
-#[derive(Debug, Clone)]
+/// Relay settings. `Debug` redacts secret producer properties (see [`redact`]).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct RelayConfig {
     /// Kafka `bootstrap.servers`.
@@ -85,6 +85,61 @@ pub struct RelayConfig {
     pub pipeline_depth: u32,
 }
 
+impl std::fmt::Debug for RelayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let properties: BTreeMap<&str, &str> = self
+            .producer_properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), redact(k, v)))
+            .collect();
+        f.debug_struct("RelayConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("producer_properties", &properties)
+            .field("relay_id", &self.relay_id)
+            .field("batch_size", &self.batch_size)
+            .field("lease", &self.lease)
+            .field("poll_interval", &self.poll_interval)
+            .field("delivery_timeout", &self.delivery_timeout)
+            .field("backoff_initial", &self.backoff_initial)
+            .field("backoff_max", &self.backoff_max)
+            .field("database_backoff_max", &self.database_backoff_max)
+            .field("listen", &self.listen)
+            .field("pipeline_depth", &self.pipeline_depth)
+            .finish()
+    }
+}
+
+/// The value to show for the librdkafka property `key`: `"<redacted>"` for secrets (any key
+/// naming a password, secret, private key, JAAS or OAuth/OIDC configuration, or token), the
+/// value itself otherwise.
+///
+/// ```
+/// use audit_outbox::relay::redact;
+/// assert_eq!(redact("sasl.password", "hunter2"), "<redacted>");
+/// assert_eq!(redact("ssl.key.pem", "-----BEGIN PRIVATE KEY-----"), "<redacted>");
+/// assert_eq!(redact("sasl.username", "relay"), "relay");
+/// ```
+#[must_use]
+pub fn redact<'a>(key: &str, value: &'a str) -> &'a str {
+    const SECRET_PARTS: &[&str] = &[
+        "password",
+        "secret",
+        "ssl.key.pem",
+        "ssl_key",
+        "keystore",
+        "jaas",
+        "oauthbearer.config",
+        "token",
+        "credential",
+    ];
+    let key = key.to_ascii_lowercase();
+    if SECRET_PARTS.iter().any(|part| key.contains(part)) {
+        "<redacted>"
+    } else {
+        value
+    }
+}
+
 impl RelayConfig {
     /// Defaults for this broker list.
     pub fn new(bootstrap_servers: impl Into<String>) -> Self {
@@ -111,7 +166,9 @@ impl RelayConfig {
         self
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the settings and returns the effective producer configuration (the one the relay
+    /// will use, with `producer_properties` applied), against which the lease is checked too.
+    fn validate(&self) -> Result<ClientConfig> {
         if self.bootstrap_servers.trim().is_empty() {
             return Err(Error::Config("bootstrap servers are empty".into()));
         }
@@ -132,7 +189,33 @@ impl RelayConfig {
                 "back-off: 0 < initial <= max required".into(),
             ));
         }
-        Ok(())
+        let client = kafka::client_config(
+            &self.bootstrap_servers,
+            self.delivery_timeout,
+            &self.producer_properties,
+        )?;
+        // `delivery.timeout.ms` is librdkafka's alias of `message.timeout.ms`; the last one set
+        // wins there, so both are checked. 0 means "no timeout" (infinite).
+        for name in ["message.timeout.ms", "delivery.timeout.ms"] {
+            let Some(value) = client.get(name) else {
+                continue;
+            };
+            let ms: u64 = value.trim().parse().map_err(|_| {
+                Error::Config(format!(
+                    "producer property `{name}` must be a number of milliseconds, got `{value}`"
+                ))
+            })?;
+            let effective = Duration::from_millis(ms);
+            if ms == 0 || self.lease <= effective {
+                return Err(Error::Config(format!(
+                    "the lease ({:?}) must be longer than the effective delivery timeout \
+                     (`{name}` = {value} ms; 0 = infinite): a record still in flight when the \
+                     lease ends would be sent again by another relay",
+                    self.lease
+                )));
+            }
+        }
+        Ok(client)
     }
 
     /// The back-off before the next attempt of a row that has failed `attempts` times before.
@@ -158,6 +241,18 @@ pub struct RelayStats {
     pub transient_failures: u64,
     /// Producer rebuilds after fatal idempotent-producer errors.
     pub producer_rebuilds: u64,
+    /// Rows whose status change (sent, retry, failed) changed nothing because another relay held
+    /// the claim by then (this relay's lease had run out and the row was claimed again).
+    pub claims_taken_over: u64,
+    /// Rows whose status change was not even attempted because this relay's lease had run out
+    /// (e.g. the process was paused): the rows belong to whoever claims them next.
+    pub lease_expired_skips: u64,
+    /// Rows whose status change this relay's statements actually made (sent + retry + failed).
+    pub rows_changed: u64,
+    /// Failed database statements of this relay (claims and status changes; all retried).
+    pub database_errors: u64,
+    /// Batch-settling tasks that panicked (their claims were released).
+    pub settle_panics: u64,
 }
 
 #[derive(Debug, Default)]
@@ -167,6 +262,11 @@ struct Stats {
     permanent_failures: AtomicU64,
     transient_failures: AtomicU64,
     producer_rebuilds: AtomicU64,
+    claims_taken_over: AtomicU64,
+    lease_expired_skips: AtomicU64,
+    rows_changed: AtomicU64,
+    database_errors: AtomicU64,
+    settle_panics: AtomicU64,
 }
 
 impl Stats {
@@ -175,7 +275,11 @@ impl Stats {
     }
 }
 
-/// A running relay. Dropping it does not stop it: call [`RelayHandle::shutdown`].
+/// A running relay.
+///
+/// Dropping the handle stops the relay the way [`RelayHandle::shutdown`] does (it stops
+/// claiming, settles the batches in flight and releases its claims), but in the background:
+/// nothing waits for it. Call `shutdown` to wait for the end and see its result.
 #[derive(Debug)]
 pub struct RelayHandle {
     stats: Arc<Stats>,
@@ -186,14 +290,15 @@ pub struct RelayHandle {
 
 impl RelayHandle {
     /// Graceful shutdown: stops claiming, waits for the batch in flight (its acknowledgements and
-    /// marks), releases this relay's remaining claims and stops the listener.
-    pub async fn shutdown(self) -> Result<()> {
+    /// marks), releases this relay's remaining claims and stops the listener. Returns the relay's
+    /// final counters.
+    pub async fn shutdown(mut self) -> Result<RelayStats> {
         let _ = self.stop.send(true);
-        let r = self.task.await.map_err(Error::RelayTask)?;
-        if let Some(l) = self.listener {
+        let r = (&mut self.task).await.map_err(Error::RelayTask)?;
+        if let Some(l) = self.listener.take() {
             let _ = l.await;
         }
-        r
+        r.map(|()| self.stats())
     }
 
     /// This relay's counters so far.
@@ -205,6 +310,11 @@ impl RelayHandle {
             permanent_failures: s.permanent_failures.load(Ordering::Relaxed),
             transient_failures: s.transient_failures.load(Ordering::Relaxed),
             producer_rebuilds: s.producer_rebuilds.load(Ordering::Relaxed),
+            claims_taken_over: s.claims_taken_over.load(Ordering::Relaxed),
+            lease_expired_skips: s.lease_expired_skips.load(Ordering::Relaxed),
+            rows_changed: s.rows_changed.load(Ordering::Relaxed),
+            database_errors: s.database_errors.load(Ordering::Relaxed),
+            settle_panics: s.settle_panics.load(Ordering::Relaxed),
         }
     }
 
@@ -215,15 +325,18 @@ impl RelayHandle {
     }
 }
 
+impl Drop for RelayHandle {
+    /// Tells the relay to stop (a graceful shutdown nobody waits for). Without this, the dropped
+    /// stop sender would make every wait of the relay return at once: a tight claim loop.
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
 impl<DB: Backend> Outbox<DB> {
     /// Starts a relay task on the current Tokio runtime.
     pub fn start_relay(&self, config: RelayConfig) -> Result<RelayHandle> {
-        config.validate()?;
-        let client = kafka::client_config(
-            &config.bootstrap_servers,
-            config.delivery_timeout,
-            &config.producer_properties,
-        )?;
+        let client = config.validate()?;
         let producer = kafka::create(&client)?;
         let (stop, stop_rx) = watch::channel(false);
         let listener = if config.listen {
@@ -274,9 +387,55 @@ enum Outcome {
     Failed(FailureClass, String),
 }
 
+/// A batch being settled by its own task.
+struct InFlight {
+    ids: Vec<i64>,
+    task: JoinHandle<()>,
+}
+
 impl<DB: Backend> Relay<DB> {
     fn stopping(&self) -> bool {
         *self.stop.borrow()
+    }
+
+    /// Awaits the settling task of a batch. A panicked task is surfaced (error log, metric,
+    /// stats) and its rows are released at once instead of staying claimed until the lease ends.
+    async fn settle(&mut self, batch: InFlight) {
+        let Err(e) = batch.task.await else {
+            return;
+        };
+        let what = if e.is_panic() {
+            "panicked"
+        } else {
+            "was cancelled"
+        };
+        tracing::error!(error = %e, rows = batch.ids.len(), relay = %self.token, "outbox batch settling {what}; releasing its rows");
+        metrics::counter!(m::SETTLE_PANICS).increment(1);
+        Stats::add(&self.stats.settle_panics, 1);
+        let mut delay = Duration::from_millis(50);
+        for _ in 0..5 {
+            match DB::release_ids(&self.outbox.pool, &self.token, &batch.ids).await {
+                Ok(n) => {
+                    tracing::info!(released = n, "rows of the failed batch released");
+                    return;
+                }
+                Err(e) => {
+                    metrics::counter!(m::DATABASE_ERRORS, "operation" => "release").increment(1);
+                    Stats::add(&self.stats.database_errors, 1);
+                    tracing::warn!(error = %e, "releasing the failed batch's rows failed, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+            }
+        }
+        tracing::warn!("rows of the failed batch not released; they expire with the lease");
+    }
+
+    /// Settles the oldest batch in flight, if any.
+    async fn settle_oldest(&mut self, in_flight: &mut VecDeque<InFlight>) {
+        if let Some(batch) = in_flight.pop_front() {
+            self.settle(batch).await;
+        }
     }
 
     /// Sleeps, returning early on shutdown.
@@ -292,16 +451,15 @@ impl<DB: Backend> Relay<DB> {
         let mut db_delay = Duration::from_millis(50);
         let mut last_gauges: Option<Instant> = None;
         tracing::info!(relay = %self.token, "outbox relay started");
-        let mut in_flight: VecDeque<JoinHandle<()>> = VecDeque::new();
+        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         while !self.stopping() {
             // At most `pipeline_depth` batches in flight: settle the oldest first.
             while in_flight.len() >= self.config.pipeline_depth.max(1) as usize {
-                if let Some(t) = in_flight.pop_front() {
-                    let _ = t.await;
-                }
+                self.settle_oldest(&mut in_flight).await;
                 self.check_fatal().await;
             }
             let claim_started = Instant::now();
+            metrics::counter!(m::CLAIMS).increment(1);
             let claimed = DB::claim(
                 &pool,
                 &self.token,
@@ -318,6 +476,7 @@ impl<DB: Backend> Relay<DB> {
                 Err(e) => {
                     tracing::warn!(error = %e, delay = ?db_delay, "outbox claim failed, backing off");
                     metrics::counter!(m::DATABASE_ERRORS, "operation" => "claim").increment(1);
+                    Stats::add(&self.stats.database_errors, 1);
                     self.pause(db_delay).await;
                     db_delay = (db_delay * 2).min(self.config.database_backoff_max);
                     continue;
@@ -325,9 +484,7 @@ impl<DB: Backend> Relay<DB> {
             };
             if rows.is_empty() && !in_flight.is_empty() {
                 // Nothing new (or only rows held back behind ours): settle before looking again.
-                if let Some(t) = in_flight.pop_front() {
-                    let _ = t.await;
-                }
+                self.settle_oldest(&mut in_flight).await;
                 self.check_fatal().await;
                 continue;
             }
@@ -348,18 +505,22 @@ impl<DB: Backend> Relay<DB> {
             }
             let span =
                 tracing::info_span!("outbox relay batch", relay = %self.token, rows = rows.len());
-            let settle = span.in_scope(|| self.produce(rows));
-            in_flight.push_back(tokio::spawn(settle.run().instrument(span)));
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let settle = span.in_scope(|| self.produce(rows, claim_started));
+            in_flight.push_back(InFlight {
+                ids,
+                task: tokio::spawn(settle.run().instrument(span)),
+            });
             if self.producer.client().fatal_error().is_some() {
                 // Settle what the failed producer had, then replace it.
-                while let Some(t) = in_flight.pop_front() {
-                    let _ = t.await;
+                while !in_flight.is_empty() {
+                    self.settle_oldest(&mut in_flight).await;
                 }
                 self.check_fatal().await;
             }
         }
-        while let Some(t) = in_flight.pop_front() {
-            let _ = t.await;
+        while !in_flight.is_empty() {
+            self.settle_oldest(&mut in_flight).await;
         }
         self.check_fatal().await;
         // Graceful end: every batch in flight has been settled above.
@@ -410,8 +571,9 @@ impl<DB: Backend> Relay<DB> {
         }
     }
 
-    /// Hands the whole batch to the producer (no waiting for acknowledgements).
-    fn produce(&self, rows: Vec<ClaimedRow>) -> Settle<DB> {
+    /// Hands the whole batch to the producer (no waiting for acknowledgements). `claimed` is
+    /// when the claim statement started: the lease runs from (at the latest) then.
+    fn produce(&self, rows: Vec<ClaimedRow>, claimed: Instant) -> Settle<DB> {
         let started = Instant::now();
         let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(rows.len());
         let mut pending = Vec::with_capacity(rows.len());
@@ -451,6 +613,8 @@ impl<DB: Backend> Relay<DB> {
         }
         Settle {
             pool: self.outbox.pool.clone(),
+            token: self.token.clone(),
+            claimed,
             config: self.config.clone(),
             stats: self.stats.clone(),
             producer: self.producer.clone(),
@@ -467,6 +631,10 @@ impl<DB: Backend> Relay<DB> {
 /// relay can claim and produce the next batch meanwhile).
 struct Settle<DB: Backend> {
     pool: sqlx::Pool<DB>,
+    /// The claim token the rows are held with.
+    token: String,
+    /// When the claim statement started.
+    claimed: Instant,
     config: Arc<RelayConfig>,
     stats: Arc<Stats>,
     producer: FutureProducer,
@@ -481,6 +649,8 @@ impl<DB: Backend> Settle<DB> {
     async fn run(self) {
         let Settle {
             pool,
+            token,
+            claimed,
             config,
             stats,
             producer,
@@ -490,7 +660,11 @@ impl<DB: Backend> Settle<DB> {
             mut outcomes,
             pending,
         } = self;
-        let this = SettleCtx { config, producer };
+        let this = SettleCtx {
+            config,
+            producer,
+            stats: stats.clone(),
+        };
         let mut pending: FuturesUnordered<_> = pending
             .into_iter()
             .map(|(i, fut)| async move { (i, fut.await) })
@@ -543,24 +717,29 @@ impl<DB: Backend> Settle<DB> {
             }
         }
         let acks_done = started.elapsed();
-        let deadline = started + this.config.lease.saturating_sub(Duration::from_secs(1));
+        // The claim is ours until `claimed + lease` (the database's clock started it a little
+        // later); a margin keeps a statement from racing the expiry.
+        let margin =
+            (this.config.lease / 10).clamp(Duration::from_millis(100), Duration::from_secs(1));
+        let deadline = claimed + this.config.lease.saturating_sub(margin);
         if !acked.is_empty() {
-            let done = this
-                .retry_db("mark sent", deadline, || DB::mark_sent(&pool, &acked))
+            let changed = this
+                .retry_db("mark sent", deadline, acked.len(), || {
+                    DB::mark_sent(&pool, &token, &acked)
+                })
                 .await;
-            if done.is_some() {
-                metrics::counter!(m::DELIVERED).increment(acked.len() as u64);
-                Stats::add(&stats.delivered, acked.len() as u64);
-            }
+            metrics::counter!(m::DELIVERED).increment(changed);
+            Stats::add(&stats.delivered, changed);
         }
         for (id, reason) in &permanent {
             tracing::warn!(id, %reason, "outbox row failed permanently");
             metrics::counter!(m::DELIVERY_FAILURES, "class" => "permanent").increment(1);
-            Stats::add(&stats.permanent_failures, 1);
-            this.retry_db("mark failed", deadline, || {
-                DB::mark_failed(&pool, *id, reason)
-            })
-            .await;
+            let changed = this
+                .retry_db("mark failed", deadline, 1, || {
+                    DB::mark_failed(&pool, &token, *id, reason)
+                })
+                .await;
+            Stats::add(&stats.permanent_failures, changed);
         }
         for (attempts, (ids, reason)) in &retry {
             let delay = this.config.backoff(*attempts);
@@ -568,8 +747,8 @@ impl<DB: Backend> Settle<DB> {
             metrics::counter!(m::DELIVERY_FAILURES, "class" => "transient")
                 .increment(ids.len() as u64);
             Stats::add(&stats.transient_failures, ids.len() as u64);
-            this.retry_db("mark retry", deadline, || {
-                DB::mark_retry(&pool, ids, delay, reason)
+            this.retry_db("mark retry", deadline, ids.len(), || {
+                DB::mark_retry(&pool, &token, ids, delay, reason)
             })
             .await;
         }
@@ -589,6 +768,7 @@ impl<DB: Backend> Settle<DB> {
 struct SettleCtx {
     config: Arc<RelayConfig>,
     producer: FutureProducer,
+    stats: Arc<Stats>,
 }
 
 impl SettleCtx {
@@ -635,22 +815,60 @@ impl SettleCtx {
         }
     }
 
-    /// Runs an idempotent database update until it succeeds or `deadline` passes (then the lease
-    /// expiry hands the rows to the next claim).
-    async fn retry_db<T, F, Fut>(&self, op: &'static str, deadline: Instant, mut f: F) -> Option<T>
+    /// Runs a status change of `rows` rows (conditional on this relay's claim token) until it
+    /// succeeds or `deadline` (the end of the lease) passes, and returns how many rows it changed.
+    /// No statement is started after the deadline: the rows then belong to the next claim.
+    /// Rows the statement did not change were claimed by another relay meanwhile; both kinds of
+    /// lost claims are counted.
+    async fn retry_db<F, Fut>(
+        &self,
+        op: &'static str,
+        deadline: Instant,
+        rows: usize,
+        mut f: F,
+    ) -> u64
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+        Fut: std::future::Future<Output = Result<u64, sqlx::Error>>,
     {
+        let rows = rows as u64;
         let mut delay = Duration::from_millis(50);
         loop {
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    op,
+                    rows,
+                    "the relay's lease ran out before the outbox update; the rows will be claimed again"
+                );
+                metrics::counter!(m::CLAIMS_LOST, "reason" => "lease_expired").increment(rows);
+                Stats::add(&self.stats.lease_expired_skips, rows);
+                return 0;
+            }
             match f().await {
-                Ok(v) => return Some(v),
+                Ok(changed) => {
+                    Stats::add(&self.stats.rows_changed, changed);
+                    let lost = rows.saturating_sub(changed);
+                    if lost > 0 {
+                        tracing::warn!(
+                            op,
+                            rows,
+                            lost,
+                            "outbox rows claimed by another relay meanwhile; not changed"
+                        );
+                        metrics::counter!(m::CLAIMS_LOST, "reason" => "taken_over").increment(lost);
+                        Stats::add(&self.stats.claims_taken_over, lost);
+                    }
+                    return changed;
+                }
                 Err(e) => {
                     metrics::counter!(m::DATABASE_ERRORS, "operation" => op).increment(1);
+                    Stats::add(&self.stats.database_errors, 1);
                     if Instant::now() + delay >= deadline {
                         tracing::error!(error = %e, op, "outbox update failed until the lease end; the rows will be claimed again");
-                        return None;
+                        metrics::counter!(m::CLAIMS_LOST, "reason" => "lease_expired")
+                            .increment(rows);
+                        Stats::add(&self.stats.lease_expired_skips, rows);
+                        return 0;
                     }
                     tracing::warn!(error = %e, op, ?delay, "outbox update failed, retrying");
                     tokio::time::sleep(delay).await;
@@ -688,6 +906,22 @@ mod tests {
         assert!(c.validate().is_ok());
         c.lease = c.delivery_timeout;
         assert!(c.validate().is_err());
+        // the effective producer configuration counts: a property cannot bypass the rule
+        for name in ["message.timeout.ms", "delivery.timeout.ms"] {
+            let c = RelayConfig::new("127.0.0.1:9092").producer_property(name, "600000");
+            let e = c
+                .validate()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(name) && e.contains("lease"), "{name}: {e}");
+            let c = RelayConfig::new("127.0.0.1:9092").producer_property(name, "0");
+            assert!(c.validate().is_err(), "{name} = 0 (infinite)");
+            let c = RelayConfig::new("127.0.0.1:9092").producer_property(name, "soon");
+            assert!(c.validate().is_err(), "{name} not a number");
+            let c = RelayConfig::new("127.0.0.1:9092").producer_property(name, "10000");
+            assert!(c.validate().is_ok(), "{name} shorter than the lease");
+        }
         let mut c = RelayConfig::new(" ");
         assert!(c.validate().is_err());
         c.bootstrap_servers = "x:1".into();

@@ -4,7 +4,8 @@
 //! Configuration by environment: `OUTBOX_DATABASE_URL` (`postgres://...` or `sqlite://...`),
 //! `OUTBOX_BOOTSTRAP` (Kafka bootstrap servers), optional `OUTBOX_RELAY_ID`, `OUTBOX_BATCH_SIZE`,
 //! `OUTBOX_LEASE_MS`, `OUTBOX_DELIVERY_TIMEOUT_MS`, `OUTBOX_POLL_MS`. Stops gracefully on Ctrl-C
-//! or SIGTERM.
+//! or SIGTERM and then prints its final counters as one line `relay-stats RelayStats { .. }` on
+//! stdout (the fault tests read what the relay's own statements did).
 
 use std::time::Duration;
 
@@ -54,7 +55,7 @@ async fn main() -> Result<(), BoxError> {
         outbox.migrate().await?;
         let relay = outbox.start_relay(cfg)?;
         stop.await?;
-        relay.shutdown().await?;
+        println!("relay-stats {:?}", relay.shutdown().await?);
     } else {
         let opts: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
         let opts = opts
@@ -69,7 +70,7 @@ async fn main() -> Result<(), BoxError> {
         outbox.migrate().await?;
         let relay = outbox.start_relay(cfg)?;
         stop.await?;
-        relay.shutdown().await?;
+        println!("relay-stats {:?}", relay.shutdown().await?);
     }
     Ok(())
 }

@@ -20,9 +20,6 @@ mod sqlite;
 #[derive(Debug, Default)]
 pub struct Wake {
     notify: Notify,
-    /// SQLite: set by an enqueue, consumed by the next commit hook call of this outbox.
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    pub(crate) armed: std::sync::atomic::AtomicBool,
 }
 
 impl Wake {
@@ -144,15 +141,20 @@ pub trait Backend: sqlx::Database + sealed::Sealed {
         lease: Duration,
     ) -> impl Future<Output = Result<Vec<ClaimedRow>, sqlx::Error>> + Send;
 
+    // Every status change after a claim is conditional on the claim token (`claimed_by`) and
+    // returns the number of rows it changed: a relay whose claim was taken over changes nothing.
+
     #[doc(hidden)]
     fn mark_sent(
         pool: &Pool<Self>,
+        token: &str,
         ids: &[i64],
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
 
     #[doc(hidden)]
     fn mark_retry(
         pool: &Pool<Self>,
+        token: &str,
         ids: &[i64],
         delay: Duration,
         error: &str,
@@ -161,8 +163,18 @@ pub trait Backend: sqlx::Database + sealed::Sealed {
     #[doc(hidden)]
     fn mark_failed(
         pool: &Pool<Self>,
+        token: &str,
         id: i64,
         reason: &str,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+
+    /// Releases the claim of these rows (still held with `token`), e.g. after the task settling
+    /// them panicked.
+    #[doc(hidden)]
+    fn release_ids(
+        pool: &Pool<Self>,
+        token: &str,
+        ids: &[i64],
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
 
     #[doc(hidden)]

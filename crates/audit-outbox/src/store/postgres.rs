@@ -197,12 +197,13 @@ impl Backend for Postgres {
         Ok(out)
     }
 
-    async fn mark_sent(pool: &Pool<Self>, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    async fn mark_sent(pool: &Pool<Self>, token: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query(
             "UPDATE audit_outbox SET sent_at = now(), claimed_by = NULL, claim_expires_at = NULL
-             WHERE id = ANY($1)",
+             WHERE id = ANY($1) AND claimed_by = $2",
         )
         .bind(ids)
+        .bind(token)
         .execute(pool)
         .await?
         .rows_affected())
@@ -210,6 +211,7 @@ impl Backend for Postgres {
 
     async fn mark_retry(
         pool: &Pool<Self>,
+        token: &str,
         ids: &[i64],
         delay: Duration,
         error: &str,
@@ -218,24 +220,31 @@ impl Backend for Postgres {
             "UPDATE audit_outbox SET attempts = attempts + 1,
                 next_attempt_at = now() + $2 * interval '1 millisecond',
                 claimed_by = NULL, claim_expires_at = NULL, last_error = $3
-             WHERE id = ANY($1) AND sent_at IS NULL",
+             WHERE id = ANY($1) AND sent_at IS NULL AND claimed_by = $4",
         )
         .bind(ids)
         .bind(millis(delay) as f64)
         .bind(error)
+        .bind(token)
         .execute(pool)
         .await?
         .rows_affected())
     }
 
-    async fn mark_failed(pool: &Pool<Self>, id: i64, reason: &str) -> Result<u64, sqlx::Error> {
+    async fn mark_failed(
+        pool: &Pool<Self>,
+        token: &str,
+        id: i64,
+        reason: &str,
+    ) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query(
             "UPDATE audit_outbox SET attempts = attempts + 1, failed_at = now(), failure_reason = $2,
                 last_error = $2, claimed_by = NULL, claim_expires_at = NULL
-             WHERE id = $1 AND sent_at IS NULL",
+             WHERE id = $1 AND sent_at IS NULL AND claimed_by = $3",
         )
         .bind(id)
         .bind(reason)
+        .bind(token)
         .execute(pool)
         .await?
         .rows_affected())
@@ -247,6 +256,18 @@ impl Backend for Postgres {
              WHERE claimed_by = $1 AND sent_at IS NULL",
         )
         .bind(relay_id)
+        .execute(pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn release_ids(pool: &Pool<Self>, token: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query(
+            "UPDATE audit_outbox SET claimed_by = NULL, claim_expires_at = NULL
+             WHERE id = ANY($1) AND claimed_by = $2 AND sent_at IS NULL",
+        )
+        .bind(ids)
+        .bind(token)
         .execute(pool)
         .await?
         .rows_affected())

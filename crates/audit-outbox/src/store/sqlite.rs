@@ -2,7 +2,7 @@
 //! as INTEGER microseconds since the epoch.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::store::Wake;
@@ -141,16 +141,21 @@ impl Backend for Sqlite {
         .bind(now())
         .fetch_one(&mut *conn)
         .await?;
-        // The relay is woken by the commit of a transaction that enqueued (best effort: polling
-        // delivers regardless).
-        wake.armed.store(true, Ordering::Release);
+        // The relay is woken by the commit of the transaction that enqueued (best effort: polling
+        // delivers regardless). The flag belongs to this connection's open transaction: its
+        // commit consumes it, its rollback clears it, and another connection's commit (with hooks
+        // and a flag of its own) cannot take it away.
+        let armed = Arc::new(AtomicBool::new(true));
+        let on_rollback = Arc::clone(&armed);
         let wake = Arc::clone(wake);
-        conn.lock_handle().await?.set_commit_hook(move || {
-            if wake.armed.swap(false, Ordering::AcqRel) {
+        let mut handle = conn.lock_handle().await?;
+        handle.set_commit_hook(move || {
+            if armed.swap(false, Ordering::AcqRel) {
                 wake.notify_one();
             }
             true
         });
+        handle.set_rollback_hook(move || on_rollback.store(false, Ordering::Release));
         Ok(id)
     }
 
@@ -186,13 +191,14 @@ impl Backend for Sqlite {
         Ok(out)
     }
 
-    async fn mark_sent(pool: &Pool<Self>, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    async fn mark_sent(pool: &Pool<Self>, token: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query(
             "UPDATE audit_outbox SET sent_at = ?2, claimed_by = NULL, claim_expires_at = NULL
-             WHERE id IN (SELECT value FROM json_each(?1))",
+             WHERE id IN (SELECT value FROM json_each(?1)) AND claimed_by = ?3",
         )
         .bind(ids_json(ids))
         .bind(now())
+        .bind(token)
         .execute(pool)
         .await?
         .rows_affected())
@@ -200,6 +206,7 @@ impl Backend for Sqlite {
 
     async fn mark_retry(
         pool: &Pool<Self>,
+        token: &str,
         ids: &[i64],
         delay: Duration,
         error: &str,
@@ -207,25 +214,32 @@ impl Backend for Sqlite {
         Ok(sqlx::query(
             "UPDATE audit_outbox SET attempts = attempts + 1, next_attempt_at = ?2,
                 claimed_by = NULL, claim_expires_at = NULL, last_error = ?3
-             WHERE id IN (SELECT value FROM json_each(?1)) AND sent_at IS NULL",
+             WHERE id IN (SELECT value FROM json_each(?1)) AND sent_at IS NULL AND claimed_by = ?4",
         )
         .bind(ids_json(ids))
         .bind(now().saturating_add(micros(delay)))
         .bind(error)
+        .bind(token)
         .execute(pool)
         .await?
         .rows_affected())
     }
 
-    async fn mark_failed(pool: &Pool<Self>, id: i64, reason: &str) -> Result<u64, sqlx::Error> {
+    async fn mark_failed(
+        pool: &Pool<Self>,
+        token: &str,
+        id: i64,
+        reason: &str,
+    ) -> Result<u64, sqlx::Error> {
         Ok(sqlx::query(
             "UPDATE audit_outbox SET attempts = attempts + 1, failed_at = ?3, failure_reason = ?2,
                 last_error = ?2, claimed_by = NULL, claim_expires_at = NULL
-             WHERE id = ?1 AND sent_at IS NULL",
+             WHERE id = ?1 AND sent_at IS NULL AND claimed_by = ?4",
         )
         .bind(id)
         .bind(reason)
         .bind(now())
+        .bind(token)
         .execute(pool)
         .await?
         .rows_affected())
@@ -237,6 +251,18 @@ impl Backend for Sqlite {
              WHERE claimed_by = ? AND sent_at IS NULL",
         )
         .bind(relay_id)
+        .execute(pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn release_ids(pool: &Pool<Self>, token: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query(
+            "UPDATE audit_outbox SET claimed_by = NULL, claim_expires_at = NULL
+             WHERE id IN (SELECT value FROM json_each(?1)) AND claimed_by = ?2 AND sent_at IS NULL",
+        )
+        .bind(ids_json(ids))
+        .bind(token)
         .execute(pool)
         .await?
         .rows_affected())

@@ -7,3 +7,4 @@ mod delivery;
 mod faults;
 mod lifecycle;
 mod observe;
+mod races;
