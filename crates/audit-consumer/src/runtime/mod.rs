@@ -47,6 +47,19 @@ mod dedup;
 mod offsets;
 mod trace;
 
+/// Metric names (recorded through the `metrics` facade; install any recorder/exporter you like).
+///
+/// | name | kind | labels | meaning |
+/// |---|---|---|---|
+/// | `audit_consumer_uncommitted_records` | gauge | `topic`, `partition` | records consumed from the partition's oldest unfinished record on (not committable yet), refreshed at every commit tick |
+/// | `audit_consumer_paused_partitions_total` | counter | | partitions paused because their uncommitted window reached [`ConsumerConfig::max_uncommitted_per_partition`] |
+pub mod metrics {
+    /// Gauge with labels `topic`, `partition`: the uncommitted window of a partition.
+    pub const UNCOMMITTED: &str = "audit_consumer_uncommitted_records";
+    /// Counter: partitions paused at the uncommitted bound.
+    pub const PAUSED: &str = "audit_consumer_paused_partitions_total";
+}
+
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -63,7 +76,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{Instrument, field};
 
-pub use dedup::{Dedup, POSTGRES_DDL, SQLITE_DDL};
+pub use dedup::{Dedup, DedupTx, Migration, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use trace::TraceParent;
 
 use crate::decode::{AsyncWriterSchemaSource, decode_async};
@@ -126,7 +139,9 @@ impl RetryPolicy {
 }
 
 /// Configuration of an [`AuditConsumer`].
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output redacts the values of secret librdkafka properties (see [`is_secret`]).
+#[derive(Clone)]
 pub struct ConsumerConfig {
     bootstrap_servers: String,
     group_id: String,
@@ -137,14 +152,71 @@ pub struct ConsumerConfig {
     shutdown_timeout: Duration,
     retry: RetryPolicy,
     dedup: Option<Dedup>,
+    max_uncommitted: usize,
     client: Vec<(String, String)>,
 }
+
+/// Printed instead of a secret property's value.
+pub const REDACTED: &str = "<redacted>";
+
+/// Whether a librdkafka property holds a secret whose value must never be printed:
+/// passwords (`sasl.password`, `ssl.key.password`, `ssl.keystore.password`, ...), client secrets
+/// (`sasl.oauthbearer.client.secret`), JAAS and OAUTHBEARER configurations, private keys in PEM
+/// and tokens.
+#[must_use]
+pub fn is_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "jaas",
+        "token",
+        "sasl.oauthbearer.config",
+        "ssl.key.pem",
+        "private",
+    ]
+    .iter()
+    .any(|marker| key.contains(marker))
+}
+
+/// `(key, value)` pairs with secret values replaced by [`REDACTED`].
+fn redacted(client: &[(String, String)]) -> Vec<(&str, &str)> {
+    client
+        .iter()
+        .map(|(k, v)| {
+            let v = if is_secret(k) { REDACTED } else { v.as_str() };
+            (k.as_str(), v)
+        })
+        .collect()
+}
+
+impl std::fmt::Debug for ConsumerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumerConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("group_id", &self.group_id)
+            .field("topics", &self.topics)
+            .field("error_topic", &self.error_topic)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("max_uncommitted_per_partition", &self.max_uncommitted)
+            .field("commit_interval", &self.commit_interval)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("retry", &self.retry)
+            .field("dedup", &self.dedup)
+            .field("client", &redacted(&self.client))
+            .finish()
+    }
+}
+
+/// Default of [`ConsumerConfig::max_uncommitted_per_partition`].
+pub const DEFAULT_MAX_UNCOMMITTED_PER_PARTITION: usize = 10_000;
 
 impl ConsumerConfig {
     /// Consume `topics` as member of the consumer group `group_id`.
     ///
-    /// Defaults: no error topic, 64 records in flight, commit every 500 ms, 30 s shutdown
-    /// timeout, [`RetryPolicy::default`], no deduplication, `auto.offset.reset=earliest`.
+    /// Defaults: no error topic, 64 records in flight, 10,000 uncommitted records per partition,
+    /// commit every 500 ms, 30 s shutdown timeout, [`RetryPolicy::default`], no deduplication,
+    /// `auto.offset.reset=earliest`.
     #[must_use]
     pub fn new(
         bootstrap_servers: impl Into<String>,
@@ -161,6 +233,7 @@ impl ConsumerConfig {
             shutdown_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             dedup: None,
+            max_uncommitted: DEFAULT_MAX_UNCOMMITTED_PER_PARTITION,
             client: vec![("auto.offset.reset".to_owned(), "earliest".to_owned())],
         }
     }
@@ -177,6 +250,20 @@ impl ConsumerConfig {
     #[must_use]
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n;
+        self
+    }
+
+    /// The bound of a partition's uncommitted window: records consumed from the oldest one not
+    /// finished yet (its offset is the committable position) to the newest one (default
+    /// [`DEFAULT_MAX_UNCOMMITTED_PER_PARTITION`], at least 1). When a record is retried for a long
+    /// time, later records of its partition keep being handled but cannot be committed; once the
+    /// window holds this many records the partition is paused (no more fetching), and it is
+    /// resumed when the window drains below the bound. This bounds what a crash redelivers per
+    /// partition. The window is exported as the gauge
+    /// `audit_consumer_uncommitted_records{topic, partition}` (see [`metrics`]).
+    #[must_use]
+    pub fn max_uncommitted_per_partition(mut self, n: usize) -> Self {
+        self.max_uncommitted = n;
         self
     }
 
@@ -239,6 +326,9 @@ impl ConsumerConfig {
         }
         if self.max_in_flight == 0 {
             return invalid("max_in_flight must be at least 1");
+        }
+        if self.max_uncommitted == 0 {
+            return invalid("max_uncommitted_per_partition must be at least 1");
         }
         const MANAGED: &[&str] = &[
             "enable.auto.commit",
@@ -373,6 +463,99 @@ where
     }
 }
 
+/// A handler that works inside the deduplication transaction ([`AuditConsumer::run_in_transaction`]).
+///
+/// It receives the open [`DedupTx`] in which the record's idempotence id is already inserted,
+/// writes its own effects through it, and hands it back on success: the runtime then commits
+/// effects and marker in one database transaction. Returning an error drops the transaction
+/// (rolled back: neither effects nor marker). Implemented for every
+/// `Fn(Arc<Delivery>, DedupTx) -> impl Future<Output = Result<DedupTx, HandlerError>>` closure.
+pub trait TxHandler: Send + Sync {
+    /// Handles one record inside `tx`.
+    fn handle(
+        &self,
+        delivery: Arc<Delivery>,
+        tx: DedupTx,
+    ) -> impl Future<Output = Result<DedupTx, HandlerError>> + Send;
+}
+
+impl<F, Fut> TxHandler for F
+where
+    F: Fn(Arc<Delivery>, DedupTx) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<DedupTx, HandlerError>> + Send,
+{
+    fn handle(
+        &self,
+        delivery: Arc<Delivery>,
+        tx: DedupTx,
+    ) -> impl Future<Output = Result<DedupTx, HandlerError>> + Send {
+        self(delivery, tx)
+    }
+}
+
+/// One handling attempt, with or without the deduplication transaction (internal).
+trait Attempt: Send + Sync {
+    fn attempt(
+        &self,
+        dedup: Option<&Dedup>,
+        delivery: &Arc<Delivery>,
+    ) -> impl Future<Output = Result<DedupOutcome<HandlerError>, Error>> + Send;
+}
+
+struct Plain<H>(H);
+
+impl<H: Handler> Attempt for Plain<H> {
+    async fn attempt(
+        &self,
+        dedup: Option<&Dedup>,
+        delivery: &Arc<Delivery>,
+    ) -> Result<DedupOutcome<HandlerError>, Error> {
+        match dedup {
+            Some(dedup) => {
+                dedup
+                    .process(delivery.record.metadata().idempotence_id(), || {
+                        self.0.handle(Arc::clone(delivery))
+                    })
+                    .await
+            }
+            None => Ok(match self.0.handle(Arc::clone(delivery)).await {
+                Ok(()) => DedupOutcome::Handled,
+                Err(e) => DedupOutcome::Failed(e),
+            }),
+        }
+    }
+}
+
+struct Transactional<T>(T);
+
+impl<T: TxHandler> Attempt for Transactional<T> {
+    async fn attempt(
+        &self,
+        dedup: Option<&Dedup>,
+        delivery: &Arc<Delivery>,
+    ) -> Result<DedupOutcome<HandlerError>, Error> {
+        let Some(dedup) = dedup else {
+            return Err(Error::InvalidConfig {
+                reason: "run_in_transaction needs ConsumerConfig::dedup".to_owned(),
+            });
+        };
+        let Some(tx) = dedup
+            .begin(delivery.record.metadata().idempotence_id())
+            .await?
+        else {
+            return Ok(DedupOutcome::Duplicate);
+        };
+        match self.0.handle(Arc::clone(delivery), tx).await {
+            Ok(tx) => {
+                tx.commit().await?;
+                Ok(DedupOutcome::Handled)
+            }
+            // dropping the transaction rolls it back: no effects, no marker
+            Err(e) => Ok(DedupOutcome::Failed(e)),
+        }
+    }
+}
+
 /// What a [`AuditConsumer::run`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -391,6 +574,11 @@ pub struct RunSummary {
     pub abandoned: u64,
     /// Partition revocations seen (rebalances).
     pub revocations: u64,
+    /// Times a partition was paused because its uncommitted window reached
+    /// [`ConsumerConfig::max_uncommitted_per_partition`].
+    pub pauses: u64,
+    /// Times such a partition was resumed.
+    pub resumes: u64,
 }
 
 /// How one record finished.
@@ -435,13 +623,35 @@ impl ConsumerContext for RuntimeContext {
                 .map(|e| (e.topic().to_owned(), e.partition()))
                 .collect();
             let positions = lock(&self.tracker).revoke(&revoked);
+            for (topic, partition) in &revoked {
+                ::metrics::gauge!(metrics::UNCOMMITTED, "topic" => topic.clone(), "partition" => partition.to_string()).set(0.0);
+            }
             if !positions.is_empty() {
-                match consumer.commit(&to_tpl(&positions), CommitMode::Sync) {
-                    Ok(()) => tracing::debug!(?positions, "committed revoked partitions"),
+                // Asynchronous: this callback runs on the thread polling the consumer (an async
+                // executor thread). librdkafka completes the revocation only after outstanding
+                // commits finished, so the positions are committed before the new owner reads.
+                match consumer.commit(&to_tpl(&positions), CommitMode::Async) {
+                    Ok(()) => tracing::debug!(?positions, "committing revoked partitions"),
                     Err(e) => {
                         tracing::warn!(error = %e, ?positions, "commit of revoked partitions failed")
                     }
                 }
+            }
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance
+            && tpl.count() > 0
+        {
+            // A partition paused at the uncommitted bound and revoked before it drained starts
+            // afresh when it is assigned again.
+            let mut plain = TopicPartitionList::with_capacity(tpl.count());
+            for e in tpl.elements() {
+                plain.add_partition(e.topic(), e.partition());
+            }
+            if let Err(e) = consumer.resume(&plain) {
+                tracing::warn!(error = %e, "cannot resume assigned partitions");
             }
         }
     }
@@ -464,12 +674,33 @@ impl ConsumerContext for RuntimeContext {
 }
 
 /// A Kafka consumer of audit commands. See the [module docs](self) for the guarantees.
+///
+/// Dropping it closes the Kafka clients (leave the group, stop the producer) on a separate
+/// thread, so a drop never blocks an async executor thread; [`close`](Self::close) does the same
+/// and waits for it.
 pub struct AuditConsumer<S> {
-    consumer: StreamConsumer<RuntimeContext>,
+    consumer: Arc<StreamConsumer<RuntimeContext>>,
     producer: Option<(FutureProducer, String)>,
     tracker: Arc<Mutex<OffsetTracker>>,
     config: ConsumerConfig,
     schemas: S,
+    /// Declared last: dropped after the fields above, it holds the last references.
+    closer: Closer,
+}
+
+/// The last references to the Kafka clients, released off the async threads.
+struct Closer(Option<(Arc<StreamConsumer<RuntimeContext>>, Option<FutureProducer>)>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        if let Some(clients) = self.0.take() {
+            // rd_kafka_consumer_close (leave group, final revocation) and the producer's
+            // shutdown block; if no thread can be started they close here.
+            let _detached = std::thread::Builder::new()
+                .name("audit-consumer-close".to_owned())
+                .spawn(move || drop(clients));
+        }
+    }
 }
 
 impl<S> std::fmt::Debug for AuditConsumer<S> {
@@ -490,7 +721,7 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
     /// [`Error::InvalidConfig`], or [`Error::Kafka`] if a client cannot be created or subscribe fails.
     pub fn new(config: ConsumerConfig, schemas: S) -> Result<Self, Error> {
         config.validate()?;
-        let tracker = Arc::new(Mutex::new(OffsetTracker::default()));
+        let tracker = Arc::new(Mutex::new(OffsetTracker::new(config.max_uncommitted)));
         let context = RuntimeContext {
             tracker: Arc::clone(&tracker),
             revocations: AtomicU64::new(0),
@@ -526,13 +757,29 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
             }
             None => None,
         };
+        let consumer = Arc::new(consumer);
+        let closer = Closer(Some((
+            Arc::clone(&consumer),
+            producer.as_ref().map(|(p, _)| p.clone()),
+        )));
         Ok(Self {
             consumer,
             producer,
             tracker,
             config,
             schemas,
+            closer,
         })
+    }
+
+    /// Closes the Kafka clients (leave the group, stop the error-topic producer) on a blocking
+    /// thread and waits until that finished. Dropping the consumer does the same without waiting.
+    pub async fn close(mut self) {
+        let clients = self.closer.0.take();
+        drop(self);
+        if let Err(e) = tokio::task::spawn_blocking(move || drop(clients)).await {
+            tracing::warn!(error = %e, "closing the Kafka clients failed");
+        }
     }
 
     /// Consumes until `shutdown` completes, then finishes the records in flight (up to the
@@ -548,6 +795,34 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
     pub async fn run<H: Handler>(
         &self,
         handler: H,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<RunSummary, Error> {
+        self.run_inner(Plain(handler), shutdown).await
+    }
+
+    /// Like [`run`](Self::run), but the handler works inside the deduplication transaction
+    /// ([`TxHandler`]): its database effects and the record's idempotence id commit together, so
+    /// each record's effects in the deduplication database happen exactly once, also across a
+    /// crash at any point (see [`Dedup`] for what exactly-once covers).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] if no [`ConsumerConfig::dedup`] is configured; otherwise as [`run`](Self::run).
+    pub async fn run_in_transaction<T: TxHandler>(
+        &self,
+        handler: T,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<RunSummary, Error> {
+        if self.config.dedup.is_none() {
+            return Err(Error::InvalidConfig {
+                reason: "run_in_transaction needs ConsumerConfig::dedup".to_owned(),
+            });
+        }
+        self.run_inner(Transactional(handler), shutdown).await
+    }
+
+    async fn run_inner<A: Attempt>(
+        &self,
+        handler: A,
         shutdown: impl Future<Output = ()>,
     ) -> Result<RunSummary, Error> {
         let mut summary = RunSummary::default();
@@ -569,7 +844,7 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
                 Some((ticket, result)) = in_flight.next(), if !in_flight.is_empty() => {
                     match result {
                         Ok(outcome) => {
-                            lock(&self.tracker).complete(&ticket);
+                            self.complete(&ticket, &mut summary);
                             count(&mut summary, outcome);
                         }
                         Err(error) => {
@@ -585,7 +860,10 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
                         Ok(message) => {
                             recv_errors = 0;
                             let message = message.detach();
-                            let ticket = lock(&self.tracker).dispatch(message.topic(), message.partition(), message.offset());
+                            let (ticket, pause) = lock(&self.tracker).dispatch(message.topic(), message.partition(), message.offset());
+                            if pause {
+                                self.pause_resume(&ticket, true, &mut summary);
+                            }
                             summary.received += 1;
                             in_flight.push(self.process(&handler, message, ticket));
                         }
@@ -625,12 +903,25 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
         summary.revocations = self.consumer.context().revocations.load(Ordering::Relaxed);
         let positions = lock(&self.tracker).positions();
         if !positions.is_empty() {
-            self.consumer
-                .commit(&to_tpl(&positions), CommitMode::Sync)
-                .map_err(|source| Error::Kafka {
+            // The synchronous commit waits for the broker: on a blocking thread, not this one.
+            let consumer = Arc::clone(&self.consumer);
+            let commit = tokio::task::spawn_blocking(move || {
+                consumer.commit(&to_tpl(&positions), CommitMode::Sync)
+            })
+            .await;
+            match commit {
+                Ok(result) => result.map_err(|source| Error::Kafka {
                     operation: "commit offsets",
                     source,
-                })?;
+                })?,
+                Err(join) => {
+                    tracing::error!(error = %join, "the final commit task failed");
+                    return Err(Error::Kafka {
+                        operation: "commit offsets",
+                        source: rdkafka::error::KafkaError::Canceled,
+                    });
+                }
+            }
         }
         match failure {
             Some(error) => Err(error),
@@ -655,8 +946,42 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
             .collect())
     }
 
+    /// Marks a record finished; resumes its partition if it was paused and drained.
+    fn complete(&self, ticket: &Ticket, summary: &mut RunSummary) {
+        let resume = lock(&self.tracker).complete(ticket);
+        if resume {
+            self.pause_resume(ticket, false, summary);
+        }
+    }
+
+    fn pause_resume(&self, ticket: &Ticket, pause: bool, summary: &mut RunSummary) {
+        let mut tpl = TopicPartitionList::with_capacity(1);
+        tpl.add_partition(&ticket.topic, ticket.partition);
+        let result = if pause {
+            summary.pauses += 1;
+            ::metrics::counter!(metrics::PAUSED).increment(1);
+            tracing::info!(topic = %ticket.topic, partition = ticket.partition,
+                bound = self.config.max_uncommitted, "uncommitted window full; pausing the partition");
+            self.consumer.pause(&tpl)
+        } else {
+            summary.resumes += 1;
+            tracing::info!(topic = %ticket.topic, partition = ticket.partition, "uncommitted window drained; resuming the partition");
+            self.consumer.resume(&tpl)
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, topic = %ticket.topic, partition = ticket.partition, pause, "cannot pause/resume partition");
+        }
+    }
+
     fn commit(&self, mode: CommitMode) {
-        let positions = lock(&self.tracker).take_commits();
+        let (positions, uncommitted) = {
+            let mut tracker = lock(&self.tracker);
+            (tracker.take_commits(), tracker.uncommitted())
+        };
+        for (topic, partition, n) in uncommitted {
+            ::metrics::gauge!(metrics::UNCOMMITTED, "topic" => topic, "partition" => partition.to_string())
+                .set(n as f64);
+        }
         if positions.is_empty() {
             return;
         }
@@ -670,9 +995,9 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
     }
 
     /// Decodes, handles (with retries and deduplication) or dead-letters one record.
-    async fn process<H: Handler>(
+    async fn process<A: Attempt>(
         &self,
-        handler: &H,
+        handler: &A,
         message: OwnedMessage,
         ticket: Ticket,
     ) -> (Ticket, Result<Outcome, Error>) {
@@ -680,9 +1005,9 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
         (ticket, result)
     }
 
-    async fn process_inner<H: Handler>(
+    async fn process_inner<A: Attempt>(
         &self,
-        handler: &H,
+        handler: &A,
         message: &OwnedMessage,
     ) -> Result<Outcome, Error> {
         let payload = message.payload().unwrap_or_default();
@@ -738,21 +1063,7 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
         let mut attempts = 0u32;
         loop {
             attempts = attempts.saturating_add(1);
-            let attempt = async {
-                match &self.config.dedup {
-                    Some(dedup) => {
-                        dedup
-                            .process(delivery.record.metadata().idempotence_id(), || {
-                                handler.handle(Arc::clone(&delivery))
-                            })
-                            .await
-                    }
-                    None => Ok(match handler.handle(Arc::clone(&delivery)).await {
-                        Ok(()) => DedupOutcome::Handled,
-                        Err(e) => DedupOutcome::Failed(e),
-                    }),
-                }
-            };
+            let attempt = handler.attempt(self.config.dedup.as_ref(), &delivery);
             match attempt.instrument(span.clone()).await {
                 Ok(DedupOutcome::Handled) => return Ok(Outcome::Handled { retries }),
                 Ok(DedupOutcome::Duplicate) => return Ok(Outcome::Duplicate { retries }),

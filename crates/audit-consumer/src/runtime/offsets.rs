@@ -27,6 +27,8 @@ struct PartitionState {
     next: i64,
     /// The position last handed out for committing.
     committed: Option<i64>,
+    /// Paused because the window reached the bound.
+    paused: bool,
 }
 
 impl PartitionState {
@@ -36,17 +38,39 @@ impl PartitionState {
 }
 
 /// The committable positions of every partition the runtime currently owns.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct OffsetTracker {
     partitions: HashMap<(String, i32), PartitionState>,
     next_epoch: u64,
+    /// Uncommitted records (from the oldest unfinished one to the newest dispatched) at which a
+    /// partition is paused.
+    max_uncommitted: usize,
+}
+
+impl Default for OffsetTracker {
+    fn default() -> Self {
+        Self::new(usize::MAX)
+    }
 }
 
 impl OffsetTracker {
+    /// A tracker that asks to pause a partition once `max_uncommitted` of its records are
+    /// dispatched but not committable (see [`dispatch`](Self::dispatch)).
+    pub(crate) fn new(max_uncommitted: usize) -> Self {
+        Self {
+            partitions: HashMap::new(),
+            next_epoch: 0,
+            max_uncommitted: max_uncommitted.max(1),
+        }
+    }
+
     /// Registers a record as in flight. Offsets of one partition must be dispatched in increasing
     /// order (as a consumer reads them); an offset at or below one already dispatched in the same
     /// epoch (a re-fetch after a seek) restarts the partition's window at that offset.
-    pub(crate) fn dispatch(&mut self, topic: &str, partition: i32, offset: i64) -> Ticket {
+    ///
+    /// The flag is `true` when the partition's uncommitted window just reached the bound: the
+    /// caller pauses the partition (and resumes it when [`complete`](Self::complete) says so).
+    pub(crate) fn dispatch(&mut self, topic: &str, partition: i32, offset: i64) -> (Ticket, bool) {
         let key = (topic.to_owned(), partition);
         let next_epoch = &mut self.next_epoch;
         let state = self.partitions.entry(key).or_insert_with(|| {
@@ -56,6 +80,7 @@ impl OffsetTracker {
                 window: VecDeque::new(),
                 next: offset,
                 committed: None,
+                paused: false,
             }
         });
         if offset < state.next {
@@ -66,25 +91,29 @@ impl OffsetTracker {
         }
         state.window.push_back((offset, false));
         state.next = offset + 1;
-        Ticket {
+        let pause = !state.paused && state.window.len() >= self.max_uncommitted;
+        state.paused |= pause;
+        let ticket = Ticket {
             topic: topic.to_owned(),
             partition,
             offset,
             epoch: state.epoch,
-        }
+        };
+        (ticket, pause)
     }
 
     /// Marks a record finished (handled, deduplicated or sent to the error topic). Completions
-    /// of a revoked partition or of an earlier epoch are ignored.
-    pub(crate) fn complete(&mut self, ticket: &Ticket) {
+    /// of a revoked partition or of an earlier epoch are ignored. Returns `true` when the
+    /// partition was paused and its window is below the bound again: the caller resumes it.
+    pub(crate) fn complete(&mut self, ticket: &Ticket) -> bool {
         let Some(state) = self
             .partitions
             .get_mut(&(ticket.topic.clone(), ticket.partition))
         else {
-            return;
+            return false;
         };
         if state.epoch != ticket.epoch {
-            return;
+            return false;
         }
         if let Ok(index) = state
             .window
@@ -96,6 +125,19 @@ impl OffsetTracker {
         while state.window.front().is_some_and(|&(_, done)| done) {
             state.window.pop_front();
         }
+        let resume = state.paused && state.window.len() < self.max_uncommitted;
+        if resume {
+            state.paused = false;
+        }
+        resume
+    }
+
+    /// Uncommitted records per partition: dispatched from the oldest unfinished one on.
+    pub(crate) fn uncommitted(&self) -> Vec<(String, i32, usize)> {
+        self.partitions
+            .iter()
+            .map(|((topic, partition), state)| (topic.clone(), *partition, state.window.len()))
+            .collect()
     }
 
     /// Positions (next offset to read) that moved since they were last taken, marked as taken.
@@ -170,7 +212,7 @@ mod tests {
     #[test]
     fn position_is_the_oldest_unfinished_record_when_completions_are_out_of_order() {
         let mut t = OffsetTracker::default();
-        let tickets: Vec<_> = (10..15).map(|o| t.dispatch("a", 0, o)).collect();
+        let tickets: Vec<_> = (10..15).map(|o| t.dispatch("a", 0, o).0).collect();
         assert_eq!(commits(&mut t), vec![("a".into(), 0, 10)]);
         t.complete(&tickets[2]);
         t.complete(&tickets[4]);
@@ -200,9 +242,9 @@ mod tests {
     #[test]
     fn partitions_are_independent_and_gaps_in_offsets_are_fine() {
         let mut t = OffsetTracker::default();
-        let a = t.dispatch("a", 0, 5);
-        let b = t.dispatch("a", 1, 100);
-        let a2 = t.dispatch("a", 0, 9); // offsets 6..8 absent (e.g. compacted)
+        let a = t.dispatch("a", 0, 5).0;
+        let b = t.dispatch("a", 1, 100).0;
+        let a2 = t.dispatch("a", 0, 9).0; // offsets 6..8 absent (e.g. compacted)
         t.complete(&b);
         t.complete(&a2);
         assert_eq!(
@@ -216,12 +258,12 @@ mod tests {
     #[test]
     fn revoked_partitions_return_their_position_and_ignore_late_completions() {
         let mut t = OffsetTracker::default();
-        let x = t.dispatch("a", 0, 0);
-        let y = t.dispatch("a", 0, 1);
+        let x = t.dispatch("a", 0, 0).0;
+        let y = t.dispatch("a", 0, 1).0;
         t.complete(&x);
         assert_eq!(t.revoke(&[("a".into(), 0)]), vec![("a".into(), 0, 1)]);
         // assigned again later, re-reading from 1
-        let y2 = t.dispatch("a", 0, 1);
+        let y2 = t.dispatch("a", 0, 1).0;
         t.complete(&y); // the old epoch's completion must not count
         assert_eq!(commits(&mut t), vec![("a".into(), 0, 1)]);
         t.complete(&y2);
@@ -229,10 +271,29 @@ mod tests {
     }
 
     #[test]
+    fn a_partition_is_paused_at_the_bound_and_resumed_when_the_window_drains() {
+        let mut t = OffsetTracker::new(3);
+        let (first, pause) = t.dispatch("a", 0, 0);
+        assert!(!pause);
+        let (second, pause) = t.dispatch("a", 0, 1);
+        assert!(!pause);
+        let (_third, pause) = t.dispatch("a", 0, 2);
+        assert!(pause, "three uncommitted records reach the bound");
+        assert!(!t.dispatch("a", 1, 0).1, "other partitions are independent");
+        assert!(
+            !t.complete(&second),
+            "0 still unfinished: the window is still 3"
+        );
+        assert_eq!(t.uncommitted().iter().find(|u| u.1 == 0).unwrap().2, 3);
+        assert!(t.complete(&first), "0 and 1 done: window 1 < 3, resume");
+        assert!(!t.dispatch("a", 0, 3).1);
+    }
+
+    #[test]
     fn a_seek_backwards_starts_a_new_epoch() {
         let mut t = OffsetTracker::default();
-        let old = t.dispatch("a", 0, 7);
-        let again = t.dispatch("a", 0, 3);
+        let old = t.dispatch("a", 0, 7).0;
+        let again = t.dispatch("a", 0, 3).0;
         t.complete(&old);
         assert_eq!(commits(&mut t), vec![("a".into(), 0, 3)]);
         t.complete(&again);

@@ -7,6 +7,8 @@
 )]
 
 mod factory;
+#[cfg(feature = "kafka")]
+mod guards;
 mod hostile;
 mod old_writers;
 mod roundtrip;
