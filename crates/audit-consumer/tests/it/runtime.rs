@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use audit_builder::{AuditCommandBuilder, AuditEventType};
 use audit_consumer::runtime::{
-    AuditConsumer, ConsumerConfig, Dedup, Delivery, ERROR_MESSAGE_HEADER, ERROR_OFFSET_HEADER,
-    ERROR_PARTITION_HEADER, ERROR_STAGE_HEADER, ERROR_TOPIC_HEADER, HandlerError, RetryPolicy,
-    RunSummary, TRACEPARENT_HEADER,
+    AuditConsumer, ConsumerConfig, Dedup, DedupTx, Delivery, ERROR_MESSAGE_HEADER,
+    ERROR_OFFSET_HEADER, ERROR_PARTITION_HEADER, ERROR_STAGE_HEADER, ERROR_TOPIC_HEADER,
+    HandlerError, RetryPolicy, RunSummary, TRACEPARENT_HEADER,
 };
 use audit_testkit::{PgDatabase, Tansu};
 use futures::StreamExt;
@@ -487,15 +487,142 @@ async fn killed_consumer_restarts_at_least_once_with_duplicates_only_after_the_l
     }
 }
 
+/// Environment of [`sigkill_dedup_child`]: bootstrap, topic, group and the database URL.
+const DEDUP_CHILD_ENV: &str = "AUDIT_RUNTIME_DEDUP_KILL_CHILD";
+
+/// The handler of the SIGKILL deduplication test: writes the record's index into `effects`
+/// through the deduplication transaction.
+fn effect_writer() -> impl audit_consumer::runtime::TxHandler {
+    |delivery: Arc<Delivery>, mut tx: DedupTx| async move {
+        let i = index_of(&delivery) as i32;
+        let Some(conn) = tx.postgres() else {
+            return Err(HandlerError::permanent("not PostgreSQL"));
+        };
+        sqlx::query("INSERT INTO effects (i) VALUES ($1)")
+            .bind(i)
+            .execute(conn)
+            .await
+            .map_err(HandlerError::transient)?;
+        Ok(tx)
+    }
+}
+
+/// The consumer process that [`sigkilled_consumer_with_dedup_has_each_effect_exactly_once`]
+/// kills: effects and idempotence ids commit per record, offsets only every second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_consumer_restarts_and_with_dedup_each_record_is_handled_exactly_once() {
+#[ignore = "run as a child process by the SIGKILL deduplication test"]
+async fn sigkill_dedup_child() {
+    let Ok(spec) = std::env::var(DEDUP_CHILD_ENV) else {
+        return;
+    };
+    let [bootstrap, topic, group, url]: [&str; 4] =
+        spec.split('|').collect::<Vec<_>>().try_into().unwrap();
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let config = ConsumerConfig::new(bootstrap, group, [topic])
+        .max_in_flight(16)
+        .commit_interval(Duration::from_secs(1))
+        .set("session.timeout.ms", "6000")
+        .dedup(Dedup::postgres(pool, "runtime-test"));
+    let consumer = AuditConsumer::new(config, versions()).unwrap();
+    consumer
+        .run_in_transaction(effect_writer(), std::future::pending())
+        .await
+        .unwrap();
+}
+
+/// Deduplication across a real crash: the consumer process is SIGKILLed while records have
+/// their effect (written in the deduplication transaction) committed but their offset not; the
+/// restarted consumer gets them again and every record's effect exists exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_consumer_with_dedup_has_each_effect_exactly_once() {
+    const N: usize = 3_000;
     let db = PgDatabase::create().await.unwrap();
     let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
-    let dedup = Dedup::postgres(pool, "runtime-test");
+    let dedup = Dedup::postgres(pool.clone(), "runtime-test");
     dedup.migrate().await.unwrap();
-    let (effects, _) = guarded(kill_and_restart(Some(dedup.clone()))).await;
-    let twice: Vec<_> = effects.iter().filter(|&(_, &n)| n != 1).collect();
-    assert!(twice.is_empty(), "handled more than once: {twice:?}");
+    sqlx::query("CREATE TABLE effects (i INT NOT NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let topic = topic_with(1, "rt-sigkill-dedup");
+    let group = unique("g-sigkill-dedup");
+    produce(&topic, (0..N).map(|i| (command_value(i), None)).collect()).await;
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "runtime::sigkill_dedup_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            DEDUP_CHILD_ENV,
+            format!("{}|{topic}|{group}|{}", tansu().bootstrap(), db.url()),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    guarded(async {
+        while count("SELECT COUNT(*) FROM effects").await < (N / 2) as i64 {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the child consumer exited early: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    child.kill().unwrap(); // SIGKILL: no shutdown, no commit
+    child.wait().unwrap();
+    let committed_at_kill = committed_total(&group, &topic, 1);
+    let effects_at_kill = count("SELECT COUNT(*) FROM effects").await;
+    // one partition, produced in order: record i sits at offset i
+    let effect_but_no_offset: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM effects WHERE i >= $1")
+            .bind(committed_at_kill)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    eprintln!(
+        "SIGKILL with {effects_at_kill} effects, committed offset {committed_at_kill}: \
+         {effect_but_no_offset} records have their effect but not their offset committed"
+    );
+    assert!(
+        effect_but_no_offset > 0,
+        "the kill fell between an effect's commit and its offset's commit"
+    );
+
+    let consumer = AuditConsumer::new(config(&topic, &group).dedup(dedup), versions()).unwrap();
+    let all_there = async {
+        while count("SELECT COUNT(DISTINCT i) FROM effects").await < N as i64 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let summary = guarded(consumer.run_in_transaction(effect_writer(), all_there))
+        .await
+        .unwrap();
+    let twice: Vec<(i32, i64)> = sqlx::query_as(
+        "SELECT i, COUNT(*) FROM effects GROUP BY i HAVING COUNT(*) <> 1 ORDER BY i",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(twice.is_empty(), "effects not exactly once: {twice:?}");
+    assert_eq!(count("SELECT COUNT(*) FROM effects").await, N as i64);
+    assert!(
+        summary.duplicates >= effect_but_no_offset as u64,
+        "the redelivered records were skipped as duplicates: {summary:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
