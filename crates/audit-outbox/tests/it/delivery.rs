@@ -280,8 +280,19 @@ async fn two_relays_deliver_each_row_once() -> TestResult {
         tx.commit().await?;
     }
     wait_sent(&outbox, 10_000, LIMIT).await?;
-    r1.shutdown().await?;
-    r2.shutdown().await?;
+    let s1 = r1.shutdown().await?;
+    let s2 = r2.shutdown().await?;
+    // both relays did a share of the work, and together exactly the rows (counted from their
+    // own statements)
+    eprintln!("two relays: {} + {} rows", s1.delivered, s2.delivered);
+    assert!(
+        s1.delivered > 0 && s2.delivered > 0,
+        "one relay did nothing: {} / {}",
+        s1.delivered,
+        s2.delivered
+    );
+    assert_eq!(s1.delivered + s2.delivered, 10_000);
+    assert_eq!(s1.claims_taken_over + s2.claims_taken_over, 0);
     let records = consume_all(&broker.bootstrap(), &topic, 4, 10_000).await?;
     let counts = counts_by_value(&records);
     assert_eq!(counts.len(), 10_000, "every row delivered");
@@ -297,17 +308,19 @@ async fn two_relays_deliver_each_row_once() -> TestResult {
 async fn relay_recovers_from_terminated_connections() -> TestResult {
     let (db, pool, outbox) = pg_outbox().await?;
     let (broker, topic) = tansu_topic(1)?;
-    for _ in 0..40 {
+    for _ in 0..100 {
         let mut tx = pool.begin().await?;
         for _ in 0..100 {
             outbox.enqueue(&mut tx, &msg(&topic, None)).await?;
         }
         tx.commit().await?;
     }
-    // The relay gets its own pool so that terminating its connections does not touch the test's.
+    // The relay gets its own pool, with an application name, so that only its connections are
+    // terminated (not the test's).
+    let relay_options: sqlx::postgres::PgConnectOptions = db.url().parse()?;
     let relay_pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(4)
-        .connect(db.url())
+        .connect_with(relay_options.application_name("outbox-relay-under-test"))
         .await?;
     let mut cfg = relay_config(&broker.bootstrap());
     cfg.batch_size = 100;
@@ -316,23 +329,37 @@ async fn relay_recovers_from_terminated_connections() -> TestResult {
         .max_connections(1)
         .connect(db.url())
         .await?;
+    // Terminate the relay's connections while rows are pending, until one of its statements
+    // has failed (counted by the relay) and at most 200 rounds.
     let mut killed = 0i64;
-    for _ in 0..6 {
+    let mut rounds = 0;
+    while relay.stats().database_errors == 0 && rounds < 200 {
+        rounds += 1;
+        if outbox.counts().await?.pending == 0 {
+            break;
+        }
         let n: i64 = sqlx::query_scalar(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid()
-               AND application_name <> 'outbox-test-keep'",
+             WHERE datname = current_database() AND application_name = 'outbox-relay-under-test'",
         )
         .fetch_one(&admin)
         .await?;
         killed += n;
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(killed > 0, "no backend was terminated");
-    wait_sent(&outbox, 4000, LIMIT).await?;
+    let failed_statements = relay.stats().database_errors;
+    eprintln!(
+        "terminated {killed} relay backends in {rounds} rounds; {failed_statements} relay statements failed"
+    );
+    assert!(killed > 0, "no relay backend was terminated");
+    assert!(
+        failed_statements > 0,
+        "no relay statement failed: the fault did not hit the relay"
+    );
+    wait_sent(&outbox, 10_000, LIMIT).await?;
     relay.shutdown().await?;
-    let records = consume_all(&broker.bootstrap(), &topic, 1, 4000).await?;
-    assert_eq!(counts_by_value(&records).len(), 4000);
+    let records = consume_all(&broker.bootstrap(), &topic, 1, 10_000).await?;
+    assert_eq!(counts_by_value(&records).len(), 10_000);
     Ok(())
 }
 

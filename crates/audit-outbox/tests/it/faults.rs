@@ -42,6 +42,40 @@ async fn broker_outage_backs_off_and_delivers_after_recovery() -> TestResult {
                 .await?;
         Ok::<_, BoxError>((min, max))
     };
+    // The back-off, measured: each time the first row's attempt count grows, the delay the relay
+    // set (next attempt - now, read at once) is the configured one for that attempt (200, 400,
+    // 800 ms, then the 1 s cap), less the milliseconds this loop needs to see it.
+    let first_id: i64 = sqlx::query_scalar("SELECT min(id) FROM audit_outbox")
+        .fetch_one(&pool)
+        .await?;
+    let mut delays: Vec<(i32, f64)> = Vec::new();
+    let started = std::time::Instant::now();
+    while delays.len() < 5 && started.elapsed() < LIMIT {
+        let (n, remaining_ms): (i32, f64) = sqlx::query_as(
+            "SELECT attempts, CASE WHEN isfinite(next_attempt_at)
+                THEN (extract(epoch FROM next_attempt_at - now()) * 1000)::float8 ELSE 0 END
+             FROM audit_outbox WHERE id = $1",
+        )
+        .bind(first_id)
+        .fetch_one(&pool)
+        .await?;
+        if n > 0 && delays.last().is_none_or(|(last, _)| *last != n) {
+            delays.push((n, remaining_ms));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!("back-off after attempt n (ms left when seen): {delays:?}");
+    assert_eq!(delays.len(), 5, "five attempts seen: {delays:?}");
+    for (n, remaining) in &delays {
+        let configured = (200.0 * f64::from(1u32 << (n - 1).clamp(0, 10))).min(1000.0);
+        // never more than configured; at least half of it from the second attempt on (so a
+        // back-off that does not grow, or grows past the cap, fails), whatever this loop's lag
+        let floor = if *n >= 2 { configured / 2.0 } else { f64::MIN };
+        assert!(
+            *remaining <= configured + 20.0 && *remaining >= floor,
+            "attempt {n}: {remaining:.0} ms left, configured {configured} ms ({delays:?})"
+        );
+    }
     eventually("every row retried at least twice", LIMIT, || async {
         Ok((attempts().await?.0 >= 2).then_some(()))
     })
@@ -111,15 +145,15 @@ where
     // can be in flight again at the next one, and then be delivered three times)
     let mut in_flight_at_kills: HashMap<String, usize> = HashMap::new();
     let mut kills_mid_batch = 0;
-    // Three kills; up to three more if none of them caught a batch in flight (a loaded machine can
-    // deschedule this test between its look and the kill).
-    for round in 1..=6u64 {
-        if round > 3 && kills_mid_batch > 0 {
+    // Three kills, each with a claimed batch in flight; a round whose kill found the batch
+    // settled after all (a statement completed after the freeze) is repeated, at most 8 rounds.
+    for round in 1..=8u64 {
+        if kills_mid_batch == 3 {
             break;
         }
         let id = format!("crash-{round}");
         let mut child = spawn_relay(url, bootstrap, &id)?;
-        let target = total * round / 8;
+        let target = total * round / 10;
         // Kill once the relay has passed `target` and holds a claimed batch: it is frozen
         // (SIGSTOP) and given time to let its last statement complete before the second look, so
         // the batch seen is the batch in flight at the kill.
@@ -167,7 +201,10 @@ where
         records.len(),
         in_flight_at_kills.len()
     );
-    assert!(kills_mid_batch >= 1, "no kill hit a batch in flight");
+    assert_eq!(
+        kills_mid_batch, 3,
+        "every kill hits a claimed batch in flight"
+    );
     for (value, n) in &counts {
         let kills = in_flight_at_kills.get(value).copied().unwrap_or(0);
         assert!(

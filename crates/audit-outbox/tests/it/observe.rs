@@ -147,8 +147,14 @@ async fn per_key_order_with_four_writers_and_two_relays() -> TestResult {
         .await?;
     let total = u64::try_from(total)?;
     wait_sent(&outbox, total, LIMIT).await?;
-    r1.shutdown().await?;
-    r2.shutdown().await?;
+    let s1 = r1.shutdown().await?;
+    let s2 = r2.shutdown().await?;
+    assert!(
+        s1.delivered > 0 && s2.delivered > 0,
+        "both relays deliver a share: {} / {}",
+        s1.delivered,
+        s2.delivered
+    );
     let ids: HashMap<String, i64> =
         sqlx::query_as::<_, (Vec<u8>, i64)>("SELECT value, id FROM audit_outbox")
             .fetch_all(&pool)
