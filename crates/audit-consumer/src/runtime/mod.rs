@@ -15,12 +15,21 @@
 //!   instead of skipping the record. A *transient* failure ([`HandlerError::transient`], an
 //!   unreachable schema registry or deduplication database) is retried with capped exponential
 //!   back-off; the record is never dropped.
+//! - **Bounded uncommitted window.** A partition with
+//!   [`ConsumerConfig::max_uncommitted_per_partition`] records from its oldest unfinished one on is
+//!   paused until the window drains (gauge [`metrics::UNCOMMITTED`]).
 //! - **Deduplication** (optional, [`Dedup`]): the idempotence id is recorded in the database
-//!   transaction that commits when the handler succeeds, like jEAP's idempotent handler.
+//!   transaction that commits when the handler succeeds, like jEAP's idempotent handler; with
+//!   [`AuditConsumer::run_in_transaction`] the handler writes its effects in that transaction
+//!   ([`DedupTx`]): exactly once in that database. See [`Dedup`] for what is exactly-once.
 //! - **Graceful shutdown.** When the shutdown future completes: stop fetching, wait for the
-//!   records in flight (up to [`ConsumerConfig::shutdown_timeout`]), commit synchronously.
+//!   records in flight (up to [`ConsumerConfig::shutdown_timeout`]), commit synchronously on a
+//!   blocking thread.
 //! - **Rebalance.** Before partitions are revoked, their finished prefix is committed
-//!   synchronously; records still in flight on them may be handled again by the new owner.
+//!   (asynchronously; librdkafka completes the revocation after the commit); records still in
+//!   flight on them may be handled again by the new owner.
+//! - **No blocking on async threads.** Commits that wait and the clients' close (on drop) run on
+//!   other threads; `current_thread` runtimes keep running.
 //! - **Tracing.** Each record is handled inside an `audit.consume` span carrying the W3C
 //!   `traceparent` of the record (`trace_id`, `parent_span_id`) and its topic/partition/offset.
 //!
