@@ -380,3 +380,100 @@ async fn sqlite_handler_writes_its_effect_in_the_dedup_transaction_once_per_id()
         "the second copies were skipped"
     );
 }
+
+/// Defect 6, rebalance: the revoked partitions' positions are committed from the rebalance
+/// callback, which librdkafka calls on the polling task (here the runtime's only thread). With a
+/// slow broker a synchronous commit there would stall the runtime for a round trip; the
+/// asynchronous one does not, and the new owner still starts after the revoked positions.
+#[tokio::test(flavor = "current_thread")]
+async fn a_rebalance_commit_leaves_a_current_thread_runtime_running() {
+    const N: usize = 200;
+    const RTT: Duration = Duration::from_millis(1_500);
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("rebal", 2, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    produce(&bootstrap, "rebal", 0..N).await;
+
+    // the longest pause between two ticks of a 5 ms timer
+    let max_gap = Arc::new(std::sync::Mutex::new(Duration::ZERO));
+    let ticker = tokio::spawn({
+        let max_gap = max_gap.clone();
+        async move {
+            let mut last = Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let now = Instant::now();
+                let mut gap = max_gap.lock().unwrap();
+                *gap = (*gap).max(now - last);
+                last = now;
+            }
+        }
+    });
+    let counter = || {
+        let n = Arc::new(AtomicUsize::new(0));
+        let handler = {
+            let n = n.clone();
+            move |_: Arc<Delivery>| {
+                let n = n.clone();
+                async move {
+                    n.fetch_add(1, Ordering::SeqCst);
+                    Ok::<(), HandlerError>(())
+                }
+            }
+        };
+        (n, handler)
+    };
+    // no periodic commit: the positions reach the broker only through the revocation
+    let group_config = || {
+        config(&bootstrap, "rebal")
+            .commit_interval(Duration::from_secs(3600))
+            .set("session.timeout.ms", "6000")
+    };
+    let (first_handled, first_handler) = counter();
+    let (second_handled, second_handler) = counter();
+    let first = AuditConsumer::new(group_config(), versions()).unwrap();
+    let second_assigned = Arc::new(AtomicBool::new(false));
+    let first_run = first.run(first_handler, {
+        let second_assigned = second_assigned.clone();
+        async move {
+            until(|| second_assigned.load(Ordering::SeqCst)).await;
+        }
+    });
+    let second_run = async {
+        until(|| first_handled.load(Ordering::SeqCst) >= N).await;
+        cluster.broker_round_trip_time(1, RTT).unwrap();
+        *max_gap.lock().unwrap() = Duration::ZERO;
+        let second = AuditConsumer::new(group_config(), versions()).unwrap();
+        let assigned = async {
+            until(|| second.assignment().is_ok_and(|a| !a.is_empty())).await;
+            second_assigned.store(true, Ordering::SeqCst);
+            // time for the new owner to fetch from the committed positions
+            tokio::time::sleep(RTT * 3).await;
+        };
+        let summary = second.run(second_handler, assigned).await;
+        (summary, second)
+    };
+    let (first_summary, (second_summary, second)) =
+        tokio::time::timeout(HANG_GUARD, async { tokio::join!(first_run, second_run) })
+            .await
+            .unwrap();
+    let (first_summary, second_summary) = (first_summary.unwrap(), second_summary.unwrap());
+    let gap = *max_gap.lock().unwrap();
+    ticker.abort();
+    assert_eq!(first_summary.handled, N as u64);
+    assert!(
+        first_summary.revocations >= 1,
+        "the fault happened: the first member's partitions were revoked while the broker was slow"
+    );
+    assert_eq!(
+        second_handled.load(Ordering::SeqCst),
+        0,
+        "the revoked positions were committed: the new owner had nothing to redo ({second_summary:?})"
+    );
+    assert!(
+        gap < RTT,
+        "the runtime thread stalled for {gap:?} (broker round trip {RTT:?})"
+    );
+    first.close().await;
+    second.close().await;
+}
