@@ -184,14 +184,13 @@ impl Backend for Postgres {
         lease: Duration,
     ) -> Result<Vec<ClaimedRow>, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        sqlx::raw_sql(CLAIM_PLAN).execute(&mut *tx).await?;
         // A relay paused inside its claim transaction (a stopped process, a VM stall) would hold
         // the row locks of the candidates and so block every other relay: the server ends such a
         // transaction after a quarter of the lease (1 s to 30 s). The claim then fails and is
-        // retried; nothing was claimed.
+        // retried; nothing was claimed. (One round trip with the plan settings.)
         let idle_ms = (millis(lease) / 4).clamp(1_000, 30_000);
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "SET LOCAL idle_in_transaction_session_timeout = {idle_ms}"
+            "{CLAIM_PLAN}; SET LOCAL idle_in_transaction_session_timeout = {idle_ms}"
         )))
         .execute(&mut *tx)
         .await?;
