@@ -1,4 +1,4 @@
-//! `audit schema check`.
+//! `audit schema check` and `audit schema compat`.
 
 use std::path::PathBuf;
 
@@ -25,6 +25,27 @@ Examples:
 
 Exit codes: 0 all checks pass, 1 a finding, 2 bad descriptor or revision, 3 I/O or git failure.")]
     Check(CheckArgs),
+    /// Judge any two schema files: can READER read data written with WRITER? (Java's
+    /// SchemaCompatibility semantics; no descriptor, so renamed records are judged too.)
+    #[command(after_help = "\
+Examples:
+  audit schema compat new.avsc old.avsc         # backward: the new schema reads old data
+  audit schema compat old.avsc new.avsc         # forward
+  audit schema compat reader.avsc writer.avsc --format json
+
+Exit codes: 0 compatible, 1 incompatible, 2 a schema does not parse, 3 a file cannot be read.")]
+    Compat(CompatArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompatArgs {
+    /// The schema that reads.
+    reader: PathBuf,
+    /// The schema that wrote the data.
+    writer: PathBuf,
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -63,7 +84,45 @@ pub(crate) struct CheckArgs {
 pub(crate) fn run(cmd: SchemaCommand) -> Result<(), CliError> {
     match cmd {
         SchemaCommand::Check(args) => check(args),
+        SchemaCommand::Compat(args) => compat(args),
     }
+}
+
+fn compat(args: CompatArgs) -> Result<(), CliError> {
+    let report = audit_compat::check_pair(&args.reader, &args.writer).map_err(|e| {
+        let message = format!(
+            "compatibility of {} (reader) with {} (writer) could not be judged",
+            args.reader.display(),
+            args.writer.display()
+        );
+        if e.is_input_error() {
+            CliError::input_from(message, e)
+        } else {
+            CliError::io_from(message, e)
+        }
+    })?;
+    print_report(&report, args.format)?;
+    if report.is_ok() {
+        Ok(())
+    } else {
+        Err(CliError::CheckFailed(format!(
+            "{} cannot read data written with {}",
+            args.reader.display(),
+            args.writer.display()
+        )))
+    }
+}
+
+fn print_report(report: &audit_compat::Report, format: Format) -> Result<(), CliError> {
+    match format {
+        Format::Text => print!("{report}"),
+        Format::Json => {
+            let json = serde_json::to_string_pretty(report)
+                .map_err(|e| CliError::io_from("cannot render the report as JSON", e))?;
+            println!("{json}");
+        }
+    }
+    Ok(())
 }
 
 fn check(args: CheckArgs) -> Result<(), CliError> {
@@ -93,14 +152,7 @@ fn check(args: CheckArgs) -> Result<(), CliError> {
                 CliError::io_from(message, e)
             }
         })?;
-    match args.format {
-        Format::Text => print!("{report}"),
-        Format::Json => {
-            let json = serde_json::to_string_pretty(&report)
-                .map_err(|e| CliError::io_from("cannot render the report as JSON", e))?;
-            println!("{json}");
-        }
-    }
+    print_report(&report, args.format)?;
     if report.is_ok() {
         Ok(())
     } else {

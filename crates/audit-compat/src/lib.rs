@@ -176,6 +176,63 @@ pub fn check_schemas(
     Ok(compat::check(&reader, &writer))
 }
 
+/// Checks whether the schema in the file `reader` can read data written with the schema in the
+/// file `writer` (any two schemas: no descriptor, no record-name rule), as a [`Report`] with one
+/// check in the format of [`check_dir`]'s reports. The verdict is [`check_schemas`]'.
+///
+/// ```
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/compat-corpus");
+/// let case = dir.join("06-promotion-int-to-long");
+/// let report = audit_compat::check_pair(case.join("reader.avsc"), case.join("writer.avsc"))?;
+/// assert!(report.is_ok(), "{report}");
+/// # Ok::<(), audit_compat::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Io`] when a file cannot be read, [`Error::InvalidSchema`] when one does not parse.
+pub fn check_pair(reader: impl AsRef<Path>, writer: impl AsRef<Path>) -> Result<Report, Error> {
+    let (reader, writer) = (reader.as_ref(), writer.as_ref());
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let incompatibilities = check_schemas(&read(reader)?, &read(writer)?)?;
+    let (reader, writer) = (reader.display().to_string(), writer.display().to_string());
+    let compatible = incompatibilities.is_empty();
+    let findings = if compatible {
+        Vec::new()
+    } else {
+        vec![Finding::Incompatible {
+            descriptor: "pair".to_owned(),
+            version: reader.clone(),
+            against: writer.clone(),
+            mode: Mode::Backward,
+            direction: Direction::Backward,
+            reader: reader.clone(),
+            writer: writer.clone(),
+            incompatibilities,
+        }]
+    };
+    Ok(Report {
+        dir: format!("{reader} (reader) and {writer} (writer)"),
+        transitive: false,
+        against: None,
+        checks: vec![PairCheck {
+            descriptor: "pair".to_owned(),
+            version: reader.clone(),
+            against: writer.clone(),
+            mode: Mode::Backward,
+            direction: Direction::Backward,
+            reader,
+            writer,
+            compatible,
+        }],
+        findings,
+    })
+}
+
 /// Checks a descriptor directory; see the crate docs. Same as [`check_dir_with_progress`]
 /// without progress messages.
 pub fn check_dir(dir: impl AsRef<Path>, options: &CheckOptions) -> Result<Report, Error> {

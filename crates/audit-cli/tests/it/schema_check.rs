@@ -202,3 +202,128 @@ fn bad_directories() -> TestResult {
     assert_fails(&out, 3, "cannot read");
     Ok(())
 }
+
+/// `audit schema compat READER WRITER` agrees with `audit_compat::check_schemas` on every pair of
+/// the compatibility corpus, in both directions: exit code 0 / 1, and the report text of
+/// `check_pair` (the format of `schema check`). The corpus' Java verdicts are checked too.
+#[test]
+fn schema_compat_agrees_with_check_schemas_on_the_corpus() -> TestResult {
+    let corpus = workspace_root().join("tests/compat-corpus");
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("reader.avsc").is_file())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 50, "corpus found: {}", cases.len());
+    let (mut compatible, mut incompatible) = (0, 0);
+    for case in &cases {
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(case.join("expected.json"))?)?;
+        for (reader, writer, key) in [
+            ("reader.avsc", "writer.avsc", "reader_reads_writer"),
+            ("writer.avsc", "reader.avsc", "writer_reads_reader"),
+        ] {
+            let (r, w) = (case.join(reader), case.join(writer));
+            let verdict = audit_compat::check_schemas(
+                &std::fs::read_to_string(&r)?,
+                &std::fs::read_to_string(&w)?,
+            )?;
+            let out = audit()?
+                .args(["schema", "compat"])
+                .arg(&r)
+                .arg(&w)
+                .output()?;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let code = if verdict.is_empty() { 0 } else { 1 };
+            assert_eq!(
+                out.status.code(),
+                Some(code),
+                "{}: {reader} reads {writer}: {stderr}",
+                case.display()
+            );
+            let java = expected
+                .get(key)
+                .and_then(|v| v.get("verdict"))
+                .and_then(Value::as_str);
+            assert_eq!(
+                java,
+                Some(if code == 0 {
+                    "COMPATIBLE"
+                } else {
+                    "INCOMPATIBLE"
+                }),
+                "{}: {key}",
+                case.display()
+            );
+            let report = audit_compat::check_pair(&r, &w)?;
+            assert_eq!(String::from_utf8_lossy(&out.stdout), report.to_string());
+            if code == 0 {
+                compatible += 1;
+            } else {
+                incompatible += 1;
+                assert!(stderr.contains("cannot read data written with"), "{stderr}");
+            }
+        }
+    }
+    assert!(
+        compatible > 0 && incompatible > 0,
+        "{compatible} / {incompatible}"
+    );
+    Ok(())
+}
+
+/// A renamed record: the directory check's record-name rule does not apply to `schema compat`.
+#[test]
+fn schema_compat_judges_a_renamed_record_and_reports_bad_input() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let a = dir.path().join("a.avsc");
+    let b = dir.path().join("b.avsc");
+    std::fs::write(
+        &a,
+        r#"{"type":"record","name":"A","fields":[{"name":"x","type":"int"}]}"#,
+    )?;
+    std::fs::write(
+        &b,
+        r#"{"type":"record","name":"B","aliases":["A"],"fields":[{"name":"x","type":"long"}]}"#,
+    )?;
+    let out = audit()?
+        .args(["schema", "compat"])
+        .arg(&b)
+        .arg(&a)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK: 1 compatibility checks passed"));
+    let json = audit()?
+        .args(["schema", "compat", "--format", "json"])
+        .arg(&a)
+        .arg(&b)
+        .output()?;
+    let report: Value = serde_json::from_slice(&json.stdout)?;
+    assert_eq!(json.status.code(), Some(1));
+    assert!(
+        report
+            .get("findings")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+    );
+    std::fs::write(&b, "{not json")?;
+    let bad = audit()?
+        .args(["schema", "compat"])
+        .arg(&a)
+        .arg(&b)
+        .output()?;
+    assert_fails(&bad, 2, "could not be judged");
+    let missing = audit()?
+        .args(["schema", "compat"])
+        .arg(&a)
+        .arg(dir.path().join("missing.avsc"))
+        .output()?;
+    assert_fails(&missing, 3, "could not be judged");
+    Ok(())
+}
