@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 DENY := $(AUDIT_TOOLS_DIR)/cargo-deny/bin/cargo-deny
 
-.PHONY: demo test prep fmt-check clippy unit schema-check deny bench bench-codec fuzz clean-tools help
+.PHONY: demo test prep fmt-check clippy unit schema-check deny bench fuzz help
 
 help:
 	@echo "make demo          the main job end to end on embedded defaults (SQLite outbox, in-process Kafka mock)"
