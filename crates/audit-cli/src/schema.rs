@@ -90,26 +90,44 @@ pub(crate) fn run(cmd: SchemaCommand) -> Result<(), CliError> {
 
 fn compat(args: CompatArgs) -> Result<(), CliError> {
     let report = audit_compat::check_pair(&args.reader, &args.writer).map_err(|e| {
-        let message = format!(
-            "compatibility of {} (reader) with {} (writer) could not be judged",
-            args.reader.display(),
-            args.writer.display()
-        );
-        if e.is_input_error() {
-            CliError::input_from(message, e)
-        } else {
-            CliError::io_from(message, e)
-        }
+        not_run(
+            format!(
+                "compatibility of {} (reader) with {} (writer) could not be judged",
+                args.reader.display(),
+                args.writer.display()
+            ),
+            e,
+        )
     })?;
-    print_report(&report, args.format)?;
-    if report.is_ok() {
-        Ok(())
-    } else {
-        Err(CliError::CheckFailed(format!(
+    finish(&report, args.format, || {
+        format!(
             "{} cannot read data written with {}",
             args.reader.display(),
             args.writer.display()
-        )))
+        )
+    })
+}
+
+/// A check that could not run: exit 2 for bad input, 3 for I/O and tool failures.
+fn not_run(message: String, e: audit_compat::Error) -> CliError {
+    if e.is_input_error() {
+        CliError::input_from(message, e)
+    } else {
+        CliError::io_from(message, e)
+    }
+}
+
+/// Prints the report; a report with findings fails with `failure()` (exit 1).
+fn finish(
+    report: &audit_compat::Report,
+    format: Format,
+    failure: impl FnOnce() -> String,
+) -> Result<(), CliError> {
+    print_report(report, format)?;
+    if report.is_ok() {
+        Ok(())
+    } else {
+        Err(CliError::CheckFailed(failure()))
     }
 }
 
@@ -145,21 +163,16 @@ fn check(args: CheckArgs) -> Result<(), CliError> {
     };
     let report = audit_compat::check_dir_with_progress(&args.dir, &options, &mut progress)
         .map_err(|e| {
-            let message = format!("schema check of {} could not run", args.dir.display());
-            if e.is_input_error() {
-                CliError::input_from(message, e)
-            } else {
-                CliError::io_from(message, e)
-            }
+            not_run(
+                format!("schema check of {} could not run", args.dir.display()),
+                e,
+            )
         })?;
-    print_report(&report, args.format)?;
-    if report.is_ok() {
-        Ok(())
-    } else {
-        Err(CliError::CheckFailed(format!(
+    finish(&report, args.format, || {
+        format!(
             "schema check of {} failed with {} finding(s)",
             args.dir.display(),
             report.findings.len()
-        )))
-    }
+        )
+    })
 }

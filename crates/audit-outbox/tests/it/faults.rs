@@ -114,8 +114,8 @@ fn spawn_relay(url: &str, bootstrap: &str, id: &str) -> Result<Child, BoxError> 
         .spawn()?)
 }
 
-/// Sends `sig` (`STOP`, `CONT`) to a child process.
-fn signal(child: &Child, sig: &str) -> TestResult {
+/// Sends `sig` (`STOP`, `CONT`, `TERM`) to a child process.
+pub fn signal(child: &Child, sig: &str) -> TestResult {
     let status = Command::new("kill")
         .args(["-s", sig, &child.id().to_string()])
         .status()?;

@@ -16,7 +16,7 @@ use metrics::{
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use sqlx::{Postgres, Sqlite};
 
-use crate::faults::sqlite_outbox;
+use crate::faults::{signal, sqlite_outbox};
 use crate::support::*;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -124,17 +124,6 @@ fn spawn_relay(
         .env("OUTBOX_POLL_MS", "200")
         .stdout(Stdio::piped())
         .spawn()?)
-}
-
-fn signal(child: &Child, sig: &str) -> TestResult {
-    let status = Command::new("kill")
-        .args(["-s", sig, &child.id().to_string()])
-        .status()?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("kill -s {sig} {} failed: {status}", child.id()).into())
-    }
 }
 
 /// `name: N` from the `relay-stats RelayStats { .. }` line.
