@@ -282,6 +282,8 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     let summary = consumed?;
     sent_bar.finish();
     recv_bar.finish();
+    // Leave the group and stop the clients while the broker is still there.
+    consumer.close().await;
     let relay_stats = relay.stats();
     relay.shutdown().await?;
     out.into_inner()
