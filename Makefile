@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 DENY := $(AUDIT_TOOLS_DIR)/cargo-deny/bin/cargo-deny
 
-.PHONY: demo test prep fmt-check clippy unit schema-check deny bench fuzz help
+.PHONY: demo test prep fmt-check clippy unit schema-check features deny bench fuzz help
 
 help:
 	@echo "make demo          the main job end to end on embedded defaults (SQLite outbox, in-process Kafka mock)"
@@ -27,11 +27,15 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets --features $(TEST_FEATURES) -- -D warnings
 
-# Feature-gated code is tested too: the registry's TLS path and the consumer's Kafka runtime.
-TEST_FEATURES := audit-registry/rustls,audit-consumer/kafka
+# Feature-gated code is tested too: the registry's TLS path and the consumer's Kafka runtime with
+# both deduplication backends.
+TEST_FEATURES := audit-registry/rustls,audit-consumer/postgres,audit-consumer/sqlite
 
 unit: prep
 	$(CARGO) test --workspace --features $(TEST_FEATURES) --no-fail-fast
+
+features:
+	bash scripts/check-features.sh
 
 schema-check:
 	$(CARGO) run -q -p audit-cli -- schema check --dir avro --transitive
@@ -39,7 +43,7 @@ schema-check:
 deny: prep
 	$(DENY) check licenses
 
-test: prep fmt-check clippy unit schema-check deny
+test: prep fmt-check clippy unit schema-check features deny
 	@echo "make test: all green"
 
 bench:

@@ -41,6 +41,12 @@ mod record;
 #[cfg(feature = "kafka")]
 pub mod runtime;
 
+#[cfg(all(feature = "kafka", not(any(feature = "postgres", feature = "sqlite"))))]
+compile_error!(
+    "audit-consumer: the `kafka` runtime needs a deduplication backend: enable the feature \
+     `postgres`, `sqlite` or both (e.g. `features = [\"postgres\"]`; each implies `kafka`)"
+);
+
 pub use audit_schema::{SchemaVersion, WriterSchema};
 pub use decode::{
     AsyncWriterSchemaSource, LocalVersions, Writer, WriterSchemaSource, decode, decode_async,

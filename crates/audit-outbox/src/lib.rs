@@ -43,6 +43,12 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
+compile_error!(
+    "audit-outbox: no storage backend: enable the feature `postgres`, `sqlite` or both \
+     (e.g. `audit-outbox = { version = \"..\", default-features = false, features = [\"postgres\"] }`)"
+);
+
 mod error;
 pub mod housekeeping;
 pub mod kafka;

@@ -10,7 +10,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::Utc;
-use sqlx::{PgPool, SqlitePool};
+#[cfg(feature = "postgres")]
+use sqlx::PgPool;
+#[cfg(feature = "sqlite")]
+use sqlx::SqlitePool;
 
 use crate::error::Error;
 
@@ -44,7 +47,9 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
 
 #[derive(Clone)]
 enum Db {
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
 }
 
@@ -53,17 +58,21 @@ enum Db {
 /// (`&mut **tx` is the connection); the runtime commits it after the handler returned it.
 pub enum DedupTx {
     /// A PostgreSQL transaction.
+    #[cfg(feature = "postgres")]
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
     /// A SQLite transaction: it holds the database's write lock from the marker insert on, so
     /// write to the same database through it, never through another connection (that one would
     /// wait for this lock until its busy timeout).
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
 }
 
 impl std::fmt::Debug for DedupTx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            #[cfg(feature = "postgres")]
             Self::Postgres(_) => "DedupTx::Postgres",
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(_) => "DedupTx::Sqlite",
         })
     }
@@ -71,24 +80,32 @@ impl std::fmt::Debug for DedupTx {
 
 impl DedupTx {
     /// The PostgreSQL connection of the transaction, if this is PostgreSQL.
+    #[cfg(feature = "postgres")]
     pub fn postgres(&mut self) -> Option<&mut sqlx::PgConnection> {
         match self {
+            #[cfg(feature = "postgres")]
             Self::Postgres(tx) => Some(&mut **tx),
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(_) => None,
         }
     }
 
     /// The SQLite connection of the transaction, if this is SQLite.
+    #[cfg(feature = "sqlite")]
     pub fn sqlite(&mut self) -> Option<&mut sqlx::SqliteConnection> {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(tx) => Some(&mut **tx),
+            #[cfg(feature = "postgres")]
             Self::Postgres(_) => None,
         }
     }
 
     pub(crate) async fn commit(self) -> Result<(), Error> {
         let result = match self {
+            #[cfg(feature = "postgres")]
             Self::Postgres(tx) => tx.commit().await,
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(tx) => tx.commit().await,
         };
         result.map_err(|source| Error::Dedup {
@@ -139,7 +156,9 @@ impl std::fmt::Debug for Dedup {
             .field(
                 "db",
                 &match self.db {
+                    #[cfg(feature = "postgres")]
                     Db::Postgres(_) => "postgres",
+                    #[cfg(feature = "sqlite")]
                     Db::Sqlite(_) => "sqlite",
                 },
             )
@@ -164,12 +183,14 @@ pub(crate) enum DedupOutcome<E> {
 impl Dedup {
     /// A store in PostgreSQL; `context` separates consumers sharing the table (e.g. the group id).
     #[must_use]
+    #[cfg(feature = "postgres")]
     pub fn postgres(pool: PgPool, context: impl Into<String>) -> Self {
         Self::new(Db::Postgres(pool), context.into())
     }
 
     /// A store in SQLite; `context` separates consumers sharing the table (e.g. the group id).
     #[must_use]
+    #[cfg(feature = "sqlite")]
     pub fn sqlite(pool: SqlitePool, context: impl Into<String>) -> Self {
         Self::new(Db::Sqlite(pool), context.into())
     }
@@ -218,6 +239,7 @@ impl Dedup {
     pub async fn migrate(&self) -> Result<(), Error> {
         let err = |operation| move |source| Error::Dedup { operation, source };
         match &self.db {
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(err("migrate"))?;
                 sqlx::query("SELECT pg_advisory_xact_lock(7284512094)")
@@ -258,6 +280,7 @@ impl Dedup {
                 }
                 tx.commit().await.map_err(err("migrate"))
             }
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await.map_err(err("migrate"))?;
                 sqlx::raw_sql(
@@ -302,6 +325,7 @@ impl Dedup {
     pub(crate) async fn begin(&self, idempotence_id: &str) -> Result<Option<DedupTx>, Error> {
         let db_err = |operation| move |source| Error::Dedup { operation, source };
         match &self.db {
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(db_err("begin transaction"))?;
                 let inserted = sqlx::query(
@@ -320,6 +344,7 @@ impl Dedup {
                 }
                 Ok(Some(DedupTx::Postgres(tx)))
             }
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await.map_err(db_err("begin transaction"))?;
                 let inserted = sqlx::query(
@@ -347,6 +372,7 @@ impl Dedup {
     /// [`Error::Dedup`] if the query fails.
     pub async fn contains(&self, idempotence_id: &str) -> Result<bool, Error> {
         let result = match &self.db {
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => {
                 sqlx::query_scalar::<_, i64>(
                     "SELECT COUNT(*) FROM idempotent_processing WHERE id = $1 AND context = $2",
@@ -356,6 +382,7 @@ impl Dedup {
                 .fetch_one(pool)
                 .await
             }
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => {
                 sqlx::query_scalar::<_, i64>(
                     "SELECT COUNT(*) FROM idempotent_processing WHERE id = ? AND context = ?",
@@ -385,6 +412,7 @@ impl Dedup {
         let mut total = 0;
         loop {
             let result = match &self.db {
+                #[cfg(feature = "postgres")]
                 Db::Postgres(pool) => {
                     sqlx::query(
                         "DELETE FROM idempotent_processing WHERE ctid IN \
@@ -397,6 +425,7 @@ impl Dedup {
                     .await
                     .map(|r| r.rows_affected())
                 }
+                #[cfg(feature = "sqlite")]
                 Db::Sqlite(pool) => sqlx::query(
                     "DELETE FROM idempotent_processing WHERE rowid IN \
                      (SELECT rowid FROM idempotent_processing WHERE context = ? AND created_at < ? LIMIT ?)",
@@ -440,7 +469,9 @@ impl Dedup {
             }
             Err(e) => {
                 let rollback = match tx {
+                    #[cfg(feature = "postgres")]
                     DedupTx::Postgres(tx) => tx.rollback().await,
+                    #[cfg(feature = "sqlite")]
                     DedupTx::Sqlite(tx) => tx.rollback().await,
                 };
                 rollback.map_err(|source| Error::Dedup {
