@@ -1,7 +1,8 @@
 //! The crate's single error type.
 
-/// A boxed error from a [`WriterSchemaSource`](crate::WriterSchemaSource) implementation.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// A boxed error from a [`WriterSchemaSource`](crate::WriterSchemaSource) implementation (the
+/// workspace's one definition, [`audit_support::BoxError`]).
+pub use audit_support::BoxError;
 
 /// Everything that can go wrong while decoding a record value or reading a record.
 #[derive(Debug, thiserror::Error)]

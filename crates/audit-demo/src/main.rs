@@ -43,7 +43,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::types::RDKafkaErrorCode;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use audit_support::BoxError;
 
 /// The schema id the demo pins for version 1.0.2 (no registry in the embedded set-up).
 const SCHEMA_ID: u32 = 1;

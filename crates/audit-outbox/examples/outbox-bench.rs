@@ -19,7 +19,7 @@ use rdkafka::mocking::MockCluster;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use audit_support::BoxError;
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
     if v.is_empty() {
@@ -87,8 +87,8 @@ fn relay_config(bootstrap: &str) -> RelayConfig {
             .unwrap_or(default)
     };
     let mut c = RelayConfig::new(bootstrap);
-    c.batch_size = env("BENCH_BATCH", c.batch_size);
-    c.pipeline_depth = env("BENCH_DEPTH", c.pipeline_depth);
+    c = c.batch_size(env("BENCH_BATCH", 1000));
+    c = c.pipeline_depth(env("BENCH_DEPTH", 2));
     c
 }
 
@@ -237,7 +237,7 @@ async fn main() -> Result<(), BoxError> {
     mock.create_topic("slow", 1, 1)?;
     mock.broker_round_trip_time(1, Duration::from_secs(5))?;
     let mut slow_cfg = relay_config(&mock.bootstrap_servers());
-    slow_cfg.delivery_timeout = Duration::from_secs(60);
+    slow_cfg = slow_cfg.delivery_timeout(Duration::from_secs(60));
     let relay = outbox.start_relay(slow_cfg)?;
     let mut slow = enqueue(&outbox, &pool, "slow", 200, 100).await?;
     println!(

@@ -12,19 +12,26 @@ use crate::metrics as m;
 use crate::outbox::Outbox;
 use crate::store::Backend;
 
-/// Housekeeping settings.
+/// Housekeeping settings: [`HousekeepingConfig::new`] (= `default()`) with the defaults,
+/// `#[must_use]` setters, checked by [`HousekeepingConfig::validate`] (and by every run).
+///
+/// ```
+/// use std::time::Duration;
+/// use audit_outbox::HousekeepingConfig;
+/// let config = HousekeepingConfig::new()
+///     .sent_retention(Duration::from_secs(86_400))
+///     .failed_retention(Duration::from_secs(30 * 86_400))
+///     .page_size(500);
+/// config.validate()?;
+/// assert!(HousekeepingConfig::new().page_size(0).validate().is_err());
+/// # Ok::<(), audit_outbox::Error>(())
+/// ```
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct HousekeepingConfig {
-    /// Sent rows older than this (by `sent_at`) are deleted (default 2 days).
-    pub sent_retention: Duration,
-    /// Failed rows older than this (by `failed_at`) are deleted, each logged at WARN and counted.
-    /// `None` (the default): failed rows are kept until an operator resends them.
-    pub failed_retention: Option<Duration>,
-    /// Rows per delete statement; each page is its own transaction (default 1,000).
-    pub page_size: u32,
-    /// Time between runs of the background task (default 10 min).
-    pub interval: Duration,
+    sent_retention: Duration,
+    failed_retention: Option<Duration>,
+    page_size: u32,
+    interval: Duration,
 }
 
 impl Default for HousekeepingConfig {
@@ -35,6 +42,62 @@ impl Default for HousekeepingConfig {
             page_size: 1000,
             interval: Duration::from_secs(600),
         }
+    }
+}
+
+impl HousekeepingConfig {
+    /// The defaults: sent rows kept 2 days, failed rows kept until resent, pages of 1,000 rows,
+    /// a run every 10 min.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sent rows older than this (by `sent_at`) are deleted (default 2 days).
+    #[must_use]
+    pub fn sent_retention(mut self, retention: Duration) -> Self {
+        self.sent_retention = retention;
+        self
+    }
+
+    /// Failed rows older than this (by `failed_at`) are deleted, each logged at WARN and counted.
+    /// Without it (the default) failed rows are kept until an operator resends them.
+    #[must_use]
+    pub fn failed_retention(mut self, retention: Duration) -> Self {
+        self.failed_retention = Some(retention);
+        self
+    }
+
+    /// Rows per delete statement; each page is its own transaction (default 1,000; at least 1).
+    #[must_use]
+    pub fn page_size(mut self, rows: u32) -> Self {
+        self.page_size = rows;
+        self
+    }
+
+    /// Time between runs of the background task (default 10 min; not zero).
+    #[must_use]
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a page size of 0 or a zero interval.
+    pub fn validate(&self) -> Result<()> {
+        if self.page_size == 0 {
+            return Err(Error::Config(
+                "housekeeping page size must be at least 1".into(),
+            ));
+        }
+        if self.interval.is_zero() {
+            return Err(Error::Config(
+                "housekeeping interval must not be zero".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -65,7 +128,8 @@ impl HousekeepingHandle {
 impl<DB: Backend> Outbox<DB> {
     /// One housekeeping run: deletes in pages until no page is full, then refreshes the gauges.
     pub async fn housekeep_once(&self, config: &HousekeepingConfig) -> Result<HousekeepingReport> {
-        let page = i64::from(config.page_size.max(1));
+        config.validate()?;
+        let page = i64::from(config.page_size);
         let mut report = HousekeepingReport::default();
         loop {
             let n = DB::delete_sent_page(&self.pool, config.sent_retention, page)
@@ -99,7 +163,11 @@ impl<DB: Backend> Outbox<DB> {
 
     /// Starts housekeeping in the background (first run at once, then every `interval`). Errors
     /// are logged and the next run tries again.
-    pub fn start_housekeeping(&self, config: HousekeepingConfig) -> HousekeepingHandle {
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the settings are invalid ([`HousekeepingConfig::validate`]).
+    pub fn start_housekeeping(&self, config: HousekeepingConfig) -> Result<HousekeepingHandle> {
+        config.validate()?;
         let (stop, mut stop_rx) = watch::channel(false);
         let outbox = self.clone();
         let task = tokio::spawn(async move {
@@ -121,6 +189,6 @@ impl<DB: Backend> Outbox<DB> {
                 }
             }
         });
-        HousekeepingHandle { stop, task }
+        Ok(HousekeepingHandle { stop, task })
     }
 }

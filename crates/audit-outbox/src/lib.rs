@@ -31,7 +31,7 @@
 //! let outbox = Outbox::new(pool.clone());
 //! outbox.migrate().await?;
 //! let relay = outbox.start_relay(RelayConfig::new("127.0.0.1:9092"))?;
-//! let housekeeping = outbox.start_housekeeping(HousekeepingConfig::default());
+//! let housekeeping = outbox.start_housekeeping(HousekeepingConfig::new())?;
 //!
 //! let mut tx = pool.begin().await?;
 //! // ... business writes in `tx` ...
@@ -62,7 +62,7 @@ pub mod trace;
 
 pub use error::{Error, Result};
 pub use housekeeping::{HousekeepingConfig, HousekeepingHandle, HousekeepingReport};
-pub use message::{OutboxMessage, TRACEPARENT, decode_headers, encode_headers};
+pub use message::{OutboxMessage, TRACEPARENT_HEADER, decode_headers, encode_headers};
 pub use outbox::Outbox;
 pub use relay::{RelayConfig, RelayHandle, RelayStats};
 pub use store::{

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{Error, Result};
 
 /// Name of the W3C trace-context header stored with every message that has a trace context.
-pub const TRACEPARENT: &str = "traceparent";
+pub use audit_support::TRACEPARENT_HEADER;
 
 /// One record to deliver to Kafka, as written into the outbox table.
 ///
@@ -74,9 +74,11 @@ impl OutboxMessage {
     /// Sets the `traceparent` header explicitly (replaces one captured from the tracing context).
     #[must_use]
     pub fn with_traceparent(mut self, traceparent: impl Into<String>) -> Self {
-        self.headers.retain(|(n, _)| n != TRACEPARENT);
-        self.headers
-            .push((TRACEPARENT.to_owned(), traceparent.into().into_bytes()));
+        self.headers.retain(|(n, _)| n != TRACEPARENT_HEADER);
+        self.headers.push((
+            TRACEPARENT_HEADER.to_owned(),
+            traceparent.into().into_bytes(),
+        ));
         self
     }
 
@@ -203,7 +205,10 @@ mod tests {
         let m = OutboxMessage::new("t", vec![])
             .with_traceparent("a")
             .with_traceparent("b");
-        assert_eq!(m.headers, vec![(TRACEPARENT.to_owned(), b"b".to_vec())]);
+        assert_eq!(
+            m.headers,
+            vec![(TRACEPARENT_HEADER.to_owned(), b"b".to_vec())]
+        );
     }
 
     #[test]

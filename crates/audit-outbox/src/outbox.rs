@@ -7,7 +7,7 @@ use sqlx::{Pool, Transaction};
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::message::{OutboxMessage, TRACEPARENT, encode_headers};
+use crate::message::{OutboxMessage, TRACEPARENT_HEADER, encode_headers};
 use crate::store::{Backend, FailedMessage, OutboxCounts};
 
 /// The outbox in one database. Cheap to clone.
@@ -48,11 +48,11 @@ impl<DB: Backend> std::fmt::Debug for Outbox<DB> {
 
 /// The headers as stored: the message's own, plus the current `traceparent` when it has none.
 fn stored_headers(message: &OutboxMessage) -> Vec<u8> {
-    if message.headers.iter().any(|(n, _)| n == TRACEPARENT) {
+    if message.headers.iter().any(|(n, _)| n == TRACEPARENT_HEADER) {
         encode_headers(&message.headers)
     } else if let Some(tp) = crate::trace::current_traceparent() {
         let mut h = message.headers.clone();
-        h.push((TRACEPARENT.to_owned(), tp.into_bytes()));
+        h.push((TRACEPARENT_HEADER.to_owned(), tp.into_bytes()));
         encode_headers(&h)
     } else {
         encode_headers(&message.headers)

@@ -41,6 +41,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use audit_support::Backoff;
+
 use crate::error::{Error, Result};
 use crate::kafka::{self, FailureClass};
 use crate::message::decode_headers;
@@ -48,41 +50,37 @@ use crate::metrics as m;
 use crate::outbox::Outbox;
 use crate::store::{Backend, ClaimedRow};
 
-/// Relay settings. `Debug` redacts secret producer properties (see [`redact`]).
+/// Relay settings: [`RelayConfig::new`] with the defaults, `#[must_use]` setters, checked by
+/// [`RelayConfig::validate`] (and again when the relay starts). `Debug` redacts secret producer
+/// properties (see [`redact`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use audit_outbox::RelayConfig;
+/// use audit_support::Backoff;
+///
+/// let config = RelayConfig::new("127.0.0.1:9092")
+///     .batch_size(500)
+///     .lease(Duration::from_secs(60))
+///     .backoff(Backoff::new(Duration::from_millis(200), Duration::from_secs(30))?)
+///     .producer_property("security.protocol", "SASL_SSL");
+/// config.validate()?;
+/// assert!(RelayConfig::new("127.0.0.1:9092").batch_size(0).validate().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
-#[non_exhaustive]
 pub struct RelayConfig {
-    /// Kafka `bootstrap.servers`.
-    pub bootstrap_servers: String,
-    /// Further librdkafka producer properties (e.g. security settings). `enable.idempotence=true`,
-    /// `acks=all` and `partitioner=murmur2_random` are always set.
-    pub producer_properties: BTreeMap<String, String>,
-    /// This relay's id (default: a random UUID). Claims are stored as `<relay_id>#<start token>`
-    /// in `claimed_by`, unique per start, so a restarted relay never mistakes the rows of its
-    /// crashed predecessor for its own.
-    pub relay_id: String,
-    /// Rows per batch (default 1,000).
-    pub batch_size: u32,
-    /// How long a claim is valid; a crashed relay's rows are taken over after it (default 2 min;
-    /// must be longer than `delivery_timeout`).
-    pub lease: Duration,
-    /// Poll interval: the relay looks for rows at least this often, even without a wake-up
-    /// (default 1 s).
-    pub poll_interval: Duration,
-    /// librdkafka `message.timeout.ms`: after it, an unacknowledged record counts as a transient
-    /// failure (default 30 s).
-    pub delivery_timeout: Duration,
-    /// First back-off after a transient failure; doubled per attempt (default 500 ms).
-    pub backoff_initial: Duration,
-    /// Back-off cap (default 60 s).
-    pub backoff_max: Duration,
-    /// Cap of the back-off after database errors (default 5 s).
-    pub database_backoff_max: Duration,
-    /// PostgreSQL: wake up on `NOTIFY audit_outbox` (default true; polling runs regardless).
-    pub listen: bool,
-    /// Batches in flight at once: the next batch is claimed and produced while the previous one
-    /// awaits its acknowledgements (default 2; 1 settles each batch before the next claim).
-    pub pipeline_depth: u32,
+    bootstrap_servers: String,
+    producer_properties: BTreeMap<String, String>,
+    relay_id: String,
+    batch_size: u32,
+    lease: Duration,
+    poll_interval: Duration,
+    delivery_timeout: Duration,
+    backoff: Backoff,
+    database_backoff: Backoff,
+    listen: bool,
+    pipeline_depth: u32,
 }
 
 impl std::fmt::Debug for RelayConfig {
@@ -100,9 +98,8 @@ impl std::fmt::Debug for RelayConfig {
             .field("lease", &self.lease)
             .field("poll_interval", &self.poll_interval)
             .field("delivery_timeout", &self.delivery_timeout)
-            .field("backoff_initial", &self.backoff_initial)
-            .field("backoff_max", &self.backoff_max)
-            .field("database_backoff_max", &self.database_backoff_max)
+            .field("backoff", &self.backoff)
+            .field("database_backoff", &self.database_backoff)
             .field("listen", &self.listen)
             .field("pipeline_depth", &self.pipeline_depth)
             .finish()
@@ -110,8 +107,8 @@ impl std::fmt::Debug for RelayConfig {
 }
 
 /// The value to show for the librdkafka property `key`: `"<redacted>"` for secrets (any key
-/// naming a password, secret, private key, JAAS or OAuth/OIDC configuration, or token), the
-/// value itself otherwise.
+/// naming a password, secret, private key, keystore, JAAS or OAuth/OIDC configuration, token or
+/// credential), the value itself otherwise. The workspace's one rule ([`audit_support::redact`]).
 ///
 /// ```
 /// use audit_outbox::relay::redact;
@@ -119,29 +116,33 @@ impl std::fmt::Debug for RelayConfig {
 /// assert_eq!(redact("ssl.key.pem", "-----BEGIN PRIVATE KEY-----"), "<redacted>");
 /// assert_eq!(redact("sasl.username", "relay"), "relay");
 /// ```
-#[must_use]
-pub fn redact<'a>(key: &str, value: &'a str) -> &'a str {
-    const SECRET_PARTS: &[&str] = &[
-        "password",
-        "secret",
-        "ssl.key.pem",
-        "ssl_key",
-        "keystore",
-        "jaas",
-        "oauthbearer.config",
-        "token",
-        "credential",
-    ];
-    let key = key.to_ascii_lowercase();
-    if SECRET_PARTS.iter().any(|part| key.contains(part)) {
-        "<redacted>"
-    } else {
-        value
-    }
-}
+pub use audit_support::redact;
+
+/// Default transient-failure back-off: 500 ms doubling up to 60 s.
+const DEFAULT_BACKOFF: Backoff =
+    match Backoff::new(Duration::from_millis(500), Duration::from_secs(60)) {
+        Ok(b) => b,
+        Err(_) => unreachable!(),
+    };
+/// Default back-off after database errors: 50 ms doubling up to 5 s.
+const DEFAULT_DATABASE_BACKOFF: Backoff =
+    match Backoff::new(Duration::from_millis(50), Duration::from_secs(5)) {
+        Ok(b) => b,
+        Err(_) => unreachable!(),
+    };
+
+/// Back-off between attempts to rebuild a fenced producer: 100 ms doubling up to 5 s.
+const PRODUCER_REBUILD_BACKOFF: Backoff =
+    match Backoff::new(Duration::from_millis(100), Duration::from_secs(5)) {
+        Ok(b) => b,
+        Err(_) => unreachable!(),
+    };
 
 impl RelayConfig {
-    /// Defaults for this broker list.
+    /// Defaults for this broker list: a random relay id, batches of 1,000 rows, lease 2 min, poll
+    /// every 1 s, delivery timeout 30 s, back-off 500 ms..60 s, database back-off 50 ms..5 s,
+    /// `LISTEN` on (PostgreSQL), pipeline depth 2.
+    #[must_use]
     pub fn new(bootstrap_servers: impl Into<String>) -> Self {
         Self {
             bootstrap_servers: bootstrap_servers.into(),
@@ -151,29 +152,111 @@ impl RelayConfig {
             lease: Duration::from_secs(120),
             poll_interval: Duration::from_secs(1),
             delivery_timeout: Duration::from_secs(30),
-            backoff_initial: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(60),
-            database_backoff_max: Duration::from_secs(5),
+            backoff: DEFAULT_BACKOFF,
+            database_backoff: DEFAULT_DATABASE_BACKOFF,
             listen: true,
             pipeline_depth: 2,
         }
     }
 
-    /// Sets one producer property.
+    /// Sets one further librdkafka producer property (e.g. security settings).
+    /// `enable.idempotence=true`, `acks=all` and `partitioner=murmur2_random` are always set.
     #[must_use]
     pub fn producer_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.producer_properties.insert(key.into(), value.into());
         self
     }
 
+    /// This relay's id (default: a random UUID). Claims are stored as `<relay_id>#<start token>`
+    /// in `claimed_by`, unique per start, so a restarted relay never mistakes the rows of its
+    /// crashed predecessor for its own.
+    #[must_use]
+    pub fn relay_id(mut self, relay_id: impl Into<String>) -> Self {
+        self.relay_id = relay_id.into();
+        self
+    }
+
+    /// Rows per batch (default 1,000; at least 1).
+    #[must_use]
+    pub fn batch_size(mut self, rows: u32) -> Self {
+        self.batch_size = rows;
+        self
+    }
+
+    /// How long a claim is valid; a crashed relay's rows are taken over after it (default 2 min;
+    /// must be longer than the delivery timeout).
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// Poll interval: the relay looks for rows at least this often, even without a wake-up
+    /// (default 1 s; not zero).
+    #[must_use]
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// librdkafka `message.timeout.ms`: after it, an unacknowledged record counts as a transient
+    /// failure (default 30 s).
+    #[must_use]
+    pub fn delivery_timeout(mut self, timeout: Duration) -> Self {
+        self.delivery_timeout = timeout;
+        self
+    }
+
+    /// Back-off of a row after transient failures (default 500 ms doubling up to 60 s).
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Back-off after database errors (default 50 ms doubling up to 5 s).
+    #[must_use]
+    pub fn database_backoff(mut self, backoff: Backoff) -> Self {
+        self.database_backoff = backoff;
+        self
+    }
+
+    /// PostgreSQL: wake up on `NOTIFY audit_outbox` (default true; polling runs regardless).
+    #[must_use]
+    pub fn listen(mut self, listen: bool) -> Self {
+        self.listen = listen;
+        self
+    }
+
+    /// Batches in flight at once: the next batch is claimed and produced while the previous one
+    /// awaits its acknowledgements (default 2; 1 settles each batch before the next claim).
+    #[must_use]
+    pub fn pipeline_depth(mut self, batches: u32) -> Self {
+        self.pipeline_depth = batches;
+        self
+    }
+
+    /// Checks the settings: brokers not blank, batch size and pipeline depth at least 1, poll
+    /// interval not zero, the lease longer than the effective delivery timeout (with the producer
+    /// properties applied).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        self.client_config().map(drop)
+    }
+
     /// Checks the settings and returns the effective producer configuration (the one the relay
     /// will use, with `producer_properties` applied), against which the lease is checked too.
-    fn validate(&self) -> Result<ClientConfig> {
+    fn client_config(&self) -> Result<ClientConfig> {
         if self.bootstrap_servers.trim().is_empty() {
             return Err(Error::Config("bootstrap servers are empty".into()));
         }
         if self.batch_size == 0 {
             return Err(Error::Config("batch size must be at least 1".into()));
+        }
+        if self.pipeline_depth == 0 {
+            return Err(Error::Config("pipeline depth must be at least 1".into()));
         }
         if self.lease <= self.delivery_timeout {
             return Err(Error::Config(format!(
@@ -183,11 +266,6 @@ impl RelayConfig {
         }
         if self.poll_interval.is_zero() {
             return Err(Error::Config("poll interval must not be zero".into()));
-        }
-        if self.backoff_initial.is_zero() || self.backoff_max < self.backoff_initial {
-            return Err(Error::Config(
-                "back-off: 0 < initial <= max required".into(),
-            ));
         }
         let client = kafka::client_config(
             &self.bootstrap_servers,
@@ -219,12 +297,8 @@ impl RelayConfig {
     }
 
     /// The back-off before the next attempt of a row that has failed `attempts` times before.
-    pub fn backoff(&self, attempts: i32) -> Duration {
-        let exp = u32::try_from(attempts.clamp(0, 30)).unwrap_or(30);
-        self.backoff_initial
-            .checked_mul(1u32 << exp)
-            .unwrap_or(self.backoff_max)
-            .min(self.backoff_max)
+    fn retry_delay(&self, attempts: i32) -> Duration {
+        self.backoff.delay(attempts.max(0).unsigned_abs())
     }
 }
 
@@ -336,7 +410,7 @@ impl Drop for RelayHandle {
 impl<DB: Backend> Outbox<DB> {
     /// Starts a relay task on the current Tokio runtime.
     pub fn start_relay(&self, config: RelayConfig) -> Result<RelayHandle> {
-        let client = config.validate()?;
+        let client = config.client_config()?;
         let producer = kafka::create(&client)?;
         let (stop, stop_rx) = watch::channel(false);
         let listener = if config.listen {
@@ -412,7 +486,7 @@ impl<DB: Backend> Relay<DB> {
         tracing::error!(error = %e, rows = batch.ids.len(), relay = %self.token, "outbox batch settling {what}; releasing its rows");
         metrics::counter!(m::SETTLE_PANICS).increment(1);
         Stats::add(&self.stats.settle_panics, 1);
-        let mut delay = Duration::from_millis(50);
+        let mut delay = self.config.database_backoff.initial();
         for _ in 0..5 {
             match DB::release_ids(&self.outbox.pool, &self.token, &batch.ids).await {
                 Ok(n) => {
@@ -424,7 +498,7 @@ impl<DB: Backend> Relay<DB> {
                     Stats::add(&self.stats.database_errors, 1);
                     tracing::warn!(error = %e, "releasing the failed batch's rows failed, retrying");
                     tokio::time::sleep(delay).await;
-                    delay *= 2;
+                    delay = self.config.database_backoff.after(delay);
                 }
             }
         }
@@ -448,13 +522,15 @@ impl<DB: Backend> Relay<DB> {
 
     async fn run(mut self) -> Result<()> {
         let pool = self.outbox.pool.clone();
-        let mut db_delay = Duration::from_millis(50);
+        let mut db_delay = self.config.database_backoff.initial();
         let mut last_gauges: Option<Instant> = None;
         tracing::info!(relay = %self.token, "outbox relay started");
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         while !self.stopping() {
             // At most `pipeline_depth` batches in flight: settle the oldest first.
-            while in_flight.len() >= self.config.pipeline_depth.max(1) as usize {
+            while in_flight.len()
+                >= usize::try_from(self.config.pipeline_depth.max(1)).unwrap_or(usize::MAX)
+            {
                 self.settle_oldest(&mut in_flight).await;
                 self.check_fatal().await;
             }
@@ -470,7 +546,7 @@ impl<DB: Backend> Relay<DB> {
             tracing::trace!(elapsed = ?claim_started.elapsed(), "outbox claim");
             let rows = match claimed {
                 Ok(rows) => {
-                    db_delay = Duration::from_millis(50);
+                    db_delay = self.config.database_backoff.initial();
                     rows
                 }
                 Err(e) => {
@@ -478,7 +554,7 @@ impl<DB: Backend> Relay<DB> {
                     metrics::counter!(m::DATABASE_ERRORS, "operation" => "claim").increment(1);
                     Stats::add(&self.stats.database_errors, 1);
                     self.pause(db_delay).await;
-                    db_delay = (db_delay * 2).min(self.config.database_backoff_max);
+                    db_delay = self.config.database_backoff.after(db_delay);
                     continue;
                 }
             };
@@ -555,7 +631,7 @@ impl<DB: Backend> Relay<DB> {
     }
 
     async fn rebuild_producer(&mut self) {
-        let mut delay = Duration::from_millis(100);
+        let mut delay = PRODUCER_REBUILD_BACKOFF.initial();
         loop {
             match kafka::create(&self.client) {
                 Ok(p) => {
@@ -565,7 +641,7 @@ impl<DB: Backend> Relay<DB> {
                 Err(e) => {
                     tracing::error!(error = %e, "cannot rebuild the producer, retrying");
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
+                    delay = PRODUCER_REBUILD_BACKOFF.after(delay);
                 }
             }
         }
@@ -742,7 +818,7 @@ impl<DB: Backend> Settle<DB> {
             Stats::add(&stats.permanent_failures, changed);
         }
         for (attempts, (ids, reason)) in &retry {
-            let delay = this.config.backoff(*attempts);
+            let delay = this.config.retry_delay(*attempts);
             tracing::info!(rows = ids.len(), attempts, ?delay, %reason, "outbox delivery failed transiently, backing off");
             metrics::counter!(m::DELIVERY_FAILURES, "class" => "transient")
                 .increment(ids.len() as u64);
@@ -832,7 +908,7 @@ impl SettleCtx {
         Fut: std::future::Future<Output = Result<u64, sqlx::Error>>,
     {
         let rows = rows as u64;
-        let mut delay = Duration::from_millis(50);
+        let mut delay = self.config.database_backoff.initial();
         loop {
             if Instant::now() >= deadline {
                 tracing::warn!(
@@ -872,7 +948,7 @@ impl SettleCtx {
                     }
                     tracing::warn!(error = %e, op, ?delay, "outbox update failed, retrying");
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.config.database_backoff_max);
+                    delay = self.config.database_backoff.after(delay);
                 }
             }
         }
@@ -889,23 +965,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_is_capped_exponential() {
-        let mut c = RelayConfig::new("127.0.0.1:9092");
-        c.backoff_initial = Duration::from_millis(100);
-        c.backoff_max = Duration::from_secs(1);
-        assert_eq!(c.backoff(0), Duration::from_millis(100));
-        assert_eq!(c.backoff(1), Duration::from_millis(200));
-        assert_eq!(c.backoff(3), Duration::from_millis(800));
-        assert_eq!(c.backoff(4), Duration::from_secs(1));
-        assert_eq!(c.backoff(1000), Duration::from_secs(1));
+    fn row_backoff_is_capped_exponential() {
+        let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let c = RelayConfig::new("127.0.0.1:9092").backoff(backoff);
+        assert_eq!(c.retry_delay(-1), Duration::from_millis(100));
+        assert_eq!(c.retry_delay(0), Duration::from_millis(100));
+        assert_eq!(c.retry_delay(1), Duration::from_millis(200));
+        assert_eq!(c.retry_delay(3), Duration::from_millis(800));
+        assert_eq!(c.retry_delay(4), Duration::from_secs(1));
+        assert_eq!(c.retry_delay(1000), Duration::from_secs(1));
     }
 
     #[test]
     fn config_is_validated() {
-        let mut c = RelayConfig::new("127.0.0.1:9092");
+        let c = RelayConfig::new("127.0.0.1:9092");
         assert!(c.validate().is_ok());
-        c.lease = c.delivery_timeout;
-        assert!(c.validate().is_err());
+        let c = c.lease(Duration::from_secs(30));
+        assert!(c.validate().is_err(), "lease = delivery timeout");
         // the effective producer configuration counts: a property cannot bypass the rule
         for name in ["message.timeout.ms", "delivery.timeout.ms"] {
             let c = RelayConfig::new("127.0.0.1:9092").producer_property(name, "600000");
@@ -922,10 +999,19 @@ mod tests {
             let c = RelayConfig::new("127.0.0.1:9092").producer_property(name, "10000");
             assert!(c.validate().is_ok(), "{name} shorter than the lease");
         }
-        let mut c = RelayConfig::new(" ");
-        assert!(c.validate().is_err());
-        c.bootstrap_servers = "x:1".into();
-        c.batch_size = 0;
-        assert!(c.validate().is_err());
+        assert!(RelayConfig::new(" ").validate().is_err());
+        assert!(RelayConfig::new("x:1").batch_size(0).validate().is_err());
+        assert!(
+            RelayConfig::new("x:1")
+                .pipeline_depth(0)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            RelayConfig::new("x:1")
+                .poll_interval(Duration::ZERO)
+                .validate()
+                .is_err()
+        );
     }
 }

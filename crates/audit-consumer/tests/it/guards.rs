@@ -2,6 +2,7 @@
 //! uncommitted window, no blocking call on a current-thread runtime, no secret in `Debug`, and
 //! the handler inside the deduplication transaction on SQLite.
 
+use audit_support::Backoff;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -54,11 +55,10 @@ async fn produce(bootstrap: &str, topic: &str, indexes: impl IntoIterator<Item =
 fn config(bootstrap: &str, topic: &str) -> ConsumerConfig {
     ConsumerConfig::new(bootstrap, "guard-group", [topic])
         .commit_interval(Duration::from_millis(50))
-        .retry(RetryPolicy {
-            initial: Duration::from_millis(5),
-            max: Duration::from_millis(50),
-            max_attempts: None,
-        })
+        .retry(RetryPolicy::new(
+            Backoff::new(Duration::from_millis(5), Duration::from_millis(50))
+                .expect("valid back-off"),
+        ))
 }
 
 async fn until(mut condition: impl FnMut() -> bool) {

@@ -2,6 +2,7 @@
 //! counted side effects, transient failures, poisoned records, kill and restart (with and
 //! without deduplication), a rebalance while processing.
 
+use audit_support::Backoff;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -179,11 +180,10 @@ impl Effects {
 fn config(topic: &str, group: &str) -> ConsumerConfig {
     ConsumerConfig::new(tansu().bootstrap(), group, [topic])
         .commit_interval(Duration::from_millis(100))
-        .retry(RetryPolicy {
-            initial: Duration::from_millis(5),
-            max: Duration::from_millis(100),
-            max_attempts: None,
-        })
+        .retry(RetryPolicy::new(
+            Backoff::new(Duration::from_millis(5), Duration::from_millis(100))
+                .expect("valid back-off"),
+        ))
 }
 
 async fn guarded<T>(f: impl Future<Output = T>) -> T {
@@ -1022,11 +1022,10 @@ async fn permanent_handler_errors_and_exhausted_retries_go_to_the_error_topic() 
     }
     let effects = Effects::default();
     let attempts_of_7 = Arc::new(AtomicUsize::new(0));
-    let retry = RetryPolicy {
-        initial: Duration::from_millis(1),
-        max: Duration::from_millis(5),
-        max_attempts: Some(3),
-    };
+    let retry = RetryPolicy::new(
+        Backoff::new(Duration::from_millis(1), Duration::from_millis(5)).expect("valid back-off"),
+    )
+    .max_attempts(3);
     let consumer = AuditConsumer::new(
         config(&topic, &group)
             .error_topic(&error_topic)

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use audit_outbox::{Outbox, RelayConfig};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use audit_support::BoxError;
 
 fn env(name: &str) -> Result<String, BoxError> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
@@ -31,14 +31,14 @@ async fn main() -> Result<(), BoxError> {
     let url = env("OUTBOX_DATABASE_URL")?;
     let mut cfg = RelayConfig::new(env("OUTBOX_BOOTSTRAP")?);
     if let Ok(id) = std::env::var("OUTBOX_RELAY_ID") {
-        cfg.relay_id = id;
+        cfg = cfg.relay_id(id);
     }
     if let Ok(b) = std::env::var("OUTBOX_BATCH_SIZE") {
-        cfg.batch_size = b.parse().map_err(|e| format!("OUTBOX_BATCH_SIZE: {e}"))?;
+        cfg = cfg.batch_size(b.parse().map_err(|e| format!("OUTBOX_BATCH_SIZE: {e}"))?);
     }
-    cfg.lease = env_ms("OUTBOX_LEASE_MS", 120_000)?;
-    cfg.delivery_timeout = env_ms("OUTBOX_DELIVERY_TIMEOUT_MS", 30_000)?;
-    cfg.poll_interval = env_ms("OUTBOX_POLL_MS", 1000)?;
+    cfg = cfg.lease(env_ms("OUTBOX_LEASE_MS", 120_000)?);
+    cfg = cfg.delivery_timeout(env_ms("OUTBOX_DELIVERY_TIMEOUT_MS", 30_000)?);
+    cfg = cfg.poll_interval(env_ms("OUTBOX_POLL_MS", 1000)?);
     let stop = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use std::collections::HashMap;
 
 use audit_builder::{AuditCommandFactory, AuditEventType, JwtClaims};
-use audit_outbox::TRACEPARENT;
+use audit_outbox::TRACEPARENT_HEADER;
 use audit_outbox::sender::{AuditSender, SchemaId};
 use audit_schema::{AuditTrigger, CreateAuditRecordCommand, confluent};
 use chrono::Utc;
@@ -168,7 +168,7 @@ async fn key_value_and_headers_arrive_unchanged() -> TestResult {
         assert_eq!(r.key.as_deref(), m.key.as_deref());
         assert_eq!(r.value, m.value);
         assert_eq!(r.headers, m.headers);
-        assert!(r.headers.iter().any(|(n, _)| n == TRACEPARENT));
+        assert!(r.headers.iter().any(|(n, _)| n == TRACEPARENT_HEADER));
     }
     Ok(())
 }
@@ -259,10 +259,10 @@ async fn two_relays_deliver_each_row_once() -> TestResult {
     let (_db, pool, outbox) = pg_outbox().await?;
     let (broker, topic) = tansu_topic(4)?;
     let mut c1 = relay_config(&broker.bootstrap());
-    c1.batch_size = 300;
+    c1 = c1.batch_size(300);
     let mut c2 = c1.clone();
-    c2.relay_id = "relay-two".into();
-    c1.relay_id = "relay-one".into();
+    c2 = c2.relay_id("relay-two");
+    c1 = c1.relay_id("relay-one");
     let r1 = outbox.start_relay(c1)?;
     let r2 = audit_outbox::Outbox::new(pool.clone()).start_relay(c2)?;
     for t in 0..100 {
@@ -323,7 +323,7 @@ async fn relay_recovers_from_terminated_connections() -> TestResult {
         .connect_with(relay_options.application_name("outbox-relay-under-test"))
         .await?;
     let mut cfg = relay_config(&broker.bootstrap());
-    cfg.batch_size = 100;
+    cfg = cfg.batch_size(100);
     let relay = audit_outbox::Outbox::new(relay_pool).start_relay(cfg)?;
     let admin = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
@@ -370,7 +370,7 @@ async fn listener_loss_does_not_lose_rows() -> TestResult {
     let (_db, pool, outbox) = pg_outbox().await?;
     let (broker, topic) = tansu_topic(1)?;
     let mut cfg = relay_config(&broker.bootstrap());
-    cfg.poll_interval = Duration::from_secs(2);
+    cfg = cfg.poll_interval(Duration::from_secs(2));
     let relay = outbox.start_relay(cfg)?;
     let listeners = || async {
         let n: i64 = sqlx::query_scalar(

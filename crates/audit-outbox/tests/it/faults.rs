@@ -23,10 +23,9 @@ async fn broker_outage_backs_off_and_delivers_after_recovery() -> TestResult {
     let bootstrap = mock.bootstrap_servers();
     mock.broker_down(1)?;
     let mut cfg = relay_config(&bootstrap);
-    cfg.delivery_timeout = Duration::from_millis(1500);
-    cfg.lease = Duration::from_secs(10);
-    cfg.backoff_initial = Duration::from_millis(200);
-    cfg.backoff_max = Duration::from_secs(1);
+    cfg = cfg.delivery_timeout(Duration::from_millis(1500));
+    cfg = cfg.lease(Duration::from_secs(10));
+    cfg = cfg.backoff(backoff(200, 1000));
     let relay = outbox.start_relay(cfg)?;
     let mut tx = pool.begin().await?;
     for i in 0..200 {

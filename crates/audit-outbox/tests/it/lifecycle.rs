@@ -18,7 +18,7 @@ async fn postgres_commit_wakes_the_relay() -> TestResult {
     let (_db, pool, outbox) = pg_outbox().await?;
     let (broker, topic) = tansu_topic(1)?;
     let mut cfg = relay_config(&broker.bootstrap());
-    cfg.poll_interval = HOUR;
+    cfg = cfg.poll_interval(HOUR);
     let relay = outbox.start_relay(cfg)?;
     eventually("listener connected", LIMIT, || async {
         let n: i64 = sqlx::query_scalar(
@@ -46,7 +46,7 @@ async fn sqlite_commit_wakes_the_relay() -> TestResult {
     let (_url, pool, outbox) = crate::faults::sqlite_outbox(&dir).await?;
     let (broker, topic) = tansu_topic(1)?;
     let mut cfg = relay_config(&broker.bootstrap());
-    cfg.poll_interval = HOUR;
+    cfg = cfg.poll_interval(HOUR);
     let mut tx = pool.begin().await?;
     outbox.enqueue(&mut tx, &msg(&topic, None)).await?;
     tx.commit().await?;
@@ -71,10 +71,10 @@ async fn graceful_shutdown_finishes_the_batch_in_flight() -> TestResult {
     let topic = unique("shutdown");
     mock.create_topic(&topic, 1, 1)?;
     let mut cfg = relay_config(&mock.bootstrap_servers());
-    cfg.batch_size = 10;
+    cfg = cfg.batch_size(10);
     // Several round trips (metadata, producer id, produce) before the first acknowledgement.
-    cfg.delivery_timeout = Duration::from_secs(60);
-    cfg.lease = Duration::from_secs(120);
+    cfg = cfg.delivery_timeout(Duration::from_secs(60));
+    cfg = cfg.lease(Duration::from_secs(120));
     let mut tx = pool.begin().await?;
     for _ in 0..100 {
         outbox.enqueue(&mut tx, &msg(&topic, None)).await?;
@@ -158,14 +158,13 @@ async fn housekeeping_postgres() -> TestResult {
     )
     .execute(&pool)
     .await?;
-    let mut config = HousekeepingConfig::default();
-    config.page_size = 5;
+    let config = HousekeepingConfig::new().page_size(5);
     let report = outbox.housekeep_once(&config).await?;
     assert_eq!((report.sent_deleted, report.failed_deleted), (23, 0));
     let c = outbox.counts().await?;
     assert_eq!((c.sent, c.failed, c.pending), (2, 2, 3));
-    config.failed_retention = Some(Duration::from_secs(86_400));
-    let handle = outbox.start_housekeeping(config);
+    let config = config.failed_retention(Duration::from_secs(86_400));
+    let handle = outbox.start_housekeeping(config)?;
     eventually(
         "failed rows deleted by the background task",
         LIMIT,
@@ -202,11 +201,10 @@ async fn housekeeping_sqlite() -> TestResult {
         .bind(now - 3 * day)
         .execute(&pool)
         .await?;
-    let mut config = HousekeepingConfig::default();
-    config.page_size = 3;
+    let config = HousekeepingConfig::new().page_size(3);
     let report = outbox.housekeep_once(&config).await?;
     assert_eq!((report.sent_deleted, report.failed_deleted), (7, 0));
-    config.failed_retention = Some(Duration::from_secs(86_400));
+    let config = config.failed_retention(Duration::from_secs(86_400));
     let report = outbox.housekeep_once(&config).await?;
     assert_eq!((report.sent_deleted, report.failed_deleted), (0, 2));
     let c = outbox.counts().await?;

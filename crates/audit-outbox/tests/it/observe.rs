@@ -114,10 +114,10 @@ async fn per_key_order_with_four_writers_and_two_relays() -> TestResult {
     let (_db, pool, outbox) = pg_outbox().await?;
     let (broker, topic) = tansu_topic(3)?;
     let mut c1 = relay_config(&broker.bootstrap());
-    c1.batch_size = 40;
+    c1 = c1.batch_size(40);
     let mut c2 = c1.clone();
-    c1.relay_id = "order-1".into();
-    c2.relay_id = "order-2".into();
+    c1 = c1.relay_id("order-1");
+    c2 = c2.relay_id("order-2");
     let r1 = outbox.start_relay(c1)?;
     let r2 = audit_outbox::Outbox::new(pool.clone()).start_relay(c2)?;
     let mut writers = Vec::new();
@@ -232,7 +232,7 @@ fn traceparent_is_captured_from_the_tracing_context() -> TestResult {
             let (id, bytes) = stored.get(i).ok_or("row missing")?;
             Ok(audit_outbox::decode_headers(*id, bytes)?
                 .into_iter()
-                .find(|(n, _)| n == audit_outbox::TRACEPARENT)
+                .find(|(n, _)| n == audit_outbox::TRACEPARENT_HEADER)
                 .map(|(_, v)| String::from_utf8_lossy(&v).into_owned()))
         };
         let inside = traceparent(0)?.ok_or("no traceparent stored inside the span")?;

@@ -195,7 +195,7 @@ async fn relay_frozen_past_its_lease_changes_no_row_it_no_longer_owns() -> TestR
 
     // B takes over once A's lease has run out and delivers everything.
     let mut cfg = relay_config(&bootstrap);
-    cfg.relay_id = "taker".into();
+    cfg = cfg.relay_id("taker");
     let b = outbox.start_relay(cfg)?;
     wait_sent(&outbox, u64::try_from(total)?, LIMIT).await?;
     let b_stats = b.shutdown().await?;
@@ -288,7 +288,7 @@ fn dropping_the_handle_stops_the_relay() -> TestResult {
         let (_db, pool, outbox) = pg_outbox().await?;
         let (broker, topic) = tansu_topic(1)?;
         let mut cfg = relay_config(&broker.bootstrap());
-        cfg.poll_interval = Duration::from_millis(100);
+        cfg = cfg.poll_interval(Duration::from_millis(100));
         let relay = outbox.start_relay(cfg)?;
         let mut counters = Counters::default();
         eventually("the relay claims", LIMIT, || {
@@ -373,7 +373,7 @@ fn a_panicking_settle_task_is_counted_and_its_rows_released() -> TestResult {
         let (broker, topic) = tansu_topic(1)?;
         let mut cfg = relay_config(&broker.bootstrap());
         // far beyond the wait below: only the release can free the rows in time
-        cfg.lease = Duration::from_secs(300);
+        cfg = cfg.lease(Duration::from_secs(300));
         let relay = outbox.start_relay(cfg)?;
         let mut tx = pool.begin().await?;
         for _ in 0..100 {
@@ -437,7 +437,7 @@ fn sqlite_wake_ups_with_several_writer_connections() -> TestResult {
         let (_url, pool, outbox) = sqlite_outbox(&dir).await?;
         let (broker, topic) = tansu_topic(1)?;
         let mut cfg = relay_config(&broker.bootstrap());
-        cfg.poll_interval = Duration::from_secs(3600);
+        cfg = cfg.poll_interval(Duration::from_secs(3600));
         let relay = outbox.start_relay(cfg)?;
         let mut counters = Counters::default();
         eventually("first claim", LIMIT, || {

@@ -13,7 +13,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres};
 
 pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use audit_support::BoxError;
 
 /// A fresh database with the outbox migrated. Keep `PgDatabase` alive for the test.
 pub async fn pg_outbox() -> Result<(PgDatabase, PgPool, Outbox<Postgres>), BoxError> {
@@ -42,14 +42,21 @@ pub fn tansu_topic(partitions: u32) -> Result<(&'static Tansu, String), BoxError
 /// A relay config for tests: short timeouts so failures show quickly.
 pub fn relay_config(bootstrap: &str) -> RelayConfig {
     let mut c = RelayConfig::new(bootstrap);
-    c.poll_interval = Duration::from_millis(500);
+    c = c.poll_interval(Duration::from_millis(500));
     // Generous: a timed-out delivery is retried and may then be a duplicate, which the tests that
     // count duplicates must not see on a busy machine.
-    c.delivery_timeout = Duration::from_secs(30);
-    c.lease = Duration::from_secs(60);
-    c.backoff_initial = Duration::from_millis(100);
-    c.backoff_max = Duration::from_secs(1);
-    c
+    c = c.delivery_timeout(Duration::from_secs(30));
+    c = c.lease(Duration::from_secs(60));
+    c.backoff(backoff(100, 1000))
+}
+
+/// A back-off from `initial_ms` up to `max_ms`.
+pub fn backoff(initial_ms: u64, max_ms: u64) -> audit_support::Backoff {
+    audit_support::Backoff::new(
+        Duration::from_millis(initial_ms),
+        Duration::from_millis(max_ms),
+    )
+    .unwrap_or_else(|e| unreachable!("test back-off: {e}"))
 }
 
 /// Test message `i`: value = message id (so a record maps back to its row), key given.
