@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 DENY := $(AUDIT_TOOLS_DIR)/cargo-deny/bin/cargo-deny
 
-.PHONY: demo test prep fmt-check clippy unit schema-check features deny bench fuzz help
+.PHONY: demo test prep fmt-check clippy unit schema-check features doc deny bench fuzz help
 
 help:
 	@echo "make demo          the main job end to end on embedded defaults (SQLite outbox, in-process Kafka mock)"
@@ -34,6 +34,9 @@ TEST_FEATURES := audit-registry/rustls,audit-consumer/postgres,audit-consumer/sq
 unit: prep
 	$(CARGO) test --workspace --features $(TEST_FEATURES) --no-fail-fast
 
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --features $(TEST_FEATURES)
+
 features:
 	bash scripts/check-features.sh
 
@@ -43,7 +46,7 @@ schema-check:
 deny: prep
 	$(DENY) check licenses
 
-test: prep fmt-check clippy unit schema-check features deny
+test: prep fmt-check clippy doc unit schema-check features deny
 	@echo "make test: all green"
 
 bench:

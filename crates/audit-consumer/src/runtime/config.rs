@@ -80,7 +80,7 @@ impl RetryPolicy {
     }
 }
 
-/// Configuration of an [`AuditConsumer`].
+/// Configuration of an [`AuditConsumer`](super::AuditConsumer).
 ///
 /// Its `Debug` output redacts the values of secret librdkafka properties (see [`is_secret`](audit_support::is_secret)).
 #[derive(Clone)]
@@ -176,7 +176,7 @@ impl ConsumerConfig {
     /// window holds this many records the partition is paused (no more fetching), and it is
     /// resumed when the window drains below the bound. This bounds what a crash redelivers per
     /// partition. The window is exported as the gauge
-    /// `audit_consumer_uncommitted_records{topic, partition}` (see [`metrics`]).
+    /// `audit_consumer_uncommitted_records{topic, partition}` (see [`metrics`](super::metrics)).
     #[must_use]
     pub fn max_uncommitted_per_partition(mut self, n: usize) -> Self {
         self.max_uncommitted = n;

@@ -111,7 +111,7 @@ impl ConsumerContext for RuntimeContext {
     }
 }
 
-/// A Kafka consumer of audit commands. See the [module docs](self) for the guarantees.
+/// A Kafka consumer of audit commands. See the [module docs](super) for the guarantees.
 ///
 /// Dropping it closes the Kafka clients (leave the group, stop the producer) on a separate
 /// thread, so a drop never blocks an async executor thread; [`close`](Self::close) does the same

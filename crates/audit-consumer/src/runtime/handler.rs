@@ -114,7 +114,7 @@ where
     }
 }
 
-/// A handler that works inside the deduplication transaction ([`AuditConsumer::run_in_transaction`]).
+/// A handler that works inside the deduplication transaction ([`AuditConsumer::run_in_transaction`](super::AuditConsumer::run_in_transaction)).
 ///
 /// It receives the open [`DedupTx`] in which the record's idempotence id is already inserted,
 /// writes its own effects through it, and hands it back on success: the runtime then commits

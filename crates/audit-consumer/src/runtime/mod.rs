@@ -1,4 +1,4 @@
-//! The Kafka consumer runtime (feature `kafka`): subscribe, decode, map to [`AuditRecord`], call
+//! The Kafka consumer runtime (feature `kafka`): subscribe, decode, map to [`AuditRecord`](crate::AuditRecord), call
 //! an async handler, commit only what is finished.
 //!
 //! Guarantees:
@@ -11,7 +11,7 @@
 //!   writer schema, a handler error marked permanent, or a transient one past
 //!   [`RetryPolicy::max_attempts`]) sends the original record (value, key, headers) to the
 //!   configured error topic with headers naming the source topic, partition, offset and the error,
-//!   then moves on. Without an error topic the runtime stops with [`Error::PermanentFailure`]
+//!   then moves on. Without an error topic the runtime stops with [`Error::PermanentFailure`](crate::Error::PermanentFailure)
 //!   instead of skipping the record. A *transient* failure ([`HandlerError::transient`], an
 //!   unreachable schema registry or deduplication database) is retried with capped exponential
 //!   back-off; the record is never dropped.
