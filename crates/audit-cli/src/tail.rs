@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use audit_consumer::{
-    AsyncWriterSchemaSource, AuditRecord, BoxError, EventType, LocalVersions, SchemaVersion,
+    AsyncWriterSchemaSource, AuditEventType, AuditRecord, BoxError, LocalVersions, SchemaVersion,
     Trigger, Writer,
 };
 use audit_registry::{RegistryClient, RegistryConfig};
@@ -27,15 +27,15 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 const ERROR_PREFIX_BYTES: usize = 32;
 
 /// Every event-type symbol, for `--event-type`.
-const EVENT_TYPES: [EventType; 8] = [
-    EventType::Created,
-    EventType::Read,
-    EventType::Listed,
-    EventType::Modified,
-    EventType::Disclosed,
-    EventType::Destroyed,
-    EventType::Deleted,
-    EventType::Unknown,
+const EVENT_TYPES: [AuditEventType; 8] = [
+    AuditEventType::Created,
+    AuditEventType::Read,
+    AuditEventType::Listed,
+    AuditEventType::Modified,
+    AuditEventType::Disclosed,
+    AuditEventType::Destroyed,
+    AuditEventType::Deleted,
+    AuditEventType::Unknown,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -138,7 +138,7 @@ pub(crate) struct TailArgs {
     schema_ids: Vec<(u32, SchemaVersion)>,
     /// Only these event types, e.g. CREATED (repeatable or comma-separated).
     #[arg(long = "event-type", value_name = "TYPE", value_delimiter = ',', value_parser = parse_event_type)]
-    event_types: Vec<EventType>,
+    event_types: Vec<AuditEventType>,
     /// Only records published by this system (publisher.system; repeatable).
     #[arg(long = "system", value_name = "NAME")]
     systems: Vec<String>,
@@ -180,7 +180,7 @@ fn parse_schema_id(s: &str) -> Result<(u32, SchemaVersion), String> {
     Ok((id, version))
 }
 
-fn parse_event_type(s: &str) -> Result<EventType, String> {
+fn parse_event_type(s: &str) -> Result<AuditEventType, String> {
     EVENT_TYPES
         .into_iter()
         .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
@@ -224,7 +224,7 @@ fn parse_trigger(s: &str) -> Result<TriggerFilter, String> {
 /// The record filters: AND across kinds, OR within one kind; an empty kind matches everything.
 #[derive(Debug, Default)]
 struct Filter {
-    event_types: Vec<EventType>,
+    event_types: Vec<AuditEventType>,
     systems: Vec<String>,
     services: Vec<String>,
     triggers: Vec<TriggerFilter>,
@@ -710,8 +710,8 @@ mod tests {
 
     #[test]
     fn event_types_parse_case_insensitively() {
-        assert_eq!(parse_event_type("CREATED"), Ok(EventType::Created));
-        assert_eq!(parse_event_type("deleted"), Ok(EventType::Deleted));
+        assert_eq!(parse_event_type("CREATED"), Ok(AuditEventType::Created));
+        assert_eq!(parse_event_type("deleted"), Ok(AuditEventType::Deleted));
         assert!(parse_event_type("EXPLODED").is_err_and(|e| e.contains("DISCLOSED")));
     }
 

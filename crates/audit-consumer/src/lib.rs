@@ -6,7 +6,7 @@
 //! component); the optional audited object with its object data (always a list); and the message
 //! metadata the Java model drops (message id, idempotence id, created, type name and version,
 //! process id, command version). Event-type symbols the reader does not know become
-//! [`EventType::Unknown`].
+//! [`AuditEventType::Unknown`].
 //!
 //! [`decode`] takes a Kafka record value in the Confluent wire format and a [`WriterSchemaSource`]
 //! that resolves the schema id: [`LocalVersions`] for the versions known at compile time under
@@ -15,8 +15,8 @@
 //! # Quick start
 //!
 //! ```
-//! use audit_consumer::{decode, EventType, LocalVersions, SchemaVersion, Trigger};
-//! # use audit_builder::{AuditCommandBuilder, AuditEventType};
+//! use audit_consumer::{decode, AuditEventType, LocalVersions, SchemaVersion, Trigger};
+//! # use audit_builder::AuditCommandBuilder;
 //! # let command = AuditCommandBuilder::new("invoice-service", "BILLING", chrono::Utc::now())
 //! #     .event_type(AuditEventType::Read).user("u1", "idp").build()?;
 //! # let record_value = audit_schema::confluent::frame(42, &command.to_avro_datum());
@@ -25,7 +25,7 @@
 //! let record = decode(&record_value, &versions)?;
 //!
 //! assert_eq!(record.service_name(), "invoice-service");
-//! assert_eq!(record.event().event_type(), EventType::Read);
+//! assert_eq!(record.event().event_type(), AuditEventType::Read);
 //! assert!(record.event().event_data().is_empty());
 //! match record.trigger() {
 //!     Trigger::User(user) => assert_eq!(user.id(), "u1"),
@@ -47,13 +47,13 @@ compile_error!(
      `postgres`, `sqlite` or both (e.g. `features = [\"postgres\"]`; each implies `kafka`)"
 );
 
-pub use audit_schema::{SchemaVersion, WriterSchema};
+pub use audit_schema::{AuditEventType, AuditObjectDataRole, SchemaVersion, WriterSchema};
 pub use decode::{
     AsyncWriterSchemaSource, LocalVersions, Writer, WriterSchemaSource, decode, decode_async,
     decode_single_object,
 };
 pub use error::{BoxError, Error};
 pub use record::{
-    AuditEvent, AuditRecord, AuditedObject, Context, DataRole, EventData, EventType,
-    MessageMetadata, ObjectData, ObjectDataKind, SystemComponent, Trigger, User,
+    AuditEvent, AuditRecord, Context, EventData, MessageMetadata, ObjectDataKind, RecordedObject,
+    RecordedObjectData, SystemComponent, Trigger, User,
 };

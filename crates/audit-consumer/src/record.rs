@@ -1,7 +1,5 @@
 //! The immutable [`AuditRecord`] and its parts, and the mapping from the generated command.
 
-use std::fmt;
-
 use audit_schema::{
     AuditContext, AuditEventDataElement, AuditEventDetails, AuditEventType, AuditObject,
     AuditObjectData, AuditObjectDataRole, AuditTrigger, CompactString, CreateAuditRecordCommand,
@@ -23,7 +21,7 @@ pub struct AuditRecord {
     timestamp: DateTime<Utc>,
     event: AuditEvent,
     trigger: Trigger,
-    audited_object: Option<AuditedObject>,
+    audited_object: Option<RecordedObject>,
     metadata: MessageMetadata,
 }
 
@@ -60,7 +58,7 @@ impl AuditRecord {
 
     /// The object it happened to, if any.
     #[must_use]
-    pub fn audited_object(&self) -> Option<&AuditedObject> {
+    pub fn audited_object(&self) -> Option<&RecordedObject> {
         self.audited_object.as_ref()
     }
 
@@ -135,73 +133,11 @@ impl MessageMetadata {
     }
 }
 
-/// The kind of audited event. Symbols a reader does not know arrive as [`EventType::Unknown`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[non_exhaustive]
-pub enum EventType {
-    /// `CREATED`
-    Created,
-    /// `READ`
-    Read,
-    /// `LISTED`
-    Listed,
-    /// `MODIFIED`
-    Modified,
-    /// `DISCLOSED`
-    Disclosed,
-    /// `DESTROYED`
-    Destroyed,
-    /// `DELETED`
-    Deleted,
-    /// `UNKNOWN` (also any symbol this reader does not know)
-    #[default]
-    Unknown,
-}
-
-impl EventType {
-    /// The jEAP symbol, e.g. `"CREATED"`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "CREATED",
-            Self::Read => "READ",
-            Self::Listed => "LISTED",
-            Self::Modified => "MODIFIED",
-            Self::Disclosed => "DISCLOSED",
-            Self::Destroyed => "DESTROYED",
-            Self::Deleted => "DELETED",
-            Self::Unknown => "UNKNOWN",
-        }
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl EventType {
-    fn from_wire(value: AuditEventType) -> Self {
-        match value {
-            AuditEventType::Created => Self::Created,
-            AuditEventType::Read => Self::Read,
-            AuditEventType::Listed => Self::Listed,
-            AuditEventType::Modified => Self::Modified,
-            AuditEventType::Disclosed => Self::Disclosed,
-            AuditEventType::Destroyed => Self::Destroyed,
-            AuditEventType::Deleted => Self::Deleted,
-            AuditEventType::Unknown => Self::Unknown,
-        }
-    }
-}
-
 /// What happened: event type, optional context and the event data (always a list).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
-    event_type: EventType,
+    event_type: AuditEventType,
     context: Option<Context>,
     event_data: Vec<EventData>,
 }
@@ -209,7 +145,7 @@ pub struct AuditEvent {
 impl AuditEvent {
     /// The event type.
     #[must_use]
-    pub fn event_type(&self) -> EventType {
+    pub fn event_type(&self) -> AuditEventType {
         self.event_type
     }
 
@@ -332,14 +268,14 @@ impl SystemComponent {
 /// The audited object: type, id, optional version and object data (always a list).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuditedObject {
+pub struct RecordedObject {
     object_type: CompactString,
     id: CompactString,
     version: Option<CompactString>,
-    object_data: Vec<ObjectData>,
+    object_data: Vec<RecordedObjectData>,
 }
 
-impl AuditedObject {
+impl RecordedObject {
     /// The object type.
     #[must_use]
     pub fn object_type(&self) -> &str {
@@ -360,27 +296,8 @@ impl AuditedObject {
 
     /// The object data in wire order; empty when the producer sent none.
     #[must_use]
-    pub fn object_data(&self) -> &[ObjectData] {
+    pub fn object_data(&self) -> &[RecordedObjectData] {
         &self.object_data
-    }
-}
-
-/// The role of an object-data entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum DataRole {
-    /// `NEW`: the value after the change.
-    New,
-    /// `OLD`: the value before the change.
-    Old,
-}
-
-impl DataRole {
-    fn from_wire(value: AuditObjectDataRole) -> Self {
-        match value {
-            AuditObjectDataRole::New => Self::New,
-            AuditObjectDataRole::Old => Self::Old,
-        }
     }
 }
 
@@ -390,7 +307,7 @@ impl DataRole {
 pub enum ObjectDataKind {
     /// A value, possibly absent.
     Value(Option<CompactString>),
-    /// A JSON document as UTF-8 bytes (see [`ObjectData::json_value`]).
+    /// A JSON document as UTF-8 bytes (see [`RecordedObjectData::json_value`]).
     Json(#[serde(serialize_with = "audit_schema::json::bytes::serialize")] Vec<u8>),
     /// An S3 object reference.
     S3Reference(CompactString),
@@ -398,13 +315,13 @@ pub enum ObjectDataKind {
 
 /// One object-data entry: name, optional role and its [`ObjectDataKind`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ObjectData {
+pub struct RecordedObjectData {
     name: CompactString,
-    role: Option<DataRole>,
+    role: Option<AuditObjectDataRole>,
     kind: ObjectDataKind,
 }
 
-impl ObjectData {
+impl RecordedObjectData {
     /// The entry's name.
     #[must_use]
     pub fn name(&self) -> &str {
@@ -413,7 +330,7 @@ impl ObjectData {
 
     /// The entry's role, if given.
     #[must_use]
-    pub fn role(&self) -> Option<DataRole> {
+    pub fn role(&self) -> Option<AuditObjectDataRole> {
         self.role
     }
 
@@ -442,29 +359,29 @@ impl ObjectData {
     }
 }
 
-impl ObjectData {
+impl RecordedObjectData {
     fn from_wire(value: AuditObjectData) -> Self {
         match value {
             AuditObjectData::AuditObjectDataValue(v) => Self {
                 name: v.name,
-                role: v.role.map(DataRole::from_wire),
+                role: v.role,
                 kind: ObjectDataKind::Value(v.value),
             },
             AuditObjectData::AuditObjectDataJSON(j) => Self {
                 name: j.name,
-                role: j.role.map(DataRole::from_wire),
+                role: j.role,
                 kind: ObjectDataKind::Json(j.json_as_utf8),
             },
             AuditObjectData::AuditObjectDataS3(s) => Self {
                 name: s.name,
-                role: s.role.map(DataRole::from_wire),
+                role: s.role,
                 kind: ObjectDataKind::S3Reference(s.object_reference),
             },
         }
     }
 }
 
-impl AuditedObject {
+impl RecordedObject {
     fn from_wire(value: AuditObject) -> Self {
         Self {
             object_type: value.r#type,
@@ -474,7 +391,7 @@ impl AuditedObject {
                 .object_data
                 .unwrap_or_default()
                 .into_iter()
-                .map(ObjectData::from_wire)
+                .map(RecordedObjectData::from_wire)
                 .collect(),
         }
     }
@@ -517,7 +434,7 @@ impl EventData {
 impl AuditEvent {
     fn from_wire(value: AuditEventDetails) -> Self {
         Self {
-            event_type: EventType::from_wire(value.r#type),
+            event_type: value.r#type,
             context: value.context.map(Context::from_wire),
             event_data: value
                 .event_data
@@ -547,7 +464,7 @@ impl From<CreateAuditRecordCommand> for AuditRecord {
             timestamp: payload.timestamp,
             event: AuditEvent::from_wire(payload.event),
             trigger: Trigger::from_wire(payload.trigger),
-            audited_object: payload.audited_data.map(AuditedObject::from_wire),
+            audited_object: payload.audited_data.map(RecordedObject::from_wire),
             metadata: MessageMetadata {
                 message_id: identity.id,
                 idempotence_id: identity.idempotence_id,

@@ -3,7 +3,7 @@
 use audit_builder::{
     AuditCommandBuilder, AuditEventType, AuditObjectDataRole, AuditedObject, ObjectData,
 };
-use audit_consumer::{AuditRecord, DataRole, EventType, ObjectDataKind, Trigger};
+use audit_consumer::{AuditRecord, ObjectDataKind, Trigger};
 use chrono::DateTime;
 
 use crate::{receive, t0};
@@ -12,7 +12,7 @@ fn builder() -> AuditCommandBuilder {
     AuditCommandBuilder::new("svc", "SYS", t0())
 }
 
-fn kinds(record: &AuditRecord) -> Vec<(String, Option<DataRole>, ObjectDataKind)> {
+fn kinds(record: &AuditRecord) -> Vec<(String, Option<AuditObjectDataRole>, ObjectDataKind)> {
     record
         .audited_object()
         .unwrap()
@@ -38,7 +38,7 @@ fn user_trigger() {
     assert_eq!(record.service_name(), "svc");
     assert_eq!(record.system_name(), "SYS");
     assert_eq!(record.timestamp(), t0());
-    assert_eq!(record.event().event_type(), EventType::Read);
+    assert_eq!(record.event().event_type(), AuditEventType::Read);
     assert_eq!(record.audited_object(), None);
 }
 
@@ -88,7 +88,7 @@ fn metadata_is_kept() {
 fn no_context() {
     let record = receive(&builder().user("u1", "idp").build().unwrap());
     assert_eq!(record.event().context(), None);
-    assert_eq!(record.event().event_type(), EventType::Unknown);
+    assert_eq!(record.event().event_type(), AuditEventType::Unknown);
 }
 
 #[test]
@@ -229,17 +229,17 @@ fn all_object_data_kinds_with_role() {
         vec![
             (
                 "name".to_owned(),
-                Some(DataRole::New),
+                Some(AuditObjectDataRole::New),
                 ObjectDataKind::Value(Some("Alice".into()))
             ),
             (
                 "address".to_owned(),
-                Some(DataRole::Old),
+                Some(AuditObjectDataRole::Old),
                 ObjectDataKind::Json(b"{}".to_vec())
             ),
             (
                 "photo".to_owned(),
-                Some(DataRole::New),
+                Some(AuditObjectDataRole::New),
                 ObjectDataKind::S3Reference("s3://b/42.jpg".into())
             ),
         ]
@@ -264,7 +264,7 @@ fn value_entry_without_value() {
             ("nickname".to_owned(), None, ObjectDataKind::Value(None)),
             (
                 "title".to_owned(),
-                Some(DataRole::Old),
+                Some(AuditObjectDataRole::Old),
                 ObjectDataKind::Value(None)
             ),
         ]

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use audit_consumer::{
-    AuditRecord, BoxError, DataRole, Error, EventType, ObjectDataKind, SchemaVersion, Trigger,
-    Writer, WriterSchema, WriterSchemaSource, decode,
+    AuditEventType, AuditObjectDataRole, AuditRecord, BoxError, Error, ObjectDataKind,
+    SchemaVersion, Trigger, Writer, WriterSchema, WriterSchemaSource, decode,
 };
 use serde_json::Value;
 
@@ -81,10 +81,10 @@ fn millis(value: &Value) -> i64 {
     value.as_i64().unwrap()
 }
 
-fn role(value: &Value) -> Option<DataRole> {
+fn role(value: &Value) -> Option<AuditObjectDataRole> {
     union(value).map(|r| match s(r) {
-        "NEW" => DataRole::New,
-        "OLD" => DataRole::Old,
+        "NEW" => AuditObjectDataRole::New,
+        "OLD" => AuditObjectDataRole::Old,
         other => panic!("role {other}"),
     })
 }
@@ -253,7 +253,7 @@ fn check_extra_symbols(folder: &str) {
         if symbol == "ARCHIVED" || symbol == "EXPORTED" {
             assert_eq!(
                 record.event().event_type(),
-                EventType::Unknown,
+                AuditEventType::Unknown,
                 "{folder}/{name}"
             );
             unknown += 1;
@@ -279,7 +279,11 @@ fn known_symbols_of_an_extended_writer_keep_their_meaning() {
     for (name, datum, json) in load("v1.0.1-extra-symbol") {
         if s(&json["payload"]["event"]["type"]) == "MODIFIED" {
             let record = decode(&audit_schema::confluent::frame(5, &datum), &source).unwrap();
-            assert_eq!(record.event().event_type(), EventType::Modified, "{name}");
+            assert_eq!(
+                record.event().event_type(),
+                AuditEventType::Modified,
+                "{name}"
+            );
             return;
         }
     }

@@ -3,7 +3,7 @@
 use audit_builder::{
     AuditCommandBuilder, AuditEventType, AuditObjectDataRole, AuditedObject, ObjectData,
 };
-use audit_consumer::{AuditRecord, DataRole, ObjectDataKind, SchemaVersion, Trigger, decode};
+use audit_consumer::{AuditRecord, ObjectDataKind, SchemaVersion, Trigger, decode};
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 
@@ -27,7 +27,7 @@ enum Kind {
 #[derive(Debug, Clone)]
 struct Entry {
     name: String,
-    role: Option<DataRole>,
+    role: Option<AuditObjectDataRole>,
     kind: Kind,
 }
 
@@ -60,11 +60,11 @@ struct Spec {
     writer: usize,
 }
 
-fn role() -> impl Strategy<Value = Option<DataRole>> {
+fn role() -> impl Strategy<Value = Option<AuditObjectDataRole>> {
     prop_oneof![
         Just(None),
-        Just(Some(DataRole::New)),
-        Just(Some(DataRole::Old))
+        Just(Some(AuditObjectDataRole::New)),
+        Just(Some(AuditObjectDataRole::Old))
     ]
 }
 
@@ -120,13 +120,6 @@ prop_compose! {
     }
 }
 
-fn to_builder_role(role: DataRole) -> AuditObjectDataRole {
-    match role {
-        DataRole::New => AuditObjectDataRole::New,
-        DataRole::Old => AuditObjectDataRole::Old,
-    }
-}
-
 impl Spec {
     fn event_type(&self) -> AuditEventType {
         AuditEventType::from_symbol(AuditEventType::SYMBOLS[self.event_type]).unwrap()
@@ -163,7 +156,7 @@ impl Spec {
                     Kind::S3(r) => ObjectData::s3(e.name.clone(), r.clone()),
                 };
                 o = o.data(match e.role {
-                    Some(role) => data.role(to_builder_role(role)),
+                    Some(role) => data.role(role),
                     None => data,
                 });
             }
