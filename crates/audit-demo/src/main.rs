@@ -187,8 +187,9 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         LocalVersions::new().with_id(SCHEMA_ID, SchemaVersion::V1_0_2),
     )?;
 
-    let committed_at: Mutex<HashMap<audit_schema::CompactString, Instant>> =
-        Mutex::new(HashMap::with_capacity(count as usize));
+    let committed_at: Mutex<HashMap<audit_schema::CompactString, Instant>> = Mutex::new(
+        HashMap::with_capacity(usize::try_from(count.min(1 << 20)).unwrap_or(0)),
+    );
     let received = Mutex::new(Received::default());
     let sent = AtomicU64::new(0);
     let producing_done = AtomicBool::new(false);
@@ -494,7 +495,7 @@ fn print_summary(s: &Summary<'_>) {
             |d| format!("{:.1} ms", d.as_secs_f64() * 1e3),
         )
     };
-    let rate = s.received as f64 / s.elapsed.as_secs_f64().max(1e-9);
+    let rate = audit_support::count_to_f64(s.received) / s.elapsed.as_secs_f64().max(1e-9);
     println!("audit-demo summary (Kafka: {})", s.kafka);
     println!("  sent (committed to the outbox)   {}", s.sent);
     println!("  relayed (acknowledged by Kafka)  {}", s.relayed);

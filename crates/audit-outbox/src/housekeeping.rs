@@ -137,7 +137,7 @@ impl<DB: Backend> Outbox<DB> {
                 .map_err(Error::db("delete sent rows"))?;
             report.sent_deleted += n;
             metrics::counter!(m::HOUSEKEEPING_DELETED, "state" => "sent").increment(n);
-            if n < page as u64 {
+            if n < page.unsigned_abs() {
                 break;
             }
         }
@@ -152,7 +152,7 @@ impl<DB: Backend> Outbox<DB> {
                 let n = deleted.len() as u64;
                 report.failed_deleted += n;
                 metrics::counter!(m::HOUSEKEEPING_DELETED, "state" => "failed").increment(n);
-                if n < page as u64 {
+                if n < page.unsigned_abs() {
                     break;
                 }
             }

@@ -150,7 +150,7 @@ pub fn decode_headers(id: i64, mut bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)
         let (len, rest) = bytes
             .split_first_chunk::<4>()
             .ok_or(Error::CorruptHeaders { id, reason: what })?;
-        let len = u32::from_be_bytes(*len) as usize;
+        let len = usize::try_from(u32::from_be_bytes(*len)).unwrap_or(usize::MAX);
         if rest.len() < len {
             return Err(Error::CorruptHeaders { id, reason: what });
         }

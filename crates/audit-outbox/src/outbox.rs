@@ -167,8 +167,8 @@ impl<DB: Backend> Outbox<DB> {
     /// Reads the row counts and sets the backlog and failed gauges.
     pub async fn refresh_gauges(&self) -> Result<OutboxCounts> {
         let c = self.counts().await?;
-        metrics::gauge!(crate::metrics::BACKLOG).set(c.ready as f64);
-        metrics::gauge!(crate::metrics::FAILED).set(c.failed as f64);
+        metrics::gauge!(crate::metrics::BACKLOG).set(audit_support::count_to_f64(c.ready));
+        metrics::gauge!(crate::metrics::FAILED).set(audit_support::count_to_f64(c.failed));
         Ok(c)
     }
 }

@@ -750,11 +750,11 @@ impl<DB: Backend> Settle<DB> {
             let outcome = match result {
                 Ok(Ok(_delivery)) => {
                     if let Some(row) = rows.get(i) {
+                        // a clock step back (negative age) records 0
                         let secs = (Utc::now() - row.enqueued_at)
-                            .num_microseconds()
-                            .unwrap_or(0) as f64
-                            / 1e6;
-                        commit_to_ack.record(secs.max(0.0));
+                            .to_std()
+                            .map_or(0.0, |age| age.as_secs_f64());
+                        commit_to_ack.record(secs);
                     }
                     Outcome::Acked
                 }

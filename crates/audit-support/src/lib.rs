@@ -88,6 +88,18 @@ impl Backoff {
     }
 }
 
+/// `n` as `f64` for gauges and rates (the `metrics` facade takes `f64`): exact up to 2^53, the
+/// nearest `f64` above. The workspace's one such conversion.
+///
+/// ```
+/// assert_eq!(audit_support::count_to_f64(1_000), 1_000.0);
+/// ```
+#[must_use]
+#[allow(clippy::cast_precision_loss)] // documented: counts beyond 2^53 are rounded
+pub fn count_to_f64(n: u64) -> f64 {
+    n as f64
+}
+
 /// Printed instead of a secret property's value.
 pub const REDACTED: &str = "<redacted>";
 

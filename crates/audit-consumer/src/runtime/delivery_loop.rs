@@ -418,7 +418,9 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
         };
         for (topic, partition, n) in uncommitted {
             ::metrics::gauge!(metrics::UNCOMMITTED, "topic" => topic, "partition" => partition.to_string())
-                .set(n as f64);
+                .set(audit_support::count_to_f64(
+                    u64::try_from(n).unwrap_or(u64::MAX),
+                ));
         }
         if positions.is_empty() {
             return;

@@ -222,6 +222,13 @@ pub trait Backend: sqlx::Database + sealed::Sealed {
 }
 
 #[cfg(feature = "postgres")]
+/// `d` in milliseconds as a float parameter of PostgreSQL interval arithmetic
+/// (`interval '1 millisecond' * $n`).
+#[cfg(feature = "postgres")]
+pub(crate) fn millis_f64(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

@@ -7,7 +7,9 @@ use crate::store::Wake;
 use sqlx::postgres::{PgListener, PgRow};
 use sqlx::{PgConnection, Pool, Postgres, Row};
 
-use super::{Backend, ClaimedRow, FailedMessage, Migration, OutboxCounts, millis, sealed};
+use super::{
+    Backend, ClaimedRow, FailedMessage, Migration, OutboxCounts, millis, millis_f64, sealed,
+};
 use crate::error::Error;
 use crate::message::OutboxMessage;
 
@@ -196,7 +198,7 @@ impl Backend for Postgres {
         .await?;
         let rows = sqlx::query(CLAIM)
             .bind(relay_id)
-            .bind(millis(lease) as f64)
+            .bind(millis_f64(lease))
             .bind(limit)
             .fetch_all(&mut *tx)
             .await?;
@@ -232,7 +234,7 @@ impl Backend for Postgres {
              WHERE id = ANY($1) AND sent_at IS NULL AND claimed_by = $4",
         )
         .bind(ids)
-        .bind(millis(delay) as f64)
+        .bind(millis_f64(delay))
         .bind(error)
         .bind(token)
         .execute(pool)
@@ -359,7 +361,7 @@ impl Backend for Postgres {
                 WHERE sent_at IS NOT NULL AND sent_at < now() - $1 * interval '1 millisecond'
                 LIMIT $2 FOR UPDATE SKIP LOCKED)",
         )
-        .bind(millis(older_than) as f64)
+        .bind(millis_f64(older_than))
         .bind(page)
         .execute(pool)
         .await?
@@ -378,7 +380,7 @@ impl Backend for Postgres {
                 LIMIT $2 FOR UPDATE SKIP LOCKED)
              RETURNING id, message_id",
         )
-        .bind(millis(older_than) as f64)
+        .bind(millis_f64(older_than))
         .bind(page)
         .fetch_all(pool)
         .await?;
