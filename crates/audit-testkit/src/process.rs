@@ -182,24 +182,28 @@ fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
 pub(crate) fn kafka_api_versions_probe(addr: SocketAddr) -> std::io::Result<()> {
     let mut stream = connect(addr)?;
     let client_id = b"audit-testkit";
+    let too_long = |what| std::io::Error::other(format!("ApiVersions request: {what} too long"));
     let mut body = Vec::with_capacity(32);
     body.extend_from_slice(&18_i16.to_be_bytes()); // api key: ApiVersions
     body.extend_from_slice(&0_i16.to_be_bytes()); // api version 0
     body.extend_from_slice(&7_i32.to_be_bytes()); // correlation id
-    body.extend_from_slice(&(client_id.len() as i16).to_be_bytes());
+    let client_id_len = i16::try_from(client_id.len()).map_err(|_| too_long("client id"))?;
+    body.extend_from_slice(&client_id_len.to_be_bytes());
     body.extend_from_slice(client_id);
-    let mut request = (body.len() as i32).to_be_bytes().to_vec();
+    let body_len = i32::try_from(body.len()).map_err(|_| too_long("body"))?;
+    let mut request = body_len.to_be_bytes().to_vec();
     request.extend_from_slice(&body);
     stream.write_all(&request)?;
     let mut size = [0_u8; 4];
     stream.read_exact(&mut size)?;
     let size = i32::from_be_bytes(size);
-    if !(6..=1_000_000).contains(&size) {
-        return Err(std::io::Error::other(format!(
-            "implausible ApiVersions response size {size}"
-        )));
-    }
-    let mut response = vec![0_u8; size as usize];
+    let len = usize::try_from(size)
+        .ok()
+        .filter(|len| (6..=1_000_000).contains(len))
+        .ok_or_else(|| {
+            std::io::Error::other(format!("implausible ApiVersions response size {size}"))
+        })?;
+    let mut response = vec![0_u8; len];
     stream.read_exact(&mut response)?;
     let correlation = response
         .get(0..4)
