@@ -67,7 +67,7 @@ pub fn prepare_decoders() {
 }
 
 mod avro;
-pub mod canonical;
+pub use audit_avro_model::canonical;
 mod codec;
 mod error;
 mod framing;
