@@ -85,8 +85,9 @@ impl fmt::Display for Path {
     }
 }
 
-/// What went wrong while decoding.
+/// What went wrong while decoding, with its details.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeErrorKind {
     /// The input ended before the value was complete.
     UnexpectedEof,

@@ -103,8 +103,8 @@ impl WriterSchema {
     /// Decodes a datum written with this schema into the newest types.
     ///
     /// # Errors
-    /// A typed decode error (known versions), or [`Error::GenericDecode`] /
-    /// [`Error::TrailingBytes`] on the generic path.
+    /// [`Error::Decode`] (known versions; on the generic path for lengths, indexes and
+    /// trailing bytes), or [`Error::GenericDecode`] on the generic path.
     pub fn decode(&self, datum: &[u8]) -> Result<CreateAuditRecordCommand, Error> {
         match (&self.known, &self.generic) {
             (Some(v), _) => CreateAuditRecordCommand::from_avro_datum_as(datum, *v),
@@ -139,10 +139,10 @@ fn decode_generic(writer: &Schema, datum: &[u8]) -> Result<CreateAuditRecordComm
         .read_value(&mut input)
         .map_err(generic)?;
     if !input.is_empty() {
-        return Err(Error::TrailingBytes {
-            offset: datum.len() - input.len(),
-            remaining: input.len(),
-        });
+        return Err(Error::Decode(DecodeError::new(
+            DecodeErrorKind::TrailingBytes(input.len()),
+            datum.len() - input.len(),
+        )));
     }
     let resolver = Resolver {
         writer_names,
