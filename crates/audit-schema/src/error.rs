@@ -83,6 +83,9 @@ pub enum Error {
 /// A failed decode is [`Error::Decode`], except for an input that needed validation against a
 /// built-in schema that is unavailable (the reader cannot judge it: [`Error::IncompatibleSchema`]).
 impl From<DecodeError> for Error {
+    // the error path: kept out of the decoders the generated code inlines it into
+    #[cold]
+    #[inline(never)]
     fn from(e: DecodeError) -> Self {
         if matches!(e.kind(), DecodeErrorKind::Unvalidated) {
             return Self::IncompatibleSchema {
