@@ -21,7 +21,7 @@ pub const fn decode(z: u64) -> i64 {
 pub const MAX_VARINT_LEN: usize = 10;
 
 /// Appends `v` as a zig-zag variable-length long.
-#[inline]
+#[inline(always)]
 pub fn write_long(out: &mut Vec<u8>, v: i64) {
     let mut z = encode(v);
     if z < 0x80 {
