@@ -13,6 +13,7 @@ use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
+use audit_avro_model::{Prim, promotion};
 
 use crate::rt::{DecodeError, DecodeErrorKind, Reader};
 use crate::{CreateAuditRecordCommand, Error, SchemaVersion, canonical};
@@ -382,14 +383,11 @@ fn kind(s: &Schema) -> &'static str {
     }
 }
 
+/// The model's promotion rule on the kind names of [`kind`].
 fn promotable(w: &str, r: &str) -> bool {
     matches!(
-        (w, r),
-        ("int", "long" | "float" | "double")
-            | ("long", "float" | "double")
-            | ("float", "double")
-            | ("string", "bytes")
-            | ("bytes", "string")
+        (Prim::from_name(w), Prim::from_name(r)),
+        (Some(w), Some(r)) if promotion::promotes(w, r)
     )
 }
 
