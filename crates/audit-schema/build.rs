@@ -11,13 +11,10 @@
     missing_docs
 )]
 
-#[path = "src/canonical.rs"]
-#[allow(dead_code)]
-mod canonical;
-
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use audit_avro_model::canonical;
 use audit_codegen::{Options, WriterVersion, version_suffix};
 
 const DESCRIPTOR: &str = "CreateAuditRecordCommand.descriptor.json";
@@ -39,7 +36,6 @@ fn run() -> Result<(), String> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let avro = manifest.join("../../avro");
     println!("cargo:rerun-if-changed={}", avro.display());
-    println!("cargo:rerun-if-changed=src/canonical.rs");
     println!("cargo:rerun-if-changed=build.rs");
 
     let descriptor: serde_json::Value =

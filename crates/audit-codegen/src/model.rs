@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use apache_avro::Schema;
 use apache_avro::schema::{UnionSchema, UuidSchema};
+use audit_avro_model::{Kind, Prim};
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
 use crate::{Error, Options};
@@ -86,30 +87,23 @@ pub(crate) fn short_name(s: &Schema) -> Option<&str> {
     s.name().map(|n| n.name())
 }
 
-/// The physical (wire) kind of a schema, logical types reduced to their base type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phys {
-    Null,
-    Boolean,
-    Int,
-    Long,
-    Float,
-    Double,
-    Bytes,
-    String,
-    Fixed,
-    Enum,
-    Record,
-    Array,
-    Map,
-    Union,
+/// The physical (wire) kind of a schema, logical types reduced to their base type: the
+/// model's [`Kind`].
+pub(crate) type Phys = Kind;
+
+/// The primitive of a primitive kind (`None` for the complex kinds).
+pub(crate) fn prim(k: Phys) -> Option<Prim> {
+    match k {
+        Kind::Prim(p) => Some(p),
+        _ => None,
+    }
 }
 
 pub(crate) fn phys(s: &Schema) -> Result<Phys, Error> {
     Ok(match s {
-        Schema::Null => Phys::Null,
-        Schema::Boolean => Phys::Boolean,
-        Schema::Int | Schema::Date | Schema::TimeMillis => Phys::Int,
+        Schema::Null => Phys::Prim(Prim::Null),
+        Schema::Boolean => Phys::Prim(Prim::Boolean),
+        Schema::Int | Schema::Date | Schema::TimeMillis => Phys::Prim(Prim::Int),
         Schema::Long
         | Schema::TimeMicros
         | Schema::TimestampMillis
@@ -117,11 +111,11 @@ pub(crate) fn phys(s: &Schema) -> Result<Phys, Error> {
         | Schema::TimestampNanos
         | Schema::LocalTimestampMillis
         | Schema::LocalTimestampMicros
-        | Schema::LocalTimestampNanos => Phys::Long,
-        Schema::Float => Phys::Float,
-        Schema::Double => Phys::Double,
-        Schema::Bytes => Phys::Bytes,
-        Schema::String | Schema::Uuid(UuidSchema::String) => Phys::String,
+        | Schema::LocalTimestampNanos => Phys::Prim(Prim::Long),
+        Schema::Float => Phys::Prim(Prim::Float),
+        Schema::Double => Phys::Prim(Prim::Double),
+        Schema::Bytes => Phys::Prim(Prim::Bytes),
+        Schema::String | Schema::Uuid(UuidSchema::String) => Phys::Prim(Prim::String),
         Schema::Fixed(_) => Phys::Fixed,
         Schema::Enum(_) => Phys::Enum,
         Schema::Record(_) => Phys::Record,

@@ -9,11 +9,13 @@ use std::fmt::Write as _;
 
 use apache_avro::Schema;
 use apache_avro::schema::{RecordField, UnionSchema};
+use audit_avro_model::zigzag::write_long;
+use audit_avro_model::{Prim, promotion};
 use serde_json::Value as Json;
 
 use crate::codec::{self, Vars, match_arms};
 use crate::model::{
-    Doc, Model, Phys, Shape, branch_key, field_ident, min_size, phys, variant_ident,
+    Doc, Model, Phys, Shape, branch_key, field_ident, min_size, phys, prim, variant_ident,
 };
 use crate::{Error, index_stmt, lit, version_suffix};
 
@@ -85,18 +87,6 @@ fn find_field<'s>(fields: &'s [RecordField], name: &str) -> Option<(usize, &'s R
         .iter()
         .enumerate()
         .find(|(_, f)| f.name == name || f.aliases.iter().any(|a| a == name))
-}
-
-fn zigzag(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    loop {
-        if z < 0x80 {
-            out.push(z as u8);
-            return;
-        }
-        out.push((z as u8 & 0x7f) | 0x80);
-        z >>= 7;
-    }
 }
 
 impl Gen<'_, '_> {
@@ -182,14 +172,7 @@ impl Gen<'_, '_> {
 
     /// Avro type promotion from writer `w` to reader `r`.
     fn promotable(w: Phys, r: Phys) -> bool {
-        matches!(
-            (w, r),
-            (Phys::Int, Phys::Long | Phys::Float | Phys::Double)
-                | (Phys::Long, Phys::Float | Phys::Double)
-                | (Phys::Float, Phys::Double)
-                | (Phys::String, Phys::Bytes)
-                | (Phys::Bytes, Phys::String)
-        )
+        matches!((prim(w), prim(r)), (Some(w), Some(r)) if promotion::promotes(w, r))
     }
 
     fn promotes(&self, ws: &Schema, rs: &Schema) -> Result<bool, Error> {
@@ -364,14 +347,28 @@ impl Gen<'_, '_> {
                     return Err(self.incompatible(path, format!("cannot read {pw:?} as {pr:?}")));
                 }
                 Ok(match (pw, pr) {
-                    (Phys::Int, Phys::Long) => format!("i64::from({})", me("r.read_int()")),
-                    (Phys::Int, Phys::Float) => format!("({} as f32)", me("r.read_int()")),
-                    (Phys::Int, Phys::Double) => format!("f64::from({})", me("r.read_int()")),
-                    (Phys::Long, Phys::Float) => format!("({} as f32)", me("r.read_long()")),
-                    (Phys::Long, Phys::Double) => format!("({} as f64)", me("r.read_long()")),
-                    (Phys::Float, Phys::Double) => format!("f64::from({})", me("r.read_float()")),
-                    (Phys::String, Phys::Bytes) => me("r.read_bytes()"),
-                    (Phys::Bytes, Phys::String) => me(&self.m.read_string_call()),
+                    (Phys::Prim(Prim::Int), Phys::Prim(Prim::Long)) => {
+                        format!("i64::from({})", me("r.read_int()"))
+                    }
+                    (Phys::Prim(Prim::Int), Phys::Prim(Prim::Float)) => {
+                        format!("({} as f32)", me("r.read_int()"))
+                    }
+                    (Phys::Prim(Prim::Int), Phys::Prim(Prim::Double)) => {
+                        format!("f64::from({})", me("r.read_int()"))
+                    }
+                    (Phys::Prim(Prim::Long), Phys::Prim(Prim::Float)) => {
+                        format!("({} as f32)", me("r.read_long()"))
+                    }
+                    (Phys::Prim(Prim::Long), Phys::Prim(Prim::Double)) => {
+                        format!("({} as f64)", me("r.read_long()"))
+                    }
+                    (Phys::Prim(Prim::Float), Phys::Prim(Prim::Double)) => {
+                        format!("f64::from({})", me("r.read_float()"))
+                    }
+                    (Phys::Prim(Prim::String), Phys::Prim(Prim::Bytes)) => me("r.read_bytes()"),
+                    (Phys::Prim(Prim::Bytes), Phys::Prim(Prim::String)) => {
+                        me(&self.m.read_string_call())
+                    }
                     _ => {
                         return Err(
                             self.incompatible(path, format!("cannot read {pw:?} as {pr:?}"))
@@ -387,12 +384,12 @@ impl Gen<'_, '_> {
         let ws = self.w.resolve(ws)?;
         let me = |call: &str| format!("{call}.map_err(|e| e{wsfx})?;");
         Ok(match phys(ws)? {
-            Phys::Null => String::new(),
-            Phys::Boolean => me("r.skip(1)"),
-            Phys::Int | Phys::Long | Phys::Enum => me("r.read_long()"),
-            Phys::Float => me("r.skip(4)"),
-            Phys::Double => me("r.skip(8)"),
-            Phys::Bytes | Phys::String => me("r.skip_bytes()"),
+            Phys::Prim(Prim::Null) => String::new(),
+            Phys::Prim(Prim::Boolean) => me("r.skip(1)"),
+            Phys::Prim(Prim::Int) | Phys::Prim(Prim::Long) | Phys::Enum => me("r.read_long()"),
+            Phys::Prim(Prim::Float) => me("r.skip(4)"),
+            Phys::Prim(Prim::Double) => me("r.skip(8)"),
+            Phys::Prim(Prim::Bytes) | Phys::Prim(Prim::String) => me("r.skip_bytes()"),
             Phys::Fixed => match ws {
                 Schema::Fixed(f) => me(&format!("r.skip({})", f.size)),
                 _ => String::new(),
@@ -706,12 +703,7 @@ impl Gen<'_, '_> {
 
     /// Reader value kind `r` can be written as writer kind `w` without loss.
     fn enc_promotable(r: Phys, w: Phys) -> bool {
-        matches!(
-            (r, w),
-            (Phys::Int, Phys::Long | Phys::Double)
-                | (Phys::Float, Phys::Double)
-                | (Phys::String, Phys::Bytes)
-        )
+        matches!((prim(r), prim(w)), (Some(r), Some(w)) if promotion::promotes_losslessly(r, w))
     }
 
     /// Statements writing the reader value behind reference `v` (schema `rs`) in the writer
@@ -862,27 +854,39 @@ impl Gen<'_, '_> {
                 ))
             }
             _ => Ok(match (phys(&rs)?, phys(&ws)?) {
-                (Phys::Int, Phys::Long) => format!("{rt}::write_long(out, i64::from(*{v}));"),
-                (Phys::Int, Phys::Double) => {
+                (Phys::Prim(Prim::Int), Phys::Prim(Prim::Long)) => {
+                    format!("{rt}::write_long(out, i64::from(*{v}));")
+                }
+                (Phys::Prim(Prim::Int), Phys::Prim(Prim::Double)) => {
                     format!("out.extend_from_slice(&f64::from(*{v}).to_le_bytes());")
                 }
-                (Phys::Float, Phys::Double) => {
+                (Phys::Prim(Prim::Float), Phys::Prim(Prim::Double)) => {
                     format!("out.extend_from_slice(&f64::from(*{v}).to_le_bytes());")
                 }
-                (Phys::String, Phys::Bytes) => format!("{rt}::write_bytes(out, {v}.as_bytes());"),
+                (Phys::Prim(Prim::String), Phys::Prim(Prim::Bytes)) => {
+                    format!("{rt}::write_bytes(out, {v}.as_bytes());")
+                }
                 // narrowing back into an older writer type: checked at run time
-                (Phys::Long, Phys::Int) if matches!(rs, Schema::Long) => format!(
-                    "{rt}::write_int(out, i32::try_from(*{v}).map_err(|_| {rt}::EncodeError::new(\"value outside the writer's int range\"){wsfx})?);"
-                ),
-                (Phys::Double, Phys::Float) if matches!(rs, Schema::Double) => {
+                (Phys::Prim(Prim::Long), Phys::Prim(Prim::Int)) if matches!(rs, Schema::Long) => {
+                    format!(
+                        "{rt}::write_int(out, i32::try_from(*{v}).map_err(|_| {rt}::EncodeError::new(\"value outside the writer's int range\"){wsfx})?);"
+                    )
+                }
+                (Phys::Prim(Prim::Double), Phys::Prim(Prim::Float))
+                    if matches!(rs, Schema::Double) =>
+                {
                     let x = self.vars.next("x");
                     format!(
                         "let {x} = *{v} as f32; if f64::from({x}).to_bits() != {v}.to_bits() && !{v}.is_nan() {{ return Err({rt}::EncodeError::new(\"value not exactly representable as the writer's float\"){wsfx}); }} out.extend_from_slice(&{x}.to_le_bytes());"
                     )
                 }
-                (Phys::Bytes, Phys::String) if matches!(rs, Schema::Bytes) => format!(
-                    "{rt}::write_str(out, std::str::from_utf8({v}).map_err(|_| {rt}::EncodeError::new(\"bytes are not UTF-8, the writer has a string\"){wsfx})?);"
-                ),
+                (Phys::Prim(Prim::Bytes), Phys::Prim(Prim::String))
+                    if matches!(rs, Schema::Bytes) =>
+                {
+                    format!(
+                        "{rt}::write_str(out, std::str::from_utf8({v}).map_err(|_| {rt}::EncodeError::new(\"bytes are not UTF-8, the writer has a string\"){wsfx})?);"
+                    )
+                }
                 (pr, pw) => {
                     return Err(self.incompatible(path, format!("cannot write {pr:?} as {pw:?}")));
                 }
@@ -919,7 +923,7 @@ impl Gen<'_, '_> {
                         .find(|(_, b)| !matches!(b, Schema::Null))
                         .ok_or_else(|| bad("empty union"))?
                 };
-                zigzag(out, i as i64);
+                write_long(out, i as i64);
                 return self.encode_default(b, d, path, out);
             }
             Schema::Record(rec) => {
@@ -940,13 +944,13 @@ impl Gen<'_, '_> {
                     .iter()
                     .position(|s| s == sym)
                     .ok_or_else(|| bad("unknown symbol"))?;
-                zigzag(out, i as i64);
+                write_long(out, i as i64);
                 return Ok(());
             }
             Schema::Array(a) => {
                 let items = d.as_array().ok_or_else(|| bad("not an array"))?;
                 if !items.is_empty() {
-                    zigzag(out, items.len() as i64);
+                    write_long(out, items.len() as i64);
                     for x in items {
                         self.encode_default(&a.items, x, path, out)?;
                     }
@@ -957,9 +961,9 @@ impl Gen<'_, '_> {
             Schema::Map(mp) => {
                 let obj = d.as_object().ok_or_else(|| bad("not an object"))?;
                 if !obj.is_empty() {
-                    zigzag(out, obj.len() as i64);
+                    write_long(out, obj.len() as i64);
                     for (k, x) in obj {
-                        zigzag(out, k.len() as i64);
+                        write_long(out, k.len() as i64);
                         out.extend_from_slice(k.as_bytes());
                         self.encode_default(&mp.types, x, path, out)?;
                     }
@@ -970,25 +974,29 @@ impl Gen<'_, '_> {
             _ => {}
         }
         match phys(ws)? {
-            Phys::Null => {}
-            Phys::Boolean => out.push(u8::from(d.as_bool().ok_or_else(|| bad("not a boolean"))?)),
-            Phys::Int | Phys::Long => zigzag(out, d.as_i64().ok_or_else(|| bad("not an integer"))?),
-            Phys::Float => out.extend_from_slice(
+            Phys::Prim(Prim::Null) => {}
+            Phys::Prim(Prim::Boolean) => {
+                out.push(u8::from(d.as_bool().ok_or_else(|| bad("not a boolean"))?))
+            }
+            Phys::Prim(Prim::Int) | Phys::Prim(Prim::Long) => {
+                write_long(out, d.as_i64().ok_or_else(|| bad("not an integer"))?)
+            }
+            Phys::Prim(Prim::Float) => out.extend_from_slice(
                 &(d.as_f64().ok_or_else(|| bad("not a number"))? as f32).to_le_bytes(),
             ),
-            Phys::Double => {
+            Phys::Prim(Prim::Double) => {
                 out.extend_from_slice(&d.as_f64().ok_or_else(|| bad("not a number"))?.to_le_bytes())
             }
-            Phys::String => {
+            Phys::Prim(Prim::String) => {
                 let s = d.as_str().ok_or_else(|| bad("not a string"))?;
-                zigzag(out, s.len() as i64);
+                write_long(out, s.len() as i64);
                 out.extend_from_slice(s.as_bytes());
             }
-            Phys::Bytes | Phys::Fixed => {
+            Phys::Prim(Prim::Bytes) | Phys::Fixed => {
                 let s = d.as_str().ok_or_else(|| bad("not a string"))?;
                 let bytes: Vec<u8> = s.chars().map(|c| (u32::from(c) & 0xff) as u8).collect();
-                if phys(ws)? == Phys::Bytes {
-                    zigzag(out, bytes.len() as i64);
+                if phys(ws)? == Phys::Prim(Prim::Bytes) {
+                    write_long(out, bytes.len() as i64);
                 }
                 out.extend_from_slice(&bytes);
             }

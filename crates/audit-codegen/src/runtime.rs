@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use audit_avro_model::zigzag;
+
 /// Upper bound for the number of items of an array or map whose items encode to zero bytes.
 pub const MAX_ZERO_SIZE_ITEMS: u64 = 1 << 16;
 
@@ -83,8 +85,9 @@ impl fmt::Display for Path {
     }
 }
 
-/// What went wrong while decoding.
+/// What went wrong while decoding, with its details.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeErrorKind {
     /// The input ended before the value was complete.
     UnexpectedEof,
@@ -336,28 +339,7 @@ impl fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
-/// Appends `v` as a zig-zag variable-length long.
-#[inline]
-pub fn write_long(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    if z < 0x80 {
-        out.push(z as u8);
-        return;
-    }
-    let mut buf = [0u8; 10];
-    let mut n = 0;
-    for slot in buf.iter_mut() {
-        if z < 0x80 {
-            *slot = z as u8;
-            n += 1;
-            break;
-        }
-        *slot = (z as u8 & 0x7f) | 0x80;
-        z >>= 7;
-        n += 1;
-    }
-    out.extend_from_slice(buf.get(..n).unwrap_or(&buf));
-}
+pub use audit_avro_model::zigzag::write_long;
 
 /// Appends an `int`.
 #[inline]
@@ -568,7 +550,7 @@ impl<'a> Reader<'a> {
             && b < 0x80
         {
             self.pos += 1;
-            return Ok(i64::from(b >> 1) ^ -i64::from(b & 1));
+            return Ok(zigzag::decode(u64::from(b)));
         }
         self.read_long_multi()
     }
@@ -590,7 +572,7 @@ impl<'a> Reader<'a> {
                 z |= u64::from(b & 0x7f) << (7 * i);
                 if b & 0x80 == 0 {
                     self.pos += i + 1;
-                    return Ok(((z >> 1) as i64) ^ -((z & 1) as i64));
+                    return Ok(zigzag::decode(z));
                 }
             }
             return Err(DecodeError::new(DecodeErrorKind::VarintOverflow, self.pos));
@@ -608,7 +590,7 @@ impl<'a> Reader<'a> {
             }
             z |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
-                return Ok(((z >> 1) as i64) ^ -((z & 1) as i64));
+                return Ok(zigzag::decode(z));
             }
             shift += 7;
         }

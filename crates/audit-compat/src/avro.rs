@@ -1,11 +1,6 @@
-//! The only module that talks to `apache-avro`: parse schema text and turn it into [`Model`].
+//! Parses schema text into the workspace's one schema model (`audit-avro-model`).
 
-use std::collections::HashMap;
-
-use apache_avro::Schema;
-use apache_avro::schema::{InnerDecimalSchema, Name, UuidSchema};
-
-use crate::model::{Field, Model, Named, NamedDef, Node, Prim};
+use crate::model::Model;
 
 /// Why a schema text could not be turned into a [`Model`].
 #[derive(Debug)]
@@ -23,139 +18,15 @@ impl std::error::Error for ParseError {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("reference to undefined named type `{0}`")]
-struct UndefinedName(String);
-
-/// Parses one schema (`apache_avro::Schema::parse_str`) into the crate's model.
+/// Parses and validates one schema into the model.
 pub(crate) fn parse(text: &str) -> Result<Model, ParseError> {
-    let schema = Schema::parse_str(text).map_err(|e| ParseError(Box::new(e)))?;
-    let mut conv = Converter::default();
-    let root = conv.node(&schema).map_err(|e| ParseError(Box::new(e)))?;
-    Ok(Model {
-        root,
-        named: conv.named,
-    })
-}
-
-#[derive(Default)]
-struct Converter {
-    named: Vec<Named>,
-    by_name: HashMap<String, usize>,
-}
-
-fn full(name: &Name) -> String {
-    name.fullname(None)
-}
-
-impl Converter {
-    fn register(
-        &mut self,
-        name: &Name,
-        aliases: Option<&Vec<apache_avro::schema::Alias>>,
-        def: NamedDef,
-    ) -> usize {
-        let full_name = full(name);
-        if let Some(i) = self.by_name.get(&full_name) {
-            return *i;
-        }
-        let index = self.named.len();
-        self.named.push(Named {
-            full_name: full_name.clone(),
-            name: name.name().to_owned(),
-            namespace: name.namespace().map(str::to_owned),
-            aliases: aliases
-                .map(|a| a.iter().map(|a| a.fullname(None)).collect())
-                .unwrap_or_default(),
-            def,
-        });
-        self.by_name.insert(full_name, index);
-        index
-    }
-
-    fn fixed(&mut self, f: &apache_avro::schema::FixedSchema) -> Node {
-        Node::Named(self.register(
-            &f.name,
-            f.aliases.as_ref(),
-            NamedDef::Fixed { size: f.size },
-        ))
-    }
-
-    fn node(&mut self, schema: &Schema) -> Result<Node, UndefinedName> {
-        Ok(match schema {
-            Schema::Null => Node::Prim(Prim::Null),
-            Schema::Boolean => Node::Prim(Prim::Boolean),
-            Schema::Int | Schema::Date | Schema::TimeMillis => Node::Prim(Prim::Int),
-            Schema::Long
-            | Schema::TimeMicros
-            | Schema::TimestampMillis
-            | Schema::TimestampMicros
-            | Schema::TimestampNanos
-            | Schema::LocalTimestampMillis
-            | Schema::LocalTimestampMicros
-            | Schema::LocalTimestampNanos => Node::Prim(Prim::Long),
-            Schema::Float => Node::Prim(Prim::Float),
-            Schema::Double => Node::Prim(Prim::Double),
-            Schema::Bytes | Schema::BigDecimal => Node::Prim(Prim::Bytes),
-            Schema::String => Node::Prim(Prim::String),
-            Schema::Uuid(u) => match u {
-                UuidSchema::String => Node::Prim(Prim::String),
-                UuidSchema::Bytes => Node::Prim(Prim::Bytes),
-                UuidSchema::Fixed(f) => self.fixed(f),
-            },
-            Schema::Decimal(d) => match &d.inner {
-                InnerDecimalSchema::Bytes => Node::Prim(Prim::Bytes),
-                InnerDecimalSchema::Fixed(f) => self.fixed(f),
-            },
-            Schema::Duration(f) | Schema::Fixed(f) => self.fixed(f),
-            Schema::Array(a) => Node::Array(Box::new(self.node(&a.items)?)),
-            Schema::Map(m) => Node::Map(Box::new(self.node(&m.types)?)),
-            Schema::Union(u) => Node::Union(
-                u.variants()
-                    .iter()
-                    .map(|v| self.node(v))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Schema::Enum(e) => Node::Named(self.register(
-                &e.name,
-                e.aliases.as_ref(),
-                NamedDef::Enum {
-                    symbols: e.symbols.clone(),
-                    default: e.default.clone(),
-                },
-            )),
-            Schema::Record(r) => {
-                // Register first (with no fields) so recursive references resolve.
-                let index =
-                    self.register(&r.name, r.aliases.as_ref(), NamedDef::Record(Vec::new()));
-                let mut fields = Vec::with_capacity(r.fields.len());
-                for f in &r.fields {
-                    fields.push(Field {
-                        name: f.name.clone(),
-                        aliases: f.aliases.clone(),
-                        node: self.node(&f.schema)?,
-                        default: f.default.clone(),
-                    });
-                }
-                if let Some(named) = self.named.get_mut(index) {
-                    named.def = NamedDef::Record(fields);
-                }
-                Node::Named(index)
-            }
-            Schema::Ref { name } => {
-                let full_name = full(name);
-                match self.by_name.get(&full_name) {
-                    Some(i) => Node::Named(*i),
-                    None => return Err(UndefinedName(full_name)),
-                }
-            }
-        })
-    }
+    Model::parse(text).map_err(|e| ParseError(Box::new(e)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{NamedDef, Node, Prim};
 
     #[test]
     fn logical_types_reduce_to_underlying_types() -> Result<(), ParseError> {

@@ -24,7 +24,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::model::{Field, Kind, Model, NamedDef, Node, Prim};
+use crate::model::{Field, Kind, Model, NamedDef, Node};
 
 /// The kind of an incompatibility, named after Java's `SchemaIncompatibilityType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -283,14 +283,7 @@ impl Checker<'_> {
         }
         let promoted = matches!(
             (kr, kw),
-            (Kind::Prim(Prim::Long), Kind::Prim(Prim::Int))
-                | (Kind::Prim(Prim::Float), Kind::Prim(Prim::Int | Prim::Long))
-                | (
-                    Kind::Prim(Prim::Double),
-                    Kind::Prim(Prim::Int | Prim::Long | Prim::Float)
-                )
-                | (Kind::Prim(Prim::Bytes), Kind::Prim(Prim::String))
-                | (Kind::Prim(Prim::String), Kind::Prim(Prim::Bytes))
+            (Kind::Prim(r), Kind::Prim(w)) if audit_avro_model::promotion::promotes(w, r)
         );
         if promoted {
             return Vec::new();

@@ -13,6 +13,7 @@ use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
+use audit_avro_model::{Prim, promotion};
 
 use crate::rt::{DecodeError, DecodeErrorKind, Reader};
 use crate::{CreateAuditRecordCommand, Error, SchemaVersion, canonical};
@@ -103,8 +104,8 @@ impl WriterSchema {
     /// Decodes a datum written with this schema into the newest types.
     ///
     /// # Errors
-    /// A typed decode error (known versions), or [`Error::GenericDecode`] /
-    /// [`Error::TrailingBytes`] on the generic path.
+    /// [`Error::Decode`] (known versions; on the generic path for lengths, indexes and
+    /// trailing bytes), or [`Error::GenericDecode`] on the generic path.
     pub fn decode(&self, datum: &[u8]) -> Result<CreateAuditRecordCommand, Error> {
         match (&self.known, &self.generic) {
             (Some(v), _) => CreateAuditRecordCommand::from_avro_datum_as(datum, *v),
@@ -139,10 +140,10 @@ fn decode_generic(writer: &Schema, datum: &[u8]) -> Result<CreateAuditRecordComm
         .read_value(&mut input)
         .map_err(generic)?;
     if !input.is_empty() {
-        return Err(Error::TrailingBytes {
-            offset: datum.len() - input.len(),
-            remaining: input.len(),
-        });
+        return Err(Error::Decode(DecodeError::new(
+            DecodeErrorKind::TrailingBytes(input.len()),
+            datum.len() - input.len(),
+        )));
     }
     let resolver = Resolver {
         writer_names,
@@ -382,14 +383,11 @@ fn kind(s: &Schema) -> &'static str {
     }
 }
 
+/// The model's promotion rule on the kind names of [`kind`].
 fn promotable(w: &str, r: &str) -> bool {
     matches!(
-        (w, r),
-        ("int", "long" | "float" | "double")
-            | ("long", "float" | "double")
-            | ("float", "double")
-            | ("string", "bytes")
-            | ("bytes", "string")
+        (Prim::from_name(w), Prim::from_name(r)),
+        (Some(w), Some(r)) if promotion::promotes(w, r)
     )
 }
 

@@ -47,6 +47,11 @@ mod rt {
     include!(concat!(env!("OUT_DIR"), "/runtime.rs"));
 }
 
+/// The decode error of [`Error::Decode`]: what ([`DecodeError::kind`]), which value
+/// ([`DecodeError::path`], Avro field names) and where ([`DecodeError::offset`], the byte offset
+/// in the datum).
+pub use rt::{DecodeError, DecodeErrorKind, Path as DecodePath, PathSeg};
+
 #[allow(dead_code)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
@@ -67,7 +72,7 @@ pub fn prepare_decoders() {
 }
 
 mod avro;
-pub mod canonical;
+pub use audit_avro_model::canonical;
 mod codec;
 mod error;
 mod framing;

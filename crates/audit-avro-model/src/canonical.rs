@@ -4,14 +4,10 @@
 //!
 //! Unlike apache-avro's `Schema::canonical_form`, logical types are removed (rule STRIP), so
 //! the fingerprints equal the ones Java (`SchemaNormalization.parsingFingerprint64`), Python
-//! `avro` and `fastavro` compute.
-//!
-//! This file depends on `serde_json` only and uses no `crate::` paths: `build.rs` includes it
-//! with `#[path = "src/canonical.rs"] mod canonical;` to compute the canonical forms and
-//! fingerprints of the known versions at build time.
+//! `avro` and `fastavro` compute. The form is written from the parsed [`Schema`].
 //!
 //! ```
-//! use audit_schema::canonical::{fingerprint, parsing_canonical_form};
+//! use audit_avro_model::canonical::{fingerprint, parsing_canonical_form};
 //!
 //! let pcf = parsing_canonical_form(r#"{"type": "long", "logicalType": "timestamp-millis"}"#)?;
 //! assert_eq!(pcf, r#""long""#);
@@ -19,15 +15,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::HashSet;
-use std::fmt;
+use crate::schema::{NamedDef, Node, Schema, SchemaError};
 
-use serde_json::{Map, Value};
-
-/// The eight primitive type names of Avro.
-const PRIMITIVES: &[&str] = &[
-    "null", "boolean", "int", "long", "float", "double", "bytes", "string",
-];
+/// Why a schema has no Parsing Canonical Form: invalid JSON or an invalid Avro schema.
+pub type CanonicalError = SchemaError;
 
 /// `EMPTY` of the CRC-64-AVRO fingerprint: the fingerprint of zero bytes.
 pub const EMPTY_FINGERPRINT: u64 = 0xc15d_213a_a4d7_a795;
@@ -60,7 +51,7 @@ const fn build_fp_table() -> [u64; 256] {
 /// schema text.
 ///
 /// ```
-/// use audit_schema::canonical::fingerprint;
+/// use audit_avro_model::canonical::fingerprint;
 ///
 /// assert_eq!(fingerprint(r#""int""#), 0x7275_d51a_3f39_5c8f);
 /// ```
@@ -94,7 +85,7 @@ pub fn fingerprint(canonical_form: &str) -> u64 {
 /// reference to an undefined name, a name defined twice, a missing or invalid attribute).
 ///
 /// ```
-/// use audit_schema::canonical::parsing_canonical_form;
+/// use audit_avro_model::canonical::parsing_canonical_form;
 ///
 /// let pcf = parsing_canonical_form(
 ///     r#"{"type": "record", "name": "R", "namespace": "a.b", "doc": "x",
@@ -108,359 +99,107 @@ pub fn fingerprint(canonical_form: &str) -> u64 {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parsing_canonical_form(schema_json: &str) -> Result<String, CanonicalError> {
-    let value: Value = serde_json::from_str(schema_json).map_err(|e| CanonicalError {
-        path: String::new(),
-        reason: "the schema is not valid JSON".to_owned(),
-        source: Some(e),
-    })?;
-    let mut writer = Writer {
-        defined: HashSet::new(),
-        out: String::with_capacity(schema_json.len()),
-    };
-    writer.schema(&value, "", "$")?;
-    Ok(writer.out)
+    Ok(Schema::parse(schema_json)?.canonical_form())
 }
 
-/// Why a schema has no Parsing Canonical Form: invalid JSON or an invalid Avro schema.
-#[derive(Debug)]
-pub struct CanonicalError {
-    path: String,
-    reason: String,
-    source: Option<serde_json::Error>,
-}
-
-impl CanonicalError {
-    fn at(path: &str, reason: impl Into<String>) -> Self {
-        Self {
-            path: path.to_owned(),
-            reason: reason.into(),
-            source: None,
-        }
-    }
-
-    /// Where in the schema the problem is, as a JSON path (`$.fields[2].type`); empty when the
-    /// text is not JSON at all.
+impl Schema {
+    /// The Parsing Canonical Form of this schema (see [`parsing_canonical_form`]).
     #[must_use]
-    pub fn path(&self) -> &str {
-        &self.path
+    pub fn canonical_form(&self) -> String {
+        let mut w = Writer {
+            schema: self,
+            written: vec![false; self.named.len()],
+            out: String::new(),
+        };
+        w.node(&self.root);
+        w.out
     }
 
-    /// What is wrong.
+    /// The CRC-64-AVRO fingerprint of the Parsing Canonical Form.
     #[must_use]
-    pub fn reason(&self) -> &str {
-        &self.reason
+    pub fn fingerprint(&self) -> u64 {
+        fingerprint(&self.canonical_form())
     }
 }
 
-impl fmt::Display for CanonicalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "invalid Avro schema: {}", self.reason)
-        } else {
-            write!(f, "invalid Avro schema at {}: {}", self.path, self.reason)
-        }
-    }
-}
-
-impl std::error::Error for CanonicalError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_ref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
-
-struct Writer {
-    /// Full names of the named types written so far.
-    defined: HashSet<String>,
+struct Writer<'s> {
+    schema: &'s Schema,
+    /// The named types written in full so far (later uses are by full name).
+    written: Vec<bool>,
     out: String,
 }
 
-impl Writer {
-    fn schema(
-        &mut self,
-        schema: &Value,
-        namespace: &str,
-        path: &str,
-    ) -> Result<(), CanonicalError> {
-        match schema {
-            Value::String(name) => self.reference(name, namespace, path),
-            Value::Array(branches) => {
+impl Writer<'_> {
+    fn node(&mut self, node: &Node) {
+        match node {
+            Node::Prim(p) => push_string(&mut self.out, p.as_str()),
+            Node::Array(items) => {
+                self.out.push_str("{\"type\":\"array\",\"items\":");
+                self.node(items);
+                self.out.push('}');
+            }
+            Node::Map(values) => {
+                self.out.push_str("{\"type\":\"map\",\"values\":");
+                self.node(values);
+                self.out.push('}');
+            }
+            Node::Union(branches) => {
                 self.out.push('[');
-                for (i, branch) in branches.iter().enumerate() {
+                for (i, b) in branches.iter().enumerate() {
                     if i > 0 {
                         self.out.push(',');
                     }
-                    self.schema(branch, namespace, &format!("{path}[{i}]"))?;
+                    self.node(b);
                 }
                 self.out.push(']');
-                Ok(())
             }
-            Value::Object(object) => self.object(object, namespace, path),
-            Value::Null | Value::Bool(_) | Value::Number(_) => Err(CanonicalError::at(
-                path,
-                "a schema must be a type name, an object or an array (union)",
-            )),
+            Node::Named(i) => self.named(*i),
         }
     }
 
-    /// A type name: a primitive or a reference to a named type defined before.
-    fn reference(&mut self, name: &str, namespace: &str, path: &str) -> Result<(), CanonicalError> {
-        if PRIMITIVES.contains(&name) {
-            push_string(&mut self.out, name);
-            return Ok(());
-        }
-        let full = resolve(name, namespace);
-        if self.defined.contains(&full) {
-            push_string(&mut self.out, &full);
-            return Ok(());
-        }
-        // A short name that is not defined in the enclosing namespace may still name a type in
-        // the null namespace (what Java and Python accept as well).
-        if !name.contains('.') && self.defined.contains(name) {
-            push_string(&mut self.out, name);
-            return Ok(());
-        }
-        Err(CanonicalError::at(
-            path,
-            format!(
-                "unknown type `{name}` (resolved as `{full}`; named types must be defined before use)"
-            ),
-        ))
-    }
-
-    fn object(
-        &mut self,
-        object: &Map<String, Value>,
-        namespace: &str,
-        path: &str,
-    ) -> Result<(), CanonicalError> {
-        let type_name = match object.get("type") {
-            Some(Value::String(t)) => t.as_str(),
-            Some(_) => {
-                return Err(CanonicalError::at(
-                    path,
-                    "the `type` attribute of a schema object must be a string",
-                ));
-            }
-            None => return Err(CanonicalError::at(path, "missing `type` attribute")),
+    fn named(&mut self, index: usize) {
+        let Some(named) = self.schema.named(index) else {
+            return;
         };
-        match type_name {
-            // PRIMITIVES + STRIP: `{"type":"long","logicalType":...}` is just `"long"`.
-            t if PRIMITIVES.contains(&t) => {
-                push_string(&mut self.out, t);
-                Ok(())
-            }
-            "record" | "error" => self.record(object, type_name, namespace, path),
-            "enum" => {
-                let full = self.define(object, namespace, path)?;
-                self.out.push_str("{\"name\":");
-                push_string(&mut self.out, &full);
-                self.out.push_str(",\"type\":\"enum\",\"symbols\":[");
-                let symbols = match object.get("symbols") {
-                    Some(Value::Array(symbols)) => symbols,
-                    _ => return Err(CanonicalError::at(path, "an enum needs a `symbols` array")),
-                };
-                let mut seen = HashSet::new();
-                for (i, symbol) in symbols.iter().enumerate() {
-                    let symbol_path = format!("{path}.symbols[{i}]");
-                    let Value::String(symbol) = symbol else {
-                        return Err(CanonicalError::at(
-                            &symbol_path,
-                            "a symbol must be a string",
-                        ));
-                    };
-                    if !is_valid_name(symbol) {
-                        return Err(CanonicalError::at(
-                            &symbol_path,
-                            format!("`{symbol}` is not a valid Avro symbol"),
-                        ));
-                    }
-                    if !seen.insert(symbol.as_str()) {
-                        return Err(CanonicalError::at(
-                            &symbol_path,
-                            format!("duplicate symbol `{symbol}`"),
-                        ));
-                    }
+        match self.written.get_mut(index) {
+            Some(done) if !*done => *done = true,
+            _ => return push_string(&mut self.out, &named.full_name),
+        }
+        self.out.push_str("{\"name\":");
+        push_string(&mut self.out, &named.full_name);
+        match &named.def {
+            NamedDef::Record(fields) => {
+                self.out.push_str(",\"type\":");
+                push_string(&mut self.out, if named.error { "error" } else { "record" });
+                self.out.push_str(",\"fields\":[");
+                for (i, f) in fields.iter().enumerate() {
                     if i > 0 {
                         self.out.push(',');
                     }
-                    push_string(&mut self.out, symbol);
+                    self.out.push_str("{\"name\":");
+                    push_string(&mut self.out, &f.name);
+                    self.out.push_str(",\"type\":");
+                    self.node(&f.node);
+                    self.out.push('}');
                 }
-                self.out.push_str("]}");
-                Ok(())
+                self.out.push(']');
             }
-            "fixed" => {
-                let full = self.define(object, namespace, path)?;
-                let size = fixed_size(object.get("size"), path)?;
-                self.out.push_str("{\"name\":");
-                push_string(&mut self.out, &full);
+            NamedDef::Enum { symbols, .. } => {
+                self.out.push_str(",\"type\":\"enum\",\"symbols\":[");
+                for (i, s) in symbols.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    push_string(&mut self.out, s);
+                }
+                self.out.push(']');
+            }
+            NamedDef::Fixed { size } => {
                 self.out.push_str(",\"type\":\"fixed\",\"size\":");
                 self.out.push_str(&size.to_string());
-                self.out.push('}');
-                Ok(())
             }
-            "array" => {
-                let items = object
-                    .get("items")
-                    .ok_or_else(|| CanonicalError::at(path, "an array needs `items`"))?;
-                self.out.push_str("{\"type\":\"array\",\"items\":");
-                self.schema(items, namespace, &format!("{path}.items"))?;
-                self.out.push('}');
-                Ok(())
-            }
-            "map" => {
-                let values = object
-                    .get("values")
-                    .ok_or_else(|| CanonicalError::at(path, "a map needs `values`"))?;
-                self.out.push_str("{\"type\":\"map\",\"values\":");
-                self.schema(values, namespace, &format!("{path}.values"))?;
-                self.out.push('}');
-                Ok(())
-            }
-            // `{"type": "SomeName"}`: a reference written as an object (Java accepts it).
-            other => self.reference(other, namespace, &format!("{path}.type")),
         }
-    }
-
-    fn record(
-        &mut self,
-        object: &Map<String, Value>,
-        type_name: &str,
-        namespace: &str,
-        path: &str,
-    ) -> Result<(), CanonicalError> {
-        // Defined before the fields are written, so recursive references print by name.
-        let full = self.define(object, namespace, path)?;
-        let inner_namespace = full.rsplit_once('.').map_or("", |(ns, _)| ns).to_owned();
-        let fields = match object.get("fields") {
-            Some(Value::Array(fields)) => fields,
-            _ => return Err(CanonicalError::at(path, "a record needs a `fields` array")),
-        };
-        self.out.push_str("{\"name\":");
-        push_string(&mut self.out, &full);
-        self.out.push_str(",\"type\":");
-        push_string(&mut self.out, type_name);
-        self.out.push_str(",\"fields\":[");
-        let mut seen = HashSet::new();
-        for (i, field) in fields.iter().enumerate() {
-            let field_path = format!("{path}.fields[{i}]");
-            let Value::Object(field) = field else {
-                return Err(CanonicalError::at(&field_path, "a field must be an object"));
-            };
-            let name = match field.get("name") {
-                Some(Value::String(name)) if is_valid_name(name) => name,
-                Some(Value::String(name)) => {
-                    return Err(CanonicalError::at(
-                        &field_path,
-                        format!("`{name}` is not a valid Avro field name"),
-                    ));
-                }
-                _ => {
-                    return Err(CanonicalError::at(
-                        &field_path,
-                        "a field needs a string `name`",
-                    ));
-                }
-            };
-            if !seen.insert(name.as_str()) {
-                return Err(CanonicalError::at(
-                    &field_path,
-                    format!("duplicate field name `{name}`"),
-                ));
-            }
-            let field_type = field
-                .get("type")
-                .ok_or_else(|| CanonicalError::at(&field_path, "a field needs a `type`"))?;
-            if i > 0 {
-                self.out.push(',');
-            }
-            self.out.push_str("{\"name\":");
-            push_string(&mut self.out, name);
-            self.out.push_str(",\"type\":");
-            self.schema(field_type, &inner_namespace, &format!("{field_path}.type"))?;
-            self.out.push('}');
-        }
-        self.out.push_str("]}");
-        Ok(())
-    }
-
-    /// Resolves the full name of a named type being defined here and records it.
-    fn define(
-        &mut self,
-        object: &Map<String, Value>,
-        enclosing_namespace: &str,
-        path: &str,
-    ) -> Result<String, CanonicalError> {
-        let name = match object.get("name") {
-            Some(Value::String(name)) => name.as_str(),
-            _ => {
-                return Err(CanonicalError::at(
-                    path,
-                    "a named type needs a string `name`",
-                ));
-            }
-        };
-        let full = if name.contains('.') {
-            name.to_owned()
-        } else {
-            let namespace = match object.get("namespace") {
-                Some(Value::String(ns)) => ns.as_str(),
-                Some(Value::Null) | None => enclosing_namespace,
-                Some(_) => {
-                    return Err(CanonicalError::at(path, "`namespace` must be a string"));
-                }
-            };
-            resolve(name, namespace)
-        };
-        if !full.split('.').all(is_valid_name) {
-            return Err(CanonicalError::at(
-                path,
-                format!("`{full}` is not a valid Avro full name"),
-            ));
-        }
-        let short = full.rsplit('.').next().unwrap_or(&full);
-        if PRIMITIVES.contains(&short) && !full.contains('.') {
-            return Err(CanonicalError::at(
-                path,
-                format!("a named type cannot be called `{full}`"),
-            ));
-        }
-        if !self.defined.insert(full.clone()) {
-            return Err(CanonicalError::at(
-                path,
-                format!("the name `{full}` is defined twice"),
-            ));
-        }
-        Ok(full)
-    }
-}
-
-/// The full name of `name` in `namespace` (a name with a dot already is a full name).
-fn resolve(name: &str, namespace: &str) -> String {
-    if name.contains('.') || namespace.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{namespace}.{name}")
-    }
-}
-
-/// `[A-Za-z_][A-Za-z0-9_]*`, the specification's rule for names and symbols.
-fn is_valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// The `size` of a fixed: a non-negative integer, possibly quoted (rule INTEGERS).
-fn fixed_size(size: Option<&Value>, path: &str) -> Result<u64, CanonicalError> {
-    let invalid = || CanonicalError::at(path, "a fixed needs a non-negative integer `size`");
-    match size {
-        Some(Value::Number(n)) => n.as_u64().ok_or_else(invalid),
-        Some(Value::String(s)) => s.trim().parse::<u64>().map_err(|_| invalid()),
-        _ => Err(invalid()),
+        self.out.push('}');
     }
 }
 
