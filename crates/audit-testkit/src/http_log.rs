@@ -37,6 +37,25 @@ impl HttpRecorder {
     /// # Errors
     /// [`Error::Io`] if the listener cannot be bound.
     pub fn start(target_port: u16) -> Result<Self, Error> {
+        Self::serve(Upstream::Forward(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            target_port,
+        ))))
+    }
+
+    /// Records the requests like [`HttpRecorder::start`] but answers them itself: `answer` gets
+    /// the method and the target and returns the status code and the JSON body. A real HTTP
+    /// server for clients that need only a few fixed answers.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the listener cannot be bound.
+    pub fn answering(
+        answer: impl Fn(&str, &str) -> (u16, String) + Send + Sync + 'static,
+    ) -> Result<Self, Error> {
+        Self::serve(Upstream::Answer(Arc::new(answer)))
+    }
+
+    fn serve(upstream: Upstream) -> Result<Self, Error> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|source| Error::Io {
             what: "binding the HTTP recorder".to_owned(),
             source,
@@ -45,7 +64,6 @@ impl HttpRecorder {
             what: "reading the HTTP recorder's address".to_owned(),
             source,
         })?;
-        let target = SocketAddr::from((Ipv4Addr::LOCALHOST, target_port));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let accept = std::thread::spawn({
@@ -58,9 +76,10 @@ impl HttpRecorder {
                     }
                     let Ok(inbound) = inbound else { continue };
                     let requests = Arc::clone(&requests);
+                    let upstream = upstream.clone();
                     std::thread::spawn(move || {
                         // A failed exchange is the client's to see (its connection is closed).
-                        let _ = forward(inbound, target, &requests);
+                        let _ = exchange(inbound, &upstream, &requests);
                     });
                 }
             }
@@ -98,15 +117,28 @@ impl Drop for HttpRecorder {
     }
 }
 
+/// An answer function: method and target to status and JSON body.
+type Answer = dyn Fn(&str, &str) -> (u16, String) + Send + Sync;
+
+/// Where an [`HttpRecorder`] gets its answers.
+#[derive(Clone)]
+enum Upstream {
+    /// From a server on this address.
+    Forward(SocketAddr),
+    /// From this function of method and target: status and JSON body.
+    Answer(Arc<Answer>),
+}
+
 fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
 }
 
-/// Reads one request from `inbound`, records it, sends it to `target` with `Connection: close`
-/// and copies the answer back until the server closes.
-fn forward(
+/// Reads one request from `inbound`, records it, and answers it: sends it to the server with
+/// `Connection: close` and copies the answer back until the server closes, or writes the
+/// answer function's response.
+fn exchange(
     inbound: TcpStream,
-    target: SocketAddr,
+    upstream: &Upstream,
     requests: &Mutex<Vec<RecordedRequest>>,
 ) -> io::Result<()> {
     let mut reader = BufReader::new(inbound.try_clone()?);
@@ -152,12 +184,24 @@ fn forward(
             target: request_target.to_owned(),
         });
 
-    let mut outbound = TcpStream::connect(target)?;
-    outbound.write_all(head.as_bytes())?;
-    outbound.write_all(&body)?;
-    outbound.flush()?;
     let mut client = inbound;
-    io::copy(&mut outbound, &mut client)?;
+    match upstream {
+        Upstream::Forward(target) => {
+            let mut outbound = TcpStream::connect(target)?;
+            outbound.write_all(head.as_bytes())?;
+            outbound.write_all(&body)?;
+            outbound.flush()?;
+            io::copy(&mut outbound, &mut client)?;
+        }
+        Upstream::Answer(answer) => {
+            let (status, body) = answer(method, request_target);
+            write!(
+                client,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )?;
+        }
+    }
     client.flush()?;
     client.shutdown(Shutdown::Both)
 }
