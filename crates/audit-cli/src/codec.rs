@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use audit_schema::{CreateAuditRecordCommand, SchemaVersion};
 use clap::{Args, ValueEnum};
 
+use crate::connect::{RegistryFlags, client, registry_error, runtime};
 use crate::error::CliError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -162,23 +163,8 @@ pub(crate) struct DecodeArgs {
     /// The writer's schema version (unframed bytes, or a Confluent id without --registry).
     #[arg(long, value_name = "1.0.x")]
     writer_version: Option<String>,
-    /// Look Confluent schema ids up in this registry.
-    #[arg(long, env = "AUDIT_REGISTRY_URL", value_name = "URL")]
-    registry: Option<String>,
-    /// Basic-auth user for --registry.
-    #[arg(long, env = "AUDIT_REGISTRY_USER", requires = "registry")]
-    user: Option<String>,
-    /// Basic-auth password for --registry.
-    #[arg(
-        long,
-        env = "AUDIT_REGISTRY_PASSWORD",
-        hide_env_values = true,
-        requires = "registry"
-    )]
-    password: Option<String>,
-    /// Extra trusted root certificate (PEM) for an https:// --registry.
-    #[arg(long, value_name = "PEM", requires = "registry")]
-    ca_cert: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryFlags,
 }
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, CliError> {
@@ -263,21 +249,12 @@ fn decode_bytes(
             let (id, datum) = audit_schema::confluent::unframe(bytes).map_err(|e| {
                 CliError::input_from("the bytes are not in the Confluent wire format", e)
             })?;
-            if let Some(url) = &args.registry {
-                let mut config = audit_registry::RegistryConfig::new(url.clone());
-                if let Some(user) = &args.user {
-                    config = config.basic_auth(user.clone(), args.password.as_deref());
-                }
-                if let Some(path) = &args.ca_cert {
-                    config = crate::registry::add_ca(config, path)?;
-                }
-                let client = crate::registry::client(config)?;
-                let rt = crate::registry::runtime()?;
+            if let Some(config) = args.registry.config()? {
+                let url = config.url().to_owned();
+                let client = client(config)?;
+                let rt = runtime()?;
                 let writer = rt.block_on(client.writer_schema(id)).map_err(|e| {
-                    crate::registry::registry_error(
-                        format!("cannot get writer schema id {id} from {url}"),
-                        e,
-                    )
+                    registry_error(format!("cannot get writer schema id {id} from {url}"), e)
                 })?;
                 let command = writer.decode(datum).map_err(|e| {
                     CliError::input_from(

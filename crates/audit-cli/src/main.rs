@@ -8,6 +8,7 @@
 //! Kafka unreachable or failing).
 
 mod codec;
+mod connect;
 mod error;
 mod registry;
 mod schema;

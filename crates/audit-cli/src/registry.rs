@@ -1,89 +1,37 @@
-//! `audit registry check|register|subjects`, and the registry options shared with `decode`.
+//! `audit registry check|register|subjects`.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use audit_registry::{RegistryClient, RegistryConfig, SubjectStrategy};
+use audit_registry::{RegistryConfig, SubjectStrategy};
 use audit_schema::SchemaVersion;
 use clap::{Args, Subcommand, ValueEnum};
 
+use crate::connect::{RegistryFlags, client, registry_error, runtime};
 use crate::error::CliError;
 
-/// How to reach the registry.
+/// How to reach the registry: the shared flags (`--registry` made required by each subcommand)
+/// and the request timeout.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct Connection {
-    /// Schema registry base URL.
-    #[arg(long, env = "AUDIT_REGISTRY_URL", value_name = "URL")]
-    pub(crate) registry: String,
-    /// Basic-auth user (Confluent Cloud: API key).
-    #[arg(long, env = "AUDIT_REGISTRY_USER")]
-    user: Option<String>,
-    /// Basic-auth password (Confluent Cloud: API secret).
-    #[arg(long, env = "AUDIT_REGISTRY_PASSWORD", hide_env_values = true)]
-    password: Option<String>,
-    /// Extra trusted root certificate (PEM) for https:// (needs the `native-tls` or `rustls` feature).
-    #[arg(long, value_name = "PEM")]
-    ca_cert: Option<PathBuf>,
+    #[command(flatten)]
+    flags: RegistryFlags,
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
 }
 
 impl Connection {
-    pub(crate) fn config(&self) -> Result<RegistryConfig, CliError> {
-        let mut config =
-            RegistryConfig::new(self.registry.clone()).timeout(Duration::from_secs(self.timeout));
-        if let Some(user) = &self.user {
-            config = config.basic_auth(user.clone(), self.password.as_deref());
-        }
-        if let Some(path) = &self.ca_cert {
-            config = add_ca(config, path)?;
-        }
-        Ok(config)
+    fn url(&self) -> &str {
+        self.flags.registry.as_deref().unwrap_or_default()
     }
-}
 
-#[cfg(any(feature = "native-tls", feature = "rustls"))]
-pub(crate) fn add_ca(
-    config: RegistryConfig,
-    path: &std::path::Path,
-) -> Result<RegistryConfig, CliError> {
-    let pem = std::fs::read(path)
-        .map_err(|e| CliError::io_from(format!("cannot read {}", path.display()), e))?;
-    Ok(config.add_root_certificate_pem(pem))
-}
-
-#[cfg(not(any(feature = "native-tls", feature = "rustls")))]
-pub(crate) fn add_ca(
-    _config: RegistryConfig,
-    path: &std::path::Path,
-) -> Result<RegistryConfig, CliError> {
-    Err(CliError::input(format!(
-        "--ca-cert {} needs TLS support: build audit-cli with the feature `native-tls` or `rustls`",
-        path.display()
-    )))
-}
-
-/// Maps a registry error: an HTTP 4xx answer (unknown subject or id, invalid schema) or a bad
-/// configuration is the user's input; unreachable or 5xx is a service failure.
-pub(crate) fn registry_error(context: String, e: audit_registry::Error) -> CliError {
-    let input = matches!(e.status(), Some(400..=499))
-        || matches!(
-            e,
-            audit_registry::Error::Config { .. } | audit_registry::Error::NotRegistered { .. }
-        );
-    if input {
-        CliError::input_from(context, e)
-    } else {
-        CliError::io_from(context, e)
+    fn config(&self) -> Result<RegistryConfig, CliError> {
+        let config = self
+            .flags
+            .config()?
+            .ok_or_else(|| CliError::input("--registry URL is required"))?;
+        Ok(config.timeout(Duration::from_secs(self.timeout)))
     }
-}
-
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::io_from("cannot start the async runtime", e))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -148,6 +96,7 @@ Examples:
   audit registry check --registry http://localhost:8081 --subject my-subject --schema-version 1.0.1
 
 Exit codes: 0 compatible, 1 incompatible, 2 unknown subject or bad input, 3 registry unreachable or failing.")]
+    #[command(mut_arg("registry", |a| a.required(true)))]
     Check {
         #[command(flatten)]
         connection: Connection,
@@ -164,6 +113,7 @@ A subject that does not exist yet first gets compatibility NONE, as jEAP's seria
 design-time `audit schema check` is the gate); --keep-compatibility turns that off.
 
 Exit codes: 0 registered, 2 rejected by the registry or bad input, 3 registry unreachable or failing.")]
+    #[command(mut_arg("registry", |a| a.required(true)))]
     Register {
         #[command(flatten)]
         connection: Connection,
@@ -180,6 +130,7 @@ Examples:
   AUDIT_REGISTRY_URL=http://localhost:8081 audit registry subjects --versions
 
 Exit codes: 0 listed, 3 registry unreachable or failing.")]
+    #[command(mut_arg("registry", |a| a.required(true)))]
     Subjects {
         #[command(flatten)]
         connection: Connection,
@@ -207,7 +158,7 @@ pub(crate) fn run(cmd: RegistryCommand) -> Result<(), CliError> {
             if versions.is_empty() {
                 return Err(CliError::input(format!(
                     "compatibility check of subject {subject} failed: the subject has no versions at {}",
-                    connection.registry
+                    connection.url()
                 )));
             }
             let answer = rt
@@ -234,7 +185,7 @@ pub(crate) fn run(cmd: RegistryCommand) -> Result<(), CliError> {
                 }
                 Err(CliError::CheckFailed(format!(
                     "the registry at {} says schema {} is incompatible with {subject}",
-                    connection.registry,
+                    connection.url(),
                     version.as_str()
                 )))
             }
@@ -284,8 +235,4 @@ pub(crate) fn run(cmd: RegistryCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
-}
-
-pub(crate) fn client(config: RegistryConfig) -> Result<RegistryClient, CliError> {
-    RegistryClient::new(config).map_err(|e| registry_error("bad registry settings".to_owned(), e))
 }

@@ -2,14 +2,10 @@
 //! and print one JSON line per record (a kcat-and-jq replacement for troubleshooting).
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use audit_consumer::{
-    AsyncWriterSchemaSource, AuditEventType, AuditRecord, BoxError, LocalVersions, SchemaVersion,
-    Trigger, Writer,
-};
-use audit_registry::{RegistryClient, RegistryConfig};
+use audit_consumer::{AuditEventType, AuditRecord, LocalVersions, SchemaVersion, Trigger};
+use audit_registry::RegistryClient;
 use clap::{Args, ValueEnum};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -17,6 +13,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::connect::RegistryFlags;
 use crate::error::CliError;
 
 /// How long to wait for the brokers at start when `--timeout` is not given.
@@ -116,23 +113,8 @@ pub(crate) struct TailArgs {
     /// Stop when no record arrived for SECS seconds (also bounds the wait for the brokers at start).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     timeout: Option<u64>,
-    /// Look Confluent schema ids up in this schema registry.
-    #[arg(long, env = "AUDIT_REGISTRY_URL", value_name = "URL")]
-    registry: Option<String>,
-    /// Basic-auth user for --registry.
-    #[arg(long, env = "AUDIT_REGISTRY_USER", requires = "registry")]
-    user: Option<String>,
-    /// Basic-auth password for --registry.
-    #[arg(
-        long,
-        env = "AUDIT_REGISTRY_PASSWORD",
-        hide_env_values = true,
-        requires = "registry"
-    )]
-    password: Option<String>,
-    /// Extra trusted root certificate (PEM) for an https:// --registry.
-    #[arg(long, value_name = "PEM", requires = "registry")]
-    ca_cert: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryFlags,
     /// Read schema id ID as the built-in schema VERSION, e.g. 1=1.0.2 (repeatable).
     #[arg(long = "schema-id", value_name = "ID=VERSION", value_parser = parse_schema_id)]
     schema_ids: Vec<(u32, SchemaVersion)>,
@@ -260,26 +242,14 @@ fn trigger_matches(filter: &TriggerFilter, trigger: &Trigger) -> bool {
 enum Schemas {
     /// `--schema-id` mappings only.
     Local(LocalVersions),
-    /// A registry (with the `--schema-id` mappings pinned in its configuration).
-    Registry(RegistrySource),
-}
-
-/// [`AsyncWriterSchemaSource`] over the registry client (which caches per id).
-struct RegistrySource(RegistryClient);
-
-impl AsyncWriterSchemaSource for RegistrySource {
-    async fn fetch_writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
-        match self.0.writer_schema(schema_id).await {
-            Ok(schema) => Ok(Some(Writer::Schema(schema))),
-            Err(e) if e.status() == Some(404) => Ok(None),
-            Err(e) => Err(Box::new(e)),
-        }
-    }
+    /// A registry client, the consumer's writer-schema source (with the `--schema-id` mappings
+    /// pinned in its configuration).
+    Registry(RegistryClient),
 }
 
 impl Schemas {
     fn from_args(args: &TailArgs) -> Result<Self, CliError> {
-        let Some(url) = &args.registry else {
+        let Some(mut config) = args.registry.config()? else {
             if args.schema_ids.is_empty() {
                 return Err(CliError::input(
                     "no writer schemas: pass --registry URL, or --schema-id ID=VERSION (e.g. --schema-id 1=1.0.2)",
@@ -293,19 +263,10 @@ impl Schemas {
                 });
             return Ok(Schemas::Local(versions));
         };
-        let mut config = RegistryConfig::new(url.clone());
-        if let Some(user) = &args.user {
-            config = config.basic_auth(user.clone(), args.password.as_deref());
-        }
-        if let Some(path) = &args.ca_cert {
-            config = crate::registry::add_ca(config, path)?;
-        }
         for &(id, version) in &args.schema_ids {
             config = config.pin_schema_id(version, id);
         }
-        Ok(Schemas::Registry(RegistrySource(crate::registry::client(
-            config,
-        )?)))
+        Ok(Schemas::Registry(crate::connect::client(config)?))
     }
 
     async fn decode(&self, value: &[u8]) -> Result<AuditRecord, audit_consumer::Error> {
@@ -322,8 +283,8 @@ impl Schemas {
             .collect();
         match self {
             Schemas::Local(_) => ids.join(", "),
-            Schemas::Registry(r) if ids.is_empty() => format!("registry {}", r.0.url()),
-            Schemas::Registry(r) => format!("registry {} ({})", r.0.url(), ids.join(", ")),
+            Schemas::Registry(r) if ids.is_empty() => format!("registry {}", r.url()),
+            Schemas::Registry(r) => format!("registry {} ({})", r.url(), ids.join(", ")),
         }
     }
 }
@@ -382,7 +343,7 @@ pub(crate) fn run(args: TailArgs) -> Result<(), CliError> {
         services: args.services.clone(),
         triggers: args.triggers.clone(),
     };
-    let rt = crate::registry::runtime()?;
+    let rt = crate::connect::runtime()?;
     rt.block_on(tail(&args, &schemas, &filter))
 }
 

@@ -1,64 +1,13 @@
 //! Decoding Kafka record values (Confluent wire format) and single-object encoded bytes.
 
-use std::sync::Arc;
-
-use audit_schema::{
-    CreateAuditRecordCommand, SchemaVersion, WriterSchema, confluent, single_object,
-};
+use audit_schema::{CreateAuditRecordCommand, SchemaVersion, confluent, single_object};
 
 use crate::error::{BoxError, Error};
 use crate::record::AuditRecord;
 
-/// The writer schema of a record, as a [`WriterSchemaSource`] returns it.
-#[derive(Debug, Clone)]
-pub enum Writer {
-    /// One of the versions this crate knows (decoded by the generated resolution code).
-    Version(SchemaVersion),
-    /// Any other writer schema, e.g. fetched from a registry and parsed once
-    /// (known versions inside take the generated fast path as well).
-    Schema(Arc<WriterSchema>),
-}
-
-/// Finds the writer schema for a Confluent schema id.
-///
-/// Implementations: [`LocalVersions`] (configured ids of the known versions) or a schema-registry
-/// client with a cache. `Ok(None)` means the id is unknown; `Err` is a lookup failure
-/// (e.g. the registry could not be reached).
-///
-/// ```
-/// use std::sync::Arc;
-/// use audit_consumer::{BoxError, Writer, WriterSchema, WriterSchemaSource};
-///
-/// /// Writer schemas fetched earlier (e.g. from a registry), by id.
-/// struct Cached(std::collections::HashMap<u32, Arc<WriterSchema>>);
-///
-/// impl WriterSchemaSource for Cached {
-///     fn writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
-///         Ok(self.0.get(&schema_id).cloned().map(Writer::Schema))
-///     }
-/// }
-/// ```
-pub trait WriterSchemaSource {
-    /// The writer schema registered under `schema_id`, `Ok(None)` if there is none.
-    ///
-    /// # Errors
-    /// Any lookup failure, reported as [`Error::SchemaLookup`] by [`decode`], or as
-    /// [`Error::IncompatibleWriterSchema`] when an [`audit_schema::Error::IncompatibleSchema`]
-    /// (from [`WriterSchema::parse`]) is in the error's source chain.
-    fn writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError>;
-}
-
-impl<T: WriterSchemaSource + ?Sized> WriterSchemaSource for &T {
-    fn writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
-        (**self).writer_schema(schema_id)
-    }
-}
-
-impl<T: WriterSchemaSource + ?Sized> WriterSchemaSource for Arc<T> {
-    fn writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
-        (**self).writer_schema(schema_id)
-    }
-}
+/// The writer-schema seam, defined in `audit_schema::registry` so that a registry client
+/// (`audit_registry::RegistryClient`) implements it without depending on this crate.
+pub use audit_schema::registry::{AsyncWriterSchemaSource, Writer, WriterSchemaSource};
 
 /// The locally known schema versions, under the registry ids a deployment uses for them.
 ///
@@ -134,44 +83,6 @@ pub fn decode(
     let (schema_id, datum) = unframe(record_value)?;
     let writer = resolved(schema_id, source.writer_schema(schema_id))?;
     decode_datum(schema_id, datum, writer)
-}
-
-/// Async counterpart of [`WriterSchemaSource`] for sources that fetch over the network (e.g. a
-/// schema-registry client whose cache may miss). Every `WriterSchemaSource + Sync` is one.
-///
-/// ```
-/// use std::sync::Arc;
-/// use audit_consumer::{AsyncWriterSchemaSource, BoxError, Writer, WriterSchema};
-///
-/// struct Registry; // e.g. wraps a registry client with `async fn writer_schema(id)`
-///
-/// impl AsyncWriterSchemaSource for Registry {
-///     async fn fetch_writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
-///         // let schema: Arc<WriterSchema> = self.client.writer_schema(schema_id).await?;
-///         let schema = WriterSchema::parse(audit_consumer::SchemaVersion::V1_0_2.schema_json())?;
-///         Ok((schema_id == 7).then(|| Writer::Schema(Arc::new(schema))))
-///     }
-/// }
-/// ```
-pub trait AsyncWriterSchemaSource {
-    /// The writer schema registered under `schema_id`, `Ok(None)` if there is none.
-    ///
-    /// # Errors
-    /// Any lookup failure, reported like [`WriterSchemaSource::writer_schema`]'s by
-    /// [`decode_async`].
-    fn fetch_writer_schema(
-        &self,
-        schema_id: u32,
-    ) -> impl Future<Output = Result<Option<Writer>, BoxError>> + Send;
-}
-
-impl<T: WriterSchemaSource + Sync + ?Sized> AsyncWriterSchemaSource for T {
-    fn fetch_writer_schema(
-        &self,
-        schema_id: u32,
-    ) -> impl Future<Output = Result<Option<Writer>, BoxError>> + Send {
-        std::future::ready(self.writer_schema(schema_id))
-    }
 }
 
 /// [`decode`] with an [`AsyncWriterSchemaSource`]: same bytes, same errors.
@@ -277,7 +188,7 @@ fn classify(schema_id: u32, source: audit_schema::Error) -> Error {
 }
 
 /// True when `error` or one of its sources is [`audit_schema::Error::IncompatibleSchema`]
-/// (what [`WriterSchema::parse`] reports for a schema whose data cannot be read).
+/// (what [`audit_schema::WriterSchema::parse`] reports for a schema whose data cannot be read).
 fn is_incompatible(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(e) = current {

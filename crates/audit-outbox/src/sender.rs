@@ -5,8 +5,6 @@
 //! so the caller's rollback drops the business write too. One sender per configured topic; the
 //! configuration names a single `topic` XOR a `topics` list.
 
-use std::future::Future;
-
 use audit_builder::{AuditCommandBuilder, JeapMessage, TokenSubject};
 use audit_schema::{CreateAuditRecordCommand, SchemaVersion, confluent};
 use sqlx::Transaction;
@@ -16,18 +14,11 @@ use crate::message::OutboxMessage;
 use crate::outbox::Outbox;
 use crate::store::Backend;
 
-/// Obtains the Confluent schema id of the schema this crate writes with (e.g. from a schema
-/// registry client: register-or-look-up under `subject`). Implement it for your registry client;
-/// or pin the id in the configuration ([`SchemaId::Pinned`]).
-pub trait SchemaIdProvider {
-    /// The id of `schema_json` under `subject` (jEAP's TopicRecordNameStrategy:
-    /// `{topic}-ch.admin.bit.jeap.audit.record.create.CreateAuditRecordCommand`).
-    fn schema_id(
-        &self,
-        subject: &str,
-        schema_json: &str,
-    ) -> impl Future<Output = std::result::Result<u32, Box<dyn std::error::Error + Send + Sync>>> + Send;
-}
+/// Obtains the subject and the Confluent schema id of the schema this crate writes with:
+/// `audit_registry::RegistryClient` implements it (subject from its configured
+/// `SubjectStrategy`, jEAP's TopicRecordNameStrategy by default; register-or-get, cached); or pin
+/// the id in the configuration ([`SchemaId::Pinned`]).
+pub use audit_schema::registry::SchemaIdProvider;
 
 /// Topic configuration: exactly one of `topic` and `topics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,15 +94,14 @@ impl AuditSender {
         Ok(Self { topic, schema_id })
     }
 
-    /// A sender for `topic` whose schema id is obtained once now from `provider` (subject
-    /// `{topic}-{COMMAND_FULL_NAME}` as jEAP's TopicRecordNameStrategy names it; schema: the
-    /// newest version's raw `.avsc` text).
+    /// A sender for `topic` whose schema id is obtained once now from `provider`: the newest
+    /// version's raw `.avsc` text under the subject the provider names for `topic`.
     pub async fn with_provider(
         topic: impl Into<String>,
         provider: &impl SchemaIdProvider,
     ) -> Result<Self> {
         let topic = topic.into();
-        let subject = format!("{topic}-{}", audit_schema::COMMAND_FULL_NAME);
+        let subject = provider.command_subject(&topic);
         let schema_id = provider
             .schema_id(&subject, SchemaVersion::LATEST.schema_json())
             .await
@@ -126,6 +116,24 @@ impl AuditSender {
             .into_iter()
             .map(|t| Self::pinned(t, id))
             .collect()
+    }
+
+    /// One sender per configured topic, each with its schema id from `provider`
+    /// ([`AuditSender::with_provider`]).
+    pub async fn per_topic_with_provider(
+        topics: &AuditTopics,
+        provider: &impl SchemaIdProvider,
+    ) -> Result<Vec<Self>> {
+        let mut senders = Vec::new();
+        for topic in topics.resolve()? {
+            senders.push(Self::with_provider(topic, provider).await?);
+        }
+        Ok(senders)
+    }
+
+    /// The schema id the sender frames its messages with.
+    pub fn schema_id(&self) -> u32 {
+        self.schema_id
     }
 
     /// The topic.
@@ -216,34 +224,52 @@ mod tests {
         );
     }
 
-    /// Records the subject it was asked for: the subject naming is this crate's job.
+    /// Names subjects its own way and records what it was asked: the sender takes the subject
+    /// from the provider and asks for the newest schema under it.
     struct SubjectRecorder(std::sync::Mutex<Vec<(String, String)>>);
 
     impl SchemaIdProvider for SubjectRecorder {
+        fn command_subject(&self, topic: &str) -> String {
+            format!("subject-of-{topic}")
+        }
+
         async fn schema_id(
             &self,
             subject: &str,
             schema_json: &str,
-        ) -> std::result::Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+        ) -> std::result::Result<u32, audit_schema::registry::BoxError> {
             let mut seen = self.0.lock().map_err(|e| e.to_string())?;
             seen.push((subject.to_owned(), schema_json.to_owned()));
+            if subject.contains("broken") {
+                return Err("registry down".into());
+            }
             Ok(41)
         }
     }
 
     #[tokio::test]
-    async fn provider_is_asked_under_jeaps_topic_record_name_subject() -> Result<()> {
+    async fn provider_names_the_subject_and_gives_the_id() -> Result<()> {
         let provider = SubjectRecorder(std::sync::Mutex::new(Vec::new()));
         let sender = AuditSender::with_provider("audit-commands", &provider).await?;
-        assert_eq!(sender.schema_id, 41);
+        assert_eq!(sender.schema_id(), 41);
+        let failed = AuditSender::with_provider("broken", &provider).await;
+        assert!(
+            matches!(&failed, Err(Error::SchemaId { subject, .. }) if subject == "subject-of-broken"),
+            "{failed:?}"
+        );
         let seen = provider.0.lock().map(|v| v.clone()).unwrap_or_default();
         assert_eq!(
             seen,
-            vec![(
-                "audit-commands-ch.admin.bit.jeap.audit.record.create.CreateAuditRecordCommand"
-                    .to_owned(),
-                SchemaVersion::LATEST.schema_json().to_owned()
-            )]
+            vec![
+                (
+                    "subject-of-audit-commands".to_owned(),
+                    SchemaVersion::LATEST.schema_json().to_owned()
+                ),
+                (
+                    "subject-of-broken".to_owned(),
+                    SchemaVersion::LATEST.schema_json().to_owned()
+                )
+            ]
         );
         Ok(())
     }

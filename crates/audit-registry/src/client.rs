@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use audit_schema::registry::{AsyncWriterSchemaSource, BoxError, SchemaIdProvider, Writer};
 use audit_schema::{SchemaVersion, WriterSchema};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use schema_registry_converter::async_impl::schema_registry::{
@@ -93,10 +94,10 @@ fn segment(s: &str) -> String {
 fn client_builder(config: &RegistryConfig) -> Result<reqwest::ClientBuilder, Error> {
     #[allow(unused_mut)]
     let mut builder = reqwest::Client::builder()
-        .timeout(config.timeout)
-        .connect_timeout(config.timeout);
+        .timeout(config.request_timeout())
+        .connect_timeout(config.request_timeout());
     #[cfg(any(feature = "native-tls", feature = "rustls"))]
-    for pem in &config.root_certificates_pem {
+    for pem in config.root_certificates_pem() {
         let cert = reqwest::Certificate::from_pem(pem).map_err(|e| Error::Config {
             message: "invalid root certificate (PEM)".to_owned(),
             source: Some(Box::new(e)),
@@ -128,20 +129,16 @@ struct ConfigBody {
 
 impl RegistryClient {
     /// Builds the client. No network call is made.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an invalid configuration ([`RegistryConfig::validate`]) or when the
+    /// HTTP client cannot be built.
     pub fn new(config: RegistryConfig) -> Result<Self, Error> {
-        if !(config.url.starts_with("http://") || config.url.starts_with("https://")) {
-            return Err(Error::Config {
-                message: format!(
-                    "registry URL {:?} must start with http:// or https://",
-                    config.url
-                ),
-                source: None,
-            });
-        }
-        let mut sr = SrSettings::new_builder(config.url.clone());
-        sr.set_timeout(config.timeout);
-        if let Some(auth) = &config.basic_auth {
-            sr.set_basic_authorization(&auth.user, auth.password.as_deref());
+        config.validate()?;
+        let mut sr = SrSettings::new_builder(config.url().to_owned());
+        sr.set_timeout(config.request_timeout());
+        if let Some((user, password)) = config.basic_auth_credentials() {
+            sr.set_basic_authorization(user, password);
         }
         let sr = sr
             .build_with(client_builder(&config)?)
@@ -176,12 +173,12 @@ impl RegistryClient {
 
     /// The registry base URL.
     pub fn url(&self) -> &str {
-        &self.inner.config.url
+        self.inner.config.url()
     }
 
     /// The command's subject on `topic` under the configured strategy.
     pub fn command_subject(&self, topic: &str) -> String {
-        self.inner.config.subject_strategy.command_subject(topic)
+        self.inner.config.strategy().command_subject(topic)
     }
 
     /// Number of HTTP requests this client (and its clones) has sent so far.
@@ -194,7 +191,7 @@ impl RegistryClient {
     }
 
     fn url_for(&self, path: &str) -> String {
-        format!("{}{path}", self.inner.config.url)
+        format!("{}{path}", self.inner.config.url())
     }
 
     /// Sends one request with our own reqwest client (same auth, timeout and TLS settings as the
@@ -215,8 +212,8 @@ impl RegistryClient {
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, CONTENT).body(body);
         }
-        if let Some(auth) = &self.inner.config.basic_auth {
-            request = request.basic_auth(&auth.user, auth.password.as_deref());
+        if let Some((user, password)) = self.inner.config.basic_auth_credentials() {
+            request = request.basic_auth(user, password);
         }
         self.count();
         let response = request
@@ -292,8 +289,8 @@ impl RegistryClient {
         {
             return Ok(id);
         }
-        if self.inner.config.auto_register {
-            if self.inner.config.set_compatibility_none {
+        if self.inner.config.auto_registers() {
+            if self.inner.config.sets_compatibility_none() {
                 self.prepare_subject(subject).await?;
             }
             return self.register(subject, schema_json).await;
@@ -331,11 +328,14 @@ impl RegistryClient {
         Ok(())
     }
 
-    /// Looks `schema_json` up under `subject` without registering it. Uses
-    /// `POST /subjects/{subject}`; registries without that endpoint (rivven-schema answers 405)
-    /// are searched version by version, newest first: a version with the same JSON (key order
-    /// ignored) wins, else the newest one with the same Parsing Canonical Form fingerprint (it
-    /// writes the same bytes; e.g. 1.0.0 and 1.0.1 differ only in an enum default).
+    /// Looks `schema_json` up under `subject` without registering it (`POST /subjects/{subject}`).
+    ///
+    /// A registry without that endpoint answers 405 (or 404 without a Confluent error code):
+    /// that is an [`Error::Http`], unless [`RegistryConfig::lookup_by_version_scan`] is on; then
+    /// the subject is searched version by version, newest first: a version with the same JSON
+    /// (key order ignored) wins, else the newest one with the same Parsing Canonical Form
+    /// fingerprint (it writes the same bytes; e.g. 1.0.0 and 1.0.1 differ only in an enum
+    /// default).
     pub async fn lookup(
         &self,
         subject: &str,
@@ -368,12 +368,14 @@ impl RegistryClient {
                     error_code: Some(_),
                     ..
                 } => Ok(None),
-                // No such endpoint (rivven-schema: 405; other servers: a bare 404).
+                // No such endpoint (405, or a bare 404), and the scan is configured.
                 Error::Http {
                     status: 404 | 405,
                     error_code: None,
                     ..
-                } => self.lookup_by_scan(subject, schema_json).await,
+                } if self.inner.config.looks_up_by_version_scan() => {
+                    self.lookup_by_scan(subject, schema_json).await
+                }
                 other => Err(other),
             },
         }
@@ -564,6 +566,34 @@ impl RegistryClient {
                 url,
                 message: format!("unknown compatibility level {name:?}"),
             })
+    }
+}
+
+/// The producer-side seam: the subject from the configured [`SubjectStrategy`](crate::SubjectStrategy),
+/// the id from [`RegistryClient::schema_id`] (pinned, cached, or one registry round per subject
+/// and schema).
+impl SchemaIdProvider for RegistryClient {
+    fn command_subject(&self, topic: &str) -> String {
+        RegistryClient::command_subject(self, topic)
+    }
+
+    async fn schema_id(&self, subject: &str, schema_json: &str) -> Result<u32, BoxError> {
+        RegistryClient::schema_id(self, subject, schema_json)
+            .await
+            .map_err(BoxError::from)
+    }
+}
+
+/// The consumer-side seam: [`RegistryClient::writer_schema`] (pinned, cached, or fetched once);
+/// an id the registry does not know (HTTP 404) is `Ok(None)`. A writer schema the reader cannot
+/// resolve is an error whose source is [`audit_schema::Error::IncompatibleSchema`].
+impl AsyncWriterSchemaSource for RegistryClient {
+    async fn fetch_writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
+        match self.writer_schema(schema_id).await {
+            Ok(schema) => Ok(Some(Writer::Schema(schema))),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

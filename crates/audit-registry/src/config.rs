@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use audit_schema::SchemaVersion;
 
+use crate::error::Error;
+
 pub use audit_schema::COMMAND_FULL_NAME;
 
 /// How the subject of a topic's value schema is named (Confluent's `value.subject.name.strategy`).
@@ -143,9 +145,9 @@ impl fmt::Display for CompatibilityLevel {
 
 /// Basic-auth credentials (the password is never printed).
 #[derive(Clone)]
-pub(crate) struct BasicAuth {
-    pub(crate) user: String,
-    pub(crate) password: Option<String>,
+struct BasicAuth {
+    user: String,
+    password: Option<String>,
 }
 
 impl fmt::Debug for BasicAuth {
@@ -157,7 +159,9 @@ impl fmt::Debug for BasicAuth {
     }
 }
 
-/// Configuration of a [`RegistryClient`](crate::RegistryClient).
+/// Configuration of a [`RegistryClient`](crate::RegistryClient): built with `new` and the
+/// setters, validated by [`RegistryClient::new`](crate::RegistryClient::new) (or
+/// [`RegistryConfig::validate`]), which reports an invalid one as [`Error::Config`].
 ///
 /// ```
 /// use audit_registry::{RegistryConfig, SubjectStrategy};
@@ -172,23 +176,27 @@ impl fmt::Debug for BasicAuth {
 ///     .pin_schema_id(SchemaVersion::V1_0_2, 42);
 /// assert_eq!(config.url(), "https://registry.example:8081");
 /// assert_eq!(config.pinned_id(SchemaVersion::V1_0_2), Some(42));
+/// assert!(config.validate().is_ok());
+/// assert!(RegistryConfig::new("localhost:8081").validate().is_err());
 /// ```
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
-    pub(crate) url: String,
-    pub(crate) basic_auth: Option<BasicAuth>,
-    pub(crate) timeout: Duration,
-    pub(crate) subject_strategy: SubjectStrategy,
-    pub(crate) auto_register: bool,
-    pub(crate) set_compatibility_none: bool,
-    pub(crate) pinned: Vec<(SchemaVersion, u32)>,
+    url: String,
+    basic_auth: Option<BasicAuth>,
+    timeout: Duration,
+    subject_strategy: SubjectStrategy,
+    auto_register: bool,
+    set_compatibility_none: bool,
+    lookup_by_version_scan: bool,
+    pinned: Vec<(SchemaVersion, u32)>,
     #[cfg(any(feature = "native-tls", feature = "rustls"))]
-    pub(crate) root_certificates_pem: Vec<Vec<u8>>,
+    root_certificates_pem: Vec<Vec<u8>>,
 }
 
 impl RegistryConfig {
     /// Defaults: no auth, 10 s timeout, TopicRecordName subjects, auto-registration on, subject
-    /// compatibility set to NONE on first registration, no pinned ids.
+    /// compatibility set to NONE on first registration, no look-up by version scan, no pinned ids.
+    #[must_use]
     pub fn new(url: impl Into<String>) -> Self {
         let url: String = url.into();
         Self {
@@ -198,6 +206,7 @@ impl RegistryConfig {
             subject_strategy: SubjectStrategy::default(),
             auto_register: true,
             set_compatibility_none: true,
+            lookup_by_version_scan: false,
             pinned: Vec::new(),
             #[cfg(any(feature = "native-tls", feature = "rustls"))]
             root_certificates_pem: Vec::new(),
@@ -205,6 +214,7 @@ impl RegistryConfig {
     }
 
     /// Basic authentication (Confluent Cloud: API key and secret).
+    #[must_use]
     pub fn basic_auth(mut self, user: impl Into<String>, password: Option<&str>) -> Self {
         self.basic_auth = Some(BasicAuth {
             user: user.into(),
@@ -213,21 +223,24 @@ impl RegistryConfig {
         self
     }
 
-    /// Connect and request timeout.
+    /// Connect and request timeout (more than zero).
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Subject naming strategy (default [`SubjectStrategy::TopicRecordName`]).
+    #[must_use]
     pub fn subject_strategy(mut self, strategy: SubjectStrategy) -> Self {
         self.subject_strategy = strategy;
         self
     }
 
-    /// Whether encoders may register the schema (default `true`). When `false`, they only look
-    /// the schema up and fail with [`Error::NotRegistered`](crate::Error::NotRegistered) if it
-    /// is missing; nothing is ever written to the registry.
+    /// Whether the client may register the schema (default `true`). When `false`, it only looks
+    /// the schema up and fails with [`Error::NotRegistered`] if it is missing; nothing is ever
+    /// written to the registry.
+    #[must_use]
     pub fn auto_register(mut self, on: bool) -> Self {
         self.auto_register = on;
         self
@@ -235,13 +248,27 @@ impl RegistryConfig {
 
     /// Whether auto-registration sets a new subject's compatibility to `NONE` before its first
     /// registration (default `true`, as jEAP does: the design-time check of `avro/` is the gate).
+    #[must_use]
     pub fn set_compatibility_none(mut self, on: bool) -> Self {
         self.set_compatibility_none = on;
         self
     }
 
+    /// Whether [`RegistryClient::lookup`](crate::RegistryClient::lookup) falls back to fetching
+    /// every version of the subject when the registry has no look-up endpoint
+    /// (`POST /subjects/{subject}` answers 405, or 404 without a Confluent error code). Default
+    /// `false`: a Confluent registry has the endpoint, and the scan costs one request per
+    /// version; the error is returned instead. Turn it on for registries without the endpoint.
+    #[must_use]
+    pub fn lookup_by_version_scan(mut self, on: bool) -> Self {
+        self.lookup_by_version_scan = on;
+        self
+    }
+
     /// Pins the registry id of a schema version: encoding with that version and decoding that id
-    /// never call the registry, so a service can run while the registry is down.
+    /// never call the registry, so a service can run while the registry is down. Pinning a
+    /// version again replaces its id; one id pinned to two versions is invalid.
+    #[must_use]
     pub fn pin_schema_id(mut self, version: SchemaVersion, id: u32) -> Self {
         self.pinned.retain(|(v, _)| *v != version);
         self.pinned.push((version, id));
@@ -250,27 +277,104 @@ impl RegistryConfig {
 
     /// Trusts an additional root certificate (PEM) for `https://` registries.
     #[cfg(any(feature = "native-tls", feature = "rustls"))]
+    #[must_use]
     pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_certificates_pem.push(pem.into());
         self
     }
 
+    /// Checks the configuration: an `http://` or `https://` URL with a host, a timeout above
+    /// zero, a non-blank basic-auth user, no id pinned to two versions, root certificates that
+    /// parse as PEM.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming what is wrong.
+    pub fn validate(&self) -> Result<(), Error> {
+        let invalid = |message: String| {
+            Err(Error::Config {
+                message,
+                source: None,
+            })
+        };
+        let host = self
+            .url
+            .strip_prefix("http://")
+            .or_else(|| self.url.strip_prefix("https://"));
+        match host {
+            None => {
+                return invalid(format!(
+                    "registry URL {:?} must start with http:// or https://",
+                    self.url
+                ));
+            }
+            Some(rest) if rest.is_empty() || rest.starts_with(['/', ':', '?', '#']) => {
+                return invalid(format!("registry URL {:?} has no host", self.url));
+            }
+            Some(_) => {}
+        }
+        if self.timeout.is_zero() {
+            return invalid("the timeout must be more than zero".to_owned());
+        }
+        if let Some(auth) = &self.basic_auth
+            && auth.user.trim().is_empty()
+        {
+            return invalid("the basic-auth user is blank".to_owned());
+        }
+        for (i, (version, id)) in self.pinned.iter().enumerate() {
+            if let Some((other, _)) = self.pinned.iter().take(i).find(|(_, other)| other == id) {
+                return invalid(format!(
+                    "schema id {id} is pinned to both {other} and {version}"
+                ));
+            }
+        }
+        #[cfg(any(feature = "native-tls", feature = "rustls"))]
+        for pem in &self.root_certificates_pem {
+            reqwest::Certificate::from_pem(pem).map_err(|e| Error::Config {
+                message: "invalid root certificate (PEM)".to_owned(),
+                source: Some(Box::new(e)),
+            })?;
+        }
+        Ok(())
+    }
+
     /// Base URL, without a trailing slash.
+    #[must_use]
     pub fn url(&self) -> &str {
         &self.url
     }
 
     /// The subject strategy.
+    #[must_use]
     pub fn strategy(&self) -> SubjectStrategy {
         self.subject_strategy
     }
 
     /// Whether auto-registration is on.
+    #[must_use]
     pub fn auto_registers(&self) -> bool {
         self.auto_register
     }
 
+    /// Whether auto-registration sets a new subject's compatibility to `NONE` first.
+    #[must_use]
+    pub fn sets_compatibility_none(&self) -> bool {
+        self.set_compatibility_none
+    }
+
+    /// Whether a look-up without the look-up endpoint scans the subject's versions.
+    #[must_use]
+    pub fn looks_up_by_version_scan(&self) -> bool {
+        self.lookup_by_version_scan
+    }
+
+    /// The connect and request timeout.
+    #[must_use]
+    pub fn request_timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The pinned id of `version`, if any.
+    #[must_use]
     pub fn pinned_id(&self, version: SchemaVersion) -> Option<u32> {
         self.pinned
             .iter()
@@ -279,8 +383,20 @@ impl RegistryConfig {
     }
 
     /// The version pinned to `id`, if any.
+    #[must_use]
     pub fn pinned_version(&self, id: u32) -> Option<SchemaVersion> {
         self.pinned.iter().find(|(_, i)| *i == id).map(|(v, _)| *v)
+    }
+
+    pub(crate) fn basic_auth_credentials(&self) -> Option<(&str, Option<&str>)> {
+        self.basic_auth
+            .as_ref()
+            .map(|a| (a.user.as_str(), a.password.as_deref()))
+    }
+
+    #[cfg(any(feature = "native-tls", feature = "rustls"))]
+    pub(crate) fn root_certificates_pem(&self) -> &[Vec<u8>] {
+        &self.root_certificates_pem
     }
 }
 
@@ -348,5 +464,40 @@ mod tests {
         let config = RegistryConfig::new("http://r/").basic_auth("u", Some("secret"));
         assert!(!format!("{config:?}").contains("secret"));
         assert_eq!(config.url(), "http://r");
+    }
+
+    #[test]
+    fn validation_names_what_is_wrong() {
+        let message = |config: RegistryConfig| match config.validate() {
+            Err(Error::Config { message, .. }) => message,
+            other => format!("not a config error: {other:?}"),
+        };
+        assert!(RegistryConfig::new("http://r:8081").validate().is_ok());
+        assert!(message(RegistryConfig::new("localhost:8081")).contains("http:// or https://"));
+        assert!(message(RegistryConfig::new("http:///path")).contains("no host"));
+        assert!(message(RegistryConfig::new("https://:8081")).contains("no host"));
+        assert!(
+            message(RegistryConfig::new("http://r").timeout(Duration::ZERO)).contains("timeout")
+        );
+        assert!(message(RegistryConfig::new("http://r").basic_auth(" ", None)).contains("user"));
+        let twice = RegistryConfig::new("http://r")
+            .pin_schema_id(SchemaVersion::V1_0_1, 3)
+            .pin_schema_id(SchemaVersion::V1_0_2, 3);
+        assert!(message(twice).contains("schema id 3 is pinned to both"));
+        let replaced = RegistryConfig::new("http://r")
+            .pin_schema_id(SchemaVersion::V1_0_2, 3)
+            .pin_schema_id(SchemaVersion::V1_0_2, 4);
+        assert!(replaced.validate().is_ok());
+        assert_eq!(replaced.pinned_version(3), None);
+    }
+
+    #[test]
+    fn version_scan_is_off_by_default() {
+        assert!(!RegistryConfig::new("http://r").looks_up_by_version_scan());
+        assert!(
+            RegistryConfig::new("http://r")
+                .lookup_by_version_scan(true)
+                .looks_up_by_version_scan()
+        );
     }
 }

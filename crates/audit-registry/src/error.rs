@@ -3,8 +3,7 @@
 use schema_registry_converter::error::SRCError;
 use schema_registry_converter::schema_registry_common::RawError;
 
-/// A boxed error source.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use audit_schema::registry::BoxError;
 
 /// Everything that can go wrong talking to a schema registry or encoding/decoding through it.
 ///

@@ -77,6 +77,7 @@ mod codec;
 mod error;
 mod framing;
 pub mod json;
+pub mod registry;
 
 pub use avro::WriterSchema;
 /// The string type of the generated types' string fields (re-exported, so users need no

@@ -70,7 +70,8 @@
 //! Start: `rivven-schema serve --host 127.0.0.1 --port P`; readiness: `GET /` answers 200.
 //! Storage is in memory, so ids restart at 1 with every server. The registry client's gaps
 //! (no `POST /subjects/{s}` look-up, 404 on `POST /compatibility/subjects/{s}/versions`, logical
-//! types rejected by its own compatibility checker) are documented in `audit-registry`.
+//! types rejected by its own compatibility checker, ...) are listed at [`SchemaRegistry`]; tests
+//! that look schemas up against it turn on `RegistryConfig::lookup_by_version_scan`.
 //!
 //! # PostgreSQL
 //!
@@ -78,6 +79,7 @@
 //! `postgres://postgres@127.0.0.1:5432`, trust auth), creates `audit_test_<pid>_<n>_<nanos>`, and
 //! drops it `WITH (FORCE)` on drop, so tests can run in parallel on one server.
 
+mod http_log;
 mod postgres;
 mod process;
 mod registry;
@@ -87,6 +89,7 @@ mod tools;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use http_log::{HttpRecorder, RecordedRequest};
 pub use postgres::{DEFAULT_PG_URL, PgDatabase, server_url as pg_server_url};
 pub use process::free_port;
 pub use registry::SchemaRegistry;

@@ -29,9 +29,39 @@ pub fn shared_registry() -> &'static SchemaRegistry {
     SchemaRegistry::shared().expect("rivven-schema starts (scripts/ensure-rivven.sh)")
 }
 
-/// A client for the shared registry with the default configuration.
+/// The configuration for rivven-schema at `url`: the defaults, plus the look-up by version
+/// scan (rivven has no look-up endpoint; see `audit_testkit::SchemaRegistry`).
+pub fn rivven_config(url: &str) -> RegistryConfig {
+    RegistryConfig::new(url).lookup_by_version_scan(true)
+}
+
+/// A client for the shared registry with [`rivven_config`].
 pub fn client() -> RegistryClient {
-    RegistryClient::new(RegistryConfig::new(shared_registry().url())).expect("client")
+    RegistryClient::new(rivven_config(&shared_registry().url())).expect("client")
+}
+
+/// [`command`] framed as a producer frames it: the id of `writer` under the client's subject for
+/// `topic` (register-or-get, cached), then the datum in `writer`'s layout.
+pub async fn encode(
+    client: &RegistryClient,
+    topic: &str,
+    writer: SchemaVersion,
+) -> Result<Vec<u8>, audit_registry::Error> {
+    let id = client
+        .schema_id(&client.command_subject(topic), writer.schema_json())
+        .await?;
+    Ok(confluent::frame(id, &command().to_avro_datum_as(writer)?))
+}
+
+/// Reads a frame with the writer schema of its id (fetched by id, cached) into the newest types;
+/// also returns the id and the known version the writer schema is.
+pub async fn decode(
+    client: &RegistryClient,
+    bytes: &[u8],
+) -> Result<(CreateAuditRecordCommand, u32, Option<SchemaVersion>), audit_registry::Error> {
+    let (id, datum) = confluent::unframe(bytes)?;
+    let writer = client.writer_schema(id).await?;
+    Ok((writer.decode(datum)?, id, writer.known_version()))
 }
 
 /// A topic name no other test uses.

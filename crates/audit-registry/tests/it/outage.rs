@@ -1,9 +1,9 @@
-use audit_registry::{CommandDecoder, CommandEncoder, Error, RegistryClient, RegistryConfig};
+use audit_registry::{Error, RegistryClient, RegistryConfig};
 use audit_schema::{SchemaVersion, confluent};
 use audit_testkit::SchemaRegistry;
 
 use crate::proxy::Proxy;
-use crate::{command, unique_topic};
+use crate::{command, decode, encode, unique_topic};
 
 fn assert_unreachable(err: &Error, url: &str) {
     match err {
@@ -21,12 +21,13 @@ fn assert_unreachable(err: &Error, url: &str) {
 async fn warm_caches_keep_working_while_the_registry_is_down() {
     let registry = SchemaRegistry::start().expect("private registry");
     let client = RegistryClient::new(RegistryConfig::new(registry.url())).expect("client");
-    let encoder = CommandEncoder::new(client.clone(), &unique_topic("down"));
-    let decoder = CommandDecoder::new(client.clone());
-    let warm = encoder.encode(&command()).await.expect("warm-up encode");
-    // The decoder's first look at the id is answered from the registration cache.
+    let topic = unique_topic("down");
+    let warm = encode(&client, &topic, SchemaVersion::LATEST)
+        .await
+        .expect("warm-up encode");
+    // The first look at the id is answered from the registration cache.
     assert_eq!(
-        decoder.decode(&warm).await.expect("warm-up decode"),
+        decode(&client, &warm).await.expect("warm-up decode").0,
         command()
     );
     let calls = client.request_count();
@@ -35,10 +36,12 @@ async fn warm_caches_keep_working_while_the_registry_is_down() {
     drop(registry); // connection refused from now on
 
     for _ in 0..3 {
-        let bytes = encoder.encode(&command()).await.expect("encode while down");
+        let bytes = encode(&client, &topic, SchemaVersion::LATEST)
+            .await
+            .expect("encode while down");
         assert_eq!(bytes, warm);
         assert_eq!(
-            decoder.decode(&bytes).await.expect("decode while down"),
+            decode(&client, &bytes).await.expect("decode while down").0,
             command()
         );
     }
@@ -49,14 +52,11 @@ async fn warm_caches_keep_working_while_the_registry_is_down() {
     );
 
     // A fresh look-up fails with a typed error naming the URL.
-    let other = CommandEncoder::new(client.clone(), &unique_topic("down-new"));
-    let err = other
-        .encode(&command())
+    let err = encode(&client, &unique_topic("down-new"), SchemaVersion::LATEST)
         .await
         .expect_err("registry is down");
     assert_unreachable(&err, &url);
-    let err = decoder
-        .decode(&confluent::frame(4242, &command().to_avro_datum()))
+    let err = decode(&client, &confluent::frame(4242, &command().to_avro_datum()))
         .await
         .expect_err("unknown id while down");
     assert_unreachable(&err, &url);
@@ -73,26 +73,20 @@ async fn pinned_ids_need_no_registry_at_all() {
             .pin_schema_id(SchemaVersion::V1_0_1, 30),
     )
     .expect("client starts while the registry is down");
-    let encoder = CommandEncoder::new(client.clone(), "pinned");
-    let bytes = encoder.encode(&command()).await.expect("encode");
+    let bytes = encode(&client, "pinned", SchemaVersion::V1_0_2)
+        .await
+        .expect("encode");
     assert_eq!(&bytes[..5], &[0, 0, 0, 0, 31]);
-    let old = CommandEncoder::new(client.clone(), "pinned")
-        .with_writer_version(SchemaVersion::V1_0_1)
-        .encode(&command())
+    let old = encode(&client, "pinned", SchemaVersion::V1_0_1)
         .await
         .expect("encode 1.0.1");
-    let decoder = CommandDecoder::new(client.clone());
-    let decoded = decoder
-        .decode_with_info(&old)
-        .await
-        .expect("decode pinned 1.0.1");
-    assert_eq!(decoded.writer_version, Some(SchemaVersion::V1_0_1));
-    assert_eq!(decoder.decode(&bytes).await.expect("decode"), command());
+    let (_, _, writer_version) = decode(&client, &old).await.expect("decode pinned 1.0.1");
+    assert_eq!(writer_version, Some(SchemaVersion::V1_0_1));
+    assert_eq!(decode(&client, &bytes).await.expect("decode").0, command());
     assert_eq!(client.request_count(), 0);
 
     // An id that is not pinned does need the registry: typed error, nothing cached.
-    let err = decoder
-        .decode(&confluent::frame(99, &command().to_avro_datum()))
+    let err = decode(&client, &confluent::frame(99, &command().to_avro_datum()))
         .await
         .expect_err("registry down");
     assert_unreachable(&err, &url);
@@ -103,12 +97,11 @@ async fn errors_are_never_cached() {
     let registry = SchemaRegistry::start().expect("private registry");
     let mut proxy = Proxy::start(registry.port()).await;
     let client = RegistryClient::new(RegistryConfig::new(proxy.url())).expect("client");
-    let decoder = CommandDecoder::new(client.clone());
     let topic = unique_topic("no-cache");
 
     // HTTP error: id 1 does not exist yet in the fresh registry.
     let framed = confluent::frame(1, &command().to_avro_datum());
-    let err = decoder.decode(&framed).await.expect_err("unknown id");
+    let err = decode(&client, &framed).await.expect_err("unknown id");
     match &err {
         Error::Http {
             status,
@@ -132,27 +125,29 @@ async fn errors_are_never_cached() {
 
     // Registry unreachable for the encoder.
     proxy.down().await;
-    let encoder = CommandEncoder::new(client.clone(), &topic);
-    let err = encoder.encode(&command()).await.expect_err("down");
+    let err = encode(&client, &topic, SchemaVersion::LATEST)
+        .await
+        .expect_err("down");
     assert_unreachable(&err, &proxy.url());
 
     // Back up: the same calls now succeed (neither failure was cached).
     proxy.up().await;
-    let bytes = encoder
-        .encode(&command())
+    let bytes = encode(&client, &topic, SchemaVersion::LATEST)
         .await
         .expect("encode after recovery");
-    let id = encoder.schema_id().await.expect("id");
-    assert_eq!(id, 1, "a fresh rivven registry hands out id 1 first");
-    assert_eq!(bytes, framed, "same id, same datum");
-    let fresh_decoder =
-        CommandDecoder::new(RegistryClient::new(RegistryConfig::new(proxy.url())).expect("client"));
     assert_eq!(
-        fresh_decoder.decode(&framed).await.expect("decode"),
-        command()
+        bytes[..5],
+        [0, 0, 0, 0, 1],
+        "a fresh rivven registry hands out id 1 first"
     );
+    assert_eq!(bytes, framed, "same id, same datum");
+    let fresh = RegistryClient::new(RegistryConfig::new(proxy.url())).expect("client");
+    assert_eq!(decode(&fresh, &framed).await.expect("decode").0, command());
     assert_eq!(
-        decoder.decode(&framed).await.expect("decode, formerly 404"),
+        decode(&client, &framed)
+            .await
+            .expect("decode, formerly 404")
+            .0,
         command()
     );
 }

@@ -4,7 +4,7 @@ use audit_registry::{
 use audit_schema::SchemaVersion;
 use audit_testkit::SchemaRegistry;
 
-use crate::{client, fingerprint, shared_registry, unique_topic};
+use crate::{client, fingerprint, rivven_config, shared_registry, unique_topic};
 
 #[tokio::test]
 async fn register_is_register_or_get_and_fetch_returns_the_schema() {
@@ -48,7 +48,7 @@ async fn register_is_register_or_get_and_fetch_returns_the_schema() {
 /// adds no version to a non-empty subject for a schema already registered under another one.
 fn private_registry() -> (SchemaRegistry, RegistryClient) {
     let registry = SchemaRegistry::start().expect("private registry");
-    let client = RegistryClient::new(RegistryConfig::new(registry.url())).expect("client");
+    let client = RegistryClient::new(rivven_config(&registry.url())).expect("client");
     (registry, client)
 }
 
@@ -173,10 +173,41 @@ async fn lookup_finds_registered_schemas_only() {
 }
 
 #[tokio::test]
+async fn without_the_version_scan_a_missing_look_up_endpoint_is_an_error() {
+    let (registry, _) = private_registry();
+    let client = RegistryClient::new(RegistryConfig::new(registry.url())).expect("client");
+    let subject = client.command_subject(&unique_topic("no-scan"));
+    let err = client
+        .lookup(&subject, SchemaVersion::LATEST.schema_json())
+        .await
+        .expect_err("rivven has no POST /subjects/{s}");
+    assert!(
+        matches!(
+            err,
+            Error::Http {
+                method: "POST",
+                status: 405,
+                error_code: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(client.request_count(), 1, "no version was fetched");
+    let reader = RegistryClient::new(RegistryConfig::new(registry.url()).auto_register(false))
+        .expect("client");
+    assert!(matches!(
+        reader
+            .schema_id(&subject, SchemaVersion::LATEST.schema_json())
+            .await,
+        Err(Error::Http { status: 405, .. })
+    ));
+}
+
+#[tokio::test]
 async fn auto_registration_off_never_writes() {
     let url = shared_registry().url();
-    let reader =
-        RegistryClient::new(RegistryConfig::new(&url).auto_register(false)).expect("client");
+    let reader = RegistryClient::new(rivven_config(&url).auto_register(false)).expect("client");
     let subject = reader.command_subject(&unique_topic("no-auto"));
     let err = reader
         .schema_id(&subject, SchemaVersion::LATEST.schema_json())
@@ -248,9 +279,11 @@ async fn subject_strategies_name_the_subjects() {
             RegistryConfig::new(shared_registry().url()).subject_strategy(strategy),
         )
         .expect("client");
-        let encoder = audit_registry::CommandEncoder::new(client.clone(), &topic);
-        assert_eq!(encoder.subject(), expected);
-        let id = encoder.schema_id().await.expect("registered");
+        assert_eq!(client.command_subject(&topic), expected);
+        let id = client
+            .schema_id(&expected, SchemaVersion::LATEST.schema_json())
+            .await
+            .expect("registered");
         let latest = client
             .subject_version(&expected, None)
             .await

@@ -4,14 +4,15 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use audit_registry::{CommandDecoder, CommandEncoder, Error, RegistryClient, RegistryConfig};
+use audit_registry::{Error, RegistryClient, RegistryConfig};
+use audit_schema::SchemaVersion;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::{command, shared_registry, unique_topic};
+use crate::{command, decode, encode, shared_registry, unique_topic};
 
 /// A self-signed end-entity certificate for IP 127.0.0.1: (cert PEM, key PEM).
 fn self_signed() -> (Vec<u8>, Vec<u8>) {
@@ -86,15 +87,18 @@ async fn https_registry_with_a_private_root_certificate() {
     let client =
         RegistryClient::new(RegistryConfig::new(&url).add_root_certificate_pem(cert.clone()))
             .expect("client");
-    let encoder = CommandEncoder::new(client.clone(), &unique_topic("tls"));
-    let bytes = encoder.encode(&command()).await.expect("encode over https");
+    let topic = unique_topic("tls");
+    let bytes = encode(&client, &topic, SchemaVersion::LATEST)
+        .await
+        .expect("encode over https");
     // A second service (fresh caches) fetches the writer schema by id over https.
-    let decoder = CommandDecoder::new(
-        RegistryClient::new(RegistryConfig::new(&url).add_root_certificate_pem(cert))
-            .expect("client"),
-    );
+    let consumer = RegistryClient::new(RegistryConfig::new(&url).add_root_certificate_pem(cert))
+        .expect("client");
     assert_eq!(
-        decoder.decode(&bytes).await.expect("decode over https"),
+        decode(&consumer, &bytes)
+            .await
+            .expect("decode over https")
+            .0,
         command()
     );
     assert!(
@@ -102,7 +106,7 @@ async fn https_registry_with_a_private_root_certificate() {
             .subjects()
             .await
             .expect("subjects")
-            .contains(&encoder.subject().to_owned())
+            .contains(&client.command_subject(&topic))
     );
 
     // Without trusting the certificate the handshake fails: a typed, transient error naming the URL.

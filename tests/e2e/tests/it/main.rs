@@ -7,3 +7,4 @@
 )]
 
 mod outbox_to_consumer;
+mod sender_registry;

@@ -13,8 +13,9 @@
 //!   of the `tracing` span the business transaction runs in, or set explicitly on the message) to
 //!   the record headers and to `Delivery::traceparent`; a message enqueued outside any trace
 //!   context carries none;
-//! * the producer registers the raw `.avsc` under jEAP's TopicRecordNameStrategy subject and the
-//!   consumer's own registry client (never registering) fetches the writer schema by that id;
+//! * the sender gets its id from the producer's registry client (the raw `.avsc` registered under
+//!   jEAP's TopicRecordNameStrategy subject) and the consumer's own registry client (never
+//!   registering) is the consumer's writer-schema source, fetching the writer schema by that id;
 //! * the relay marked every row sent, and the consumer group committed every offset.
 
 use std::collections::{HashMap, HashSet};
@@ -29,10 +30,10 @@ use audit_consumer::runtime::{
     AuditConsumer, ConsumerConfig, Delivery, HandlerError, RunSummary, TRACEPARENT_HEADER,
     TraceParent,
 };
-use audit_consumer::{AsyncWriterSchemaSource, AuditRecord, BoxError, SchemaVersion, Writer};
-use audit_outbox::sender::{AuditSender, SchemaId};
+use audit_consumer::{AuditRecord, SchemaVersion};
+use audit_outbox::sender::AuditSender;
 use audit_outbox::{Outbox, RelayConfig};
-use audit_registry::{RegistryClient, RegistryConfig, SubjectStrategy};
+use audit_registry::{RegistryClient, RegistryConfig};
 use audit_testkit::{PgDatabase, SchemaRegistry, Tansu};
 use chrono::{DateTime, TimeZone, Utc};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
@@ -208,20 +209,6 @@ struct Expected {
     traceparent: Option<String>,
 }
 
-/// The consumer's writer-schema source: the writer schema by id from the registry (the client
-/// caches it after the first fetch). An id the registry does not know is `Ok(None)`.
-struct RegistrySchemas(RegistryClient);
-
-impl AsyncWriterSchemaSource for RegistrySchemas {
-    async fn fetch_writer_schema(&self, schema_id: u32) -> Result<Option<Writer>, BoxError> {
-        match self.0.writer_schema(schema_id).await {
-            Ok(schema) => Ok(Some(Writer::Schema(schema))),
-            Err(audit_registry::Error::Http { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
-}
-
 /// The `traceparent` the outbox captures inside `span` (computed from the span's OpenTelemetry
 /// context, independently of the outbox's capture function).
 fn traceparent_of(span: &tracing::Span) -> String {
@@ -272,27 +259,33 @@ async fn pipeline(tansu: &Tansu, registry: &SchemaRegistry) -> TestResult<Run> {
     tansu.create_topic(&topic, u32::try_from(PARTITIONS)?)?;
     tansu.create_topic(&error_topic, 1)?;
 
-    // Producer side: register-or-get the raw .avsc under jEAP's subject. An older version first,
-    // so the id of the newest one is not simply the first id the registry hands out.
-    let subject = SubjectStrategy::TopicRecordName.command_subject(&topic);
+    // Producer side: the sender gets its id from the registry client, which registers the raw
+    // .avsc of the newest version (register-or-get) under jEAP's subject. An older version is
+    // registered there first, so the id of the newest one is not simply the first id the
+    // registry hands out.
+    let producer_registry = RegistryClient::new(RegistryConfig::new(registry.url()))?;
+    let subject = producer_registry.command_subject(&topic);
     assert_eq!(
         subject,
         format!("{topic}-ch.admin.bit.jeap.audit.record.create.CreateAuditRecordCommand")
     );
-    let producer_registry = RegistryClient::new(RegistryConfig::new(registry.url()))?;
     let old_id = producer_registry
         .schema_id(&subject, SchemaVersion::V1_0_0.schema_json())
         .await?;
-    let schema_id = producer_registry
-        .schema_id(&subject, SchemaVersion::LATEST.schema_json())
-        .await?;
+    let sender = AuditSender::with_provider(&topic, &producer_registry).await?;
+    let schema_id = sender.schema_id();
     assert_ne!(
         old_id, schema_id,
         "1.0.0 and the newest version share an id"
     );
-    let sender = AuditSender::pinned(&topic, SchemaId::Pinned(schema_id))?;
+    let latest = producer_registry.subject_version(&subject, None).await?;
+    assert_eq!(
+        latest.id, schema_id,
+        "the sender's id is the subject's latest version"
+    );
 
-    // Consumer side: its own client (empty cache, never registers) fetches by id.
+    // Consumer side: its own client (empty cache, never registers) is the consumer's
+    // writer-schema source and fetches the writer schema by id.
     let consumer_registry =
         RegistryClient::new(RegistryConfig::new(registry.url()).auto_register(false))?;
     assert_eq!(consumer_registry.request_count(), 0);
@@ -334,7 +327,7 @@ async fn pipeline(tansu: &Tansu, registry: &SchemaRegistry) -> TestResult<Run> {
             .max_in_flight(32)
             .commit_interval(Duration::from_millis(200))
             .set("fetch.wait.max.ms", "50"),
-        RegistrySchemas(consumer_registry.clone()),
+        consumer_registry.clone(),
     )?;
     let seen: Arc<Mutex<Vec<Arc<Delivery>>>> = Arc::default();
     let all_seen = Arc::new(tokio::sync::Notify::new());
