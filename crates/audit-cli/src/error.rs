@@ -1,7 +1,7 @@
 //! The CLI's error type and its exit codes.
 
 /// A boxed error source.
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub(crate) use audit_support::BoxError;
 
 /// Everything that ends a command with a non-zero exit code.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::{SchemaVersion, WriterSchema};
 
 /// A boxed error of a schema source or provider (e.g. the registry could not be reached).
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use audit_support::BoxError;
 
 /// Obtains the Confluent schema id a producer frames the command with: register-or-get or look-up
 /// in a schema registry, under the subject the registry's naming strategy gives the topic.
