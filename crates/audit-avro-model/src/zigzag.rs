@@ -22,6 +22,8 @@ pub const MAX_VARINT_LEN: usize = 10;
 
 /// Appends `v` as a zig-zag variable-length long.
 #[inline(always)]
+// every `as u8` takes a value below 0x80 or the low 7 bits: truncation is the encoding
+#[allow(clippy::cast_possible_truncation)]
 pub fn write_long(out: &mut Vec<u8>, v: i64) {
     let mut z = encode(v);
     if z < 0x80 {

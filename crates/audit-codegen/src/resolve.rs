@@ -82,6 +82,17 @@ struct Gen<'a, 'o> {
     enc_done: BTreeSet<String>,
 }
 
+/// Appends a length or index (never above `i64::MAX` in memory) as an Avro `long`.
+fn write_len(out: &mut Vec<u8>, n: usize) {
+    write_long(out, i64::try_from(n).unwrap_or(i64::MAX));
+}
+
+/// A JSON number as the Avro `float` default (the nearest `f32`, as Java's `floatValue`).
+#[allow(clippy::cast_possible_truncation)] // rounding to f32 is the conversion asked for
+fn float_default(d: f64) -> f32 {
+    d as f32
+}
+
 fn find_field<'s>(fields: &'s [RecordField], name: &str) -> Option<(usize, &'s RecordField)> {
     fields
         .iter()
@@ -923,7 +934,7 @@ impl Gen<'_, '_> {
                         .find(|(_, b)| !matches!(b, Schema::Null))
                         .ok_or_else(|| bad("empty union"))?
                 };
-                write_long(out, i as i64);
+                write_len(out, i);
                 return self.encode_default(b, d, path, out);
             }
             Schema::Record(rec) => {
@@ -944,13 +955,13 @@ impl Gen<'_, '_> {
                     .iter()
                     .position(|s| s == sym)
                     .ok_or_else(|| bad("unknown symbol"))?;
-                write_long(out, i as i64);
+                write_len(out, i);
                 return Ok(());
             }
             Schema::Array(a) => {
                 let items = d.as_array().ok_or_else(|| bad("not an array"))?;
                 if !items.is_empty() {
-                    write_long(out, items.len() as i64);
+                    write_len(out, items.len());
                     for x in items {
                         self.encode_default(&a.items, x, path, out)?;
                     }
@@ -961,9 +972,9 @@ impl Gen<'_, '_> {
             Schema::Map(mp) => {
                 let obj = d.as_object().ok_or_else(|| bad("not an object"))?;
                 if !obj.is_empty() {
-                    write_long(out, obj.len() as i64);
+                    write_len(out, obj.len());
                     for (k, x) in obj {
-                        write_long(out, k.len() as i64);
+                        write_len(out, k.len());
                         out.extend_from_slice(k.as_bytes());
                         self.encode_default(&mp.types, x, path, out)?;
                     }
@@ -982,21 +993,21 @@ impl Gen<'_, '_> {
                 write_long(out, d.as_i64().ok_or_else(|| bad("not an integer"))?)
             }
             Phys::Prim(Prim::Float) => out.extend_from_slice(
-                &(d.as_f64().ok_or_else(|| bad("not a number"))? as f32).to_le_bytes(),
+                &float_default(d.as_f64().ok_or_else(|| bad("not a number"))?).to_le_bytes(),
             ),
             Phys::Prim(Prim::Double) => {
                 out.extend_from_slice(&d.as_f64().ok_or_else(|| bad("not a number"))?.to_le_bytes())
             }
             Phys::Prim(Prim::String) => {
                 let s = d.as_str().ok_or_else(|| bad("not a string"))?;
-                write_long(out, s.len() as i64);
+                write_len(out, s.len());
                 out.extend_from_slice(s.as_bytes());
             }
             Phys::Prim(Prim::Bytes) | Phys::Fixed => {
                 let s = d.as_str().ok_or_else(|| bad("not a string"))?;
                 let bytes: Vec<u8> = s.chars().map(|c| (u32::from(c) & 0xff) as u8).collect();
                 if phys(ws)? == Phys::Prim(Prim::Bytes) {
-                    write_long(out, bytes.len() as i64);
+                    write_len(out, bytes.len());
                 }
                 out.extend_from_slice(&bytes);
             }

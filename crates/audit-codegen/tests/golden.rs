@@ -1,3 +1,11 @@
+// Test, benchmark and example arithmetic on small known counts: the cast lints guard library code.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    clippy::cast_lossless
+)]
 //! Golden tests of the generator: committed schemas (`tests/golden/*.avsc`) with their expected
 //! Rust output (`tests/golden/*.rs`). The expected output is also compiled here (the modules
 //! below) and exercised against apache-avro. Refresh after a deliberate generator change with

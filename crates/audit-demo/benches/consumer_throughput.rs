@@ -1,3 +1,11 @@
+// Test, benchmark and example arithmetic on small known counts: the cast lints guard library code.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    clippy::cast_lossless
+)]
 //! Consumer runtime throughput against a real Kafka-protocol broker (Tansu 0.6.0, in-memory):
 //! records/s for fetch + Confluent unframe + Avro decode + map to `AuditRecord` + no-op async
 //! handler + offset commits (every 500 ms and a synchronous one at the end).

@@ -1,3 +1,11 @@
+// Test, benchmark and example arithmetic on small known counts: the cast lints guard library code.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    clippy::cast_lossless
+)]
 //! Benchmark of the outbox against PostgreSQL (127.0.0.1:5432) and a Tansu broker, plus a mock
 //! cluster with a 5 s round trip for the slow-broker case.
 //!

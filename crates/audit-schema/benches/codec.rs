@@ -1,3 +1,11 @@
+// Test, benchmark and example arithmetic on small known counts: the cast lints guard library code.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    clippy::cast_lossless
+)]
 //! Codec benchmark: Avro binary encode and decode of a minimal and a typical
 //! `CreateAuditRecordCommand` (3 event-data entries; an audited object with 4 object-data entries
 //! of all three kinds) with

@@ -530,6 +530,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// Primitive values, with the Avro promotions and logical timestamps.
+    #[allow(clippy::cast_precision_loss)] // Avro's promotions int/long -> float/double round, by specification
     fn primitive(v: Value, rs: &Schema) -> Option<Value> {
         Some(match (v, rs) {
             (Value::Null, Schema::Null) => Value::Null,
@@ -557,6 +558,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// The `Value` of a JSON field default for reader schema `rs`.
+    #[allow(clippy::cast_possible_truncation)] // a JSON number as a `float` default: the nearest f32
     fn default_value(
         &self,
         d: &serde_json::Value,
