@@ -13,7 +13,7 @@ use audit_avro_model::zigzag;
 pub const MAX_ZERO_SIZE_ITEMS: u64 = 1 << 16;
 
 /// Heap bytes a bounded [`Reader`] lets a decoder allocate beyond the input's size before it
-/// validates the whole input (see [`Reader::bounded`]).
+/// validates the whole input (see `Reader::bounded`).
 pub const ALLOC_SLACK: usize = 1024;
 
 /// Validates a whole datum (value and no trailing bytes) without allocating; see
@@ -139,7 +139,7 @@ pub enum DecodeErrorKind {
     TrailingBytes(usize),
     /// Values nested deeper than a decoder supports (only for schemas known at run time).
     NestingTooDeep(usize),
-    /// The input needed validation (see [`Reader::bounded`]) and its schema was unavailable.
+    /// The input needed validation (see `Reader::bounded`) and its schema was unavailable.
     Unvalidated,
 }
 

@@ -221,7 +221,6 @@ pub trait Backend: sqlx::Database + sealed::Sealed {
     ) -> Option<tokio::task::JoinHandle<()>>;
 }
 
-#[cfg(feature = "postgres")]
 /// `d` in milliseconds as a float parameter of PostgreSQL interval arithmetic
 /// (`interval '1 millisecond' * $n`).
 #[cfg(feature = "postgres")]
@@ -229,6 +228,7 @@ pub(crate) fn millis_f64(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+#[cfg(feature = "postgres")]
 pub(crate) fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
