@@ -211,7 +211,7 @@ pub struct NoteRef<'a> {
     pub counts: std::collections::BTreeMap<&'a str, i64>,
 }
 impl<'a> NoteRef<'a> {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn avro_view(
         r: &mut crate::rt::Reader<'a>,
     ) -> Result<Self, crate::rt::DecodeError> {

@@ -338,7 +338,7 @@ pub struct DocRef<'a> {
     pub level: Level,
 }
 impl<'a> DocRef<'a> {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn avro_view(
         r: &mut crate::rt::Reader<'a>,
     ) -> Result<Self, crate::rt::DecodeError> {

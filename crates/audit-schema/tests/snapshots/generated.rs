@@ -1359,7 +1359,7 @@ pub struct CreateAuditRecordCommandRef<'a> {
     pub command_version: &'a str,
 }
 impl<'a> CreateAuditRecordCommandRef<'a> {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn avro_view(
         r: &mut crate::rt::Reader<'a>,
     ) -> Result<Self, crate::rt::DecodeError> {
