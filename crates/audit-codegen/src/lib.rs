@@ -12,8 +12,12 @@
 //!   types, following the Avro resolution rules) and an encoder into the writer's layout
 //!   (`avro_encode_<suffix>`, fails for values the writer schema cannot represent).
 //!
-//! The generated code needs the runtime support module [`RUNTIME_SOURCE`] at
-//! [`Options::runtime_path`].
+//! The generated code calls the runtime crate `audit-avro-runtime` (bounded reader, zig-zag
+//! varints, error types) at [`Options::runtime_path`]: the crate that includes the code depends
+//! on it and names it there (`use audit_avro_runtime as rt;` for the default `crate::rt`).
+//!
+//! [`generate_family`] does the same for the versions a descriptor file lists and adds a
+//! `SchemaVersion` enum (schema texts, canonical forms, fingerprints) and per-version dispatch.
 //!
 //! ```
 //! let schema = r#"{"type": "record", "name": "Ping", "fields": [{"name": "type", "type": "string"}]}"#;
@@ -23,20 +27,14 @@
 //! ```
 
 mod codec;
+mod family;
 mod model;
 mod resolve;
-#[cfg(test)]
-#[path = "runtime.rs"]
-#[allow(dead_code, missing_docs)]
-mod runtime;
 mod types;
 mod views;
 
+pub use family::{Family, Generated, generate_family};
 use model::{Doc, Model};
-
-/// Source of the runtime support module the generated code calls (zig-zag varints, bounded
-/// reader, error types). Put it into the crate at [`Options::runtime_path`].
-pub const RUNTIME_SOURCE: &str = include_str!("runtime.rs");
 
 /// Generator options.
 #[derive(Debug, Clone)]
@@ -46,7 +44,8 @@ pub struct Options {
     pub union_names: Vec<(Vec<String>, String)>,
     /// Path of a serde `with`-module for `bytes` fields (e.g. `crate::json::bytes`).
     pub bytes_with: Option<String>,
-    /// Path of the runtime module ([`RUNTIME_SOURCE`]) as seen from the generated code.
+    /// Path of the runtime crate `audit-avro-runtime` as seen from the generated code (default
+    /// `crate::rt`).
     pub runtime_path: String,
     /// Also generate zero-copy view types (`<Name>Ref<'a>` with `avro_view` and `into_owned`)
     /// for the reader schema's types that contain strings, bytes or maps.
@@ -113,6 +112,18 @@ pub enum Error {
         path: String,
         /// why
         reason: String,
+    },
+    /// A schema family's descriptor is malformed (see [`generate_family`]).
+    #[error("schema descriptor: {0}")]
+    Descriptor(String),
+    /// A descriptor or schema file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// the file
+        path: std::path::PathBuf,
+        /// the I/O error
+        #[source]
+        source: std::io::Error,
     },
     /// The generated code does not parse as Rust (a generator bug).
     #[error("generated code does not parse: {message}")]

@@ -23,9 +23,7 @@ use std::path::PathBuf;
 
 use audit_codegen::{Options, WriterVersion, generate};
 
-#[path = "../src/runtime.rs"]
-#[allow(dead_code)]
-mod rt;
+use audit_avro_runtime as rt;
 
 #[allow(dead_code)]
 mod union_reuse {

@@ -42,10 +42,8 @@
 //! # Ok::<(), audit_schema::Error>(())
 //! ```
 
-#[allow(dead_code, unreachable_pub, missing_docs)]
-mod rt {
-    include!(concat!(env!("OUT_DIR"), "/runtime.rs"));
-}
+// the generated code reaches the runtime crate as `crate::rt`
+use audit_avro_runtime as rt;
 
 /// The decode error of [`Error::Decode`]: what ([`DecodeError::kind`]), which value
 /// ([`DecodeError::path`], Avro field names) and where ([`DecodeError::offset`], the byte offset
