@@ -22,7 +22,10 @@ pub(crate) struct ParsedCert {
     /// complement, big-endian; a leading 0x00 when the high bit is set).
     pub(crate) serial: Vec<u8>,
     pub(crate) common_name: Option<String>,
+    pub(crate) not_before: SystemTime,
     pub(crate) not_after: SystemTime,
+    /// Issuer = subject and the certificate's signature verifies with its own key.
+    pub(crate) self_signed: bool,
     /// PKCS#1 `RSAPublicKey` DER (the SPKI bit string).
     pub(crate) rsa_public_key: Vec<u8>,
 }
@@ -49,12 +52,17 @@ impl ParsedCert {
                 algorithm: spki.algorithm.oid.to_string(),
             });
         }
+        let rsa_public_key = spki.subject_public_key.raw_bytes().to_vec();
+        let self_signed =
+            tbs.issuer == tbs.subject && self_signature_verifies(&cert, &rsa_public_key);
         Ok(Self {
             der,
             serial: tbs.serial_number.as_bytes().to_vec(),
             common_name: common_name(&cert),
+            not_before: tbs.validity.not_before.to_system_time(),
             not_after: tbs.validity.not_after.to_system_time(),
-            rsa_public_key: spki.subject_public_key.raw_bytes().to_vec(),
+            self_signed,
+            rsa_public_key,
         })
     }
 
@@ -78,6 +86,28 @@ impl ParsedCert {
             .verify(message, signature)
             .is_ok()
     }
+}
+
+/// The certificate's own signature checked with `public_key` (RSA PKCS#1 v1.5 with SHA-256,
+/// -384 or -512; other algorithms count as not verifying).
+fn self_signature_verifies(cert: &Certificate, public_key: &[u8]) -> bool {
+    use aws_lc_rs::signature::{
+        RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_2048_8192_SHA512, VerificationAlgorithm,
+    };
+    let oid = cert.signature_algorithm.oid.to_string();
+    let alg: &dyn VerificationAlgorithm = match oid.as_str() {
+        "1.2.840.113549.1.1.11" => &RSA_PKCS1_2048_8192_SHA256,
+        "1.2.840.113549.1.1.12" => &RSA_PKCS1_2048_8192_SHA384,
+        "1.2.840.113549.1.1.13" => &RSA_PKCS1_2048_8192_SHA512,
+        _ => return false,
+    };
+    let (Ok(tbs), Some(signature)) = (cert.tbs_certificate.to_der(), cert.signature.as_bytes())
+    else {
+        return false;
+    };
+    UnparsedPublicKey::new(alg, public_key)
+        .verify(&tbs, signature)
+        .is_ok()
 }
 
 fn whole_days(d: Duration) -> i64 {

@@ -556,6 +556,25 @@ fn validate_chain(chain: &[ParsedCert], now: SystemTime) -> Result<(), webpki::E
     let (Some(leaf), Some(root)) = (chain.first(), chain.last()) else {
         return Err(webpki::Error::BadDer);
     };
+    if let [only] = chain {
+        // The leaf is its own trust anchor. Java's PKIX then checks the leaf's signature with
+        // the anchor's key and its validity period, nothing else (a CA flag on it is fine).
+        return if !only.self_signed {
+            Err(webpki::Error::UnknownIssuer)
+        } else if now < only.not_before {
+            Err(webpki::Error::CertNotValidYet {
+                time: unix(now),
+                not_before: unix(only.not_before),
+            })
+        } else if now > only.not_after {
+            Err(webpki::Error::CertExpired {
+                time: unix(now),
+                not_after: unix(only.not_after),
+            })
+        } else {
+            Ok(())
+        };
+    }
     let root_der = CertificateDer::from(root.der.as_slice());
     let anchor = anchor_from_trusted_cert(&root_der)?;
     let intermediates: Vec<CertificateDer<'_>> = chain
@@ -566,17 +585,18 @@ fn validate_chain(chain: &[ParsedCert], now: SystemTime) -> Result<(), webpki::E
         .collect();
     let leaf_der = CertificateDer::from(leaf.der.as_slice());
     let ee = EndEntityCert::try_from(&leaf_der)?;
-    let since_epoch = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
     ee.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
         &[anchor],
         &intermediates,
-        UnixTime::since_unix_epoch(since_epoch),
+        unix(now),
         AnyExtendedKeyUsage,
         None,
         None,
     )
     .map(|_| ())
+}
+
+fn unix(t: SystemTime) -> UnixTime {
+    UnixTime::since_unix_epoch(t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default())
 }

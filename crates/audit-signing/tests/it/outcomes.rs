@@ -354,3 +354,28 @@ fn metrics_count_ok_and_nok_and_the_gauge_shows_remaining_days() {
     let days = days.expect("days gauge");
     assert!((28.0..=30.0).contains(&days), "{days}");
 }
+
+/// A chain of one certificate: the leaf is its own trust anchor. Like Java's PKIX, a self-signed
+/// leaf (even with the CA flag, as `openssl req -x509` makes it) is valid; a leaf signed by
+/// someone else is not.
+#[test]
+fn single_certificate_chain_is_valid_only_when_self_signed() {
+    let pki = Pki::new();
+    let self_signed = pki.ca("svc"); // CN=svc, self-signed, CA:TRUE
+    let ca = pki.ca("Test Root CA");
+    let issued = pki.leaf("svc", &ca, "0x31", 30, 2048);
+    let v = Verifier::new(strict_config(&[
+        ("svc", vec![&self_signed]),
+        ("svc2", vec![&issued]),
+    ]))
+    .unwrap();
+    let row = value();
+    let s = self_signed.signer("svc").sign_record(None, &row).unwrap();
+    assert!(matches!(
+        v.verify_value(Some(message("svc")), &headers(&s), &row),
+        Ok(Accepted::Verified { .. })
+    ));
+    let s = issued.signer("svc").sign_record(None, &row).unwrap();
+    let e = rejected(v.verify_value(Some(message("svc")), &headers(&s), &row));
+    assert!(matches!(e, Rejection::InvalidChain { .. }), "{e}");
+}
