@@ -30,6 +30,11 @@ pub enum Error {
     /// The configuration is invalid (detected at start-up).
     #[error("invalid outbox configuration: {0}")]
     Config(String),
+    /// Signing is configured but the signer cannot be built (key and certificate do not match,
+    /// the certificate's CN is not the service, unreadable key or certificate): the relay does
+    /// not start.
+    #[error("record signing is configured but the signer cannot be built")]
+    Signing(#[source] audit_signing::Error),
     /// The Kafka producer could not be created.
     #[error("cannot create the Kafka producer")]
     Producer(#[source] rdkafka::error::KafkaError),

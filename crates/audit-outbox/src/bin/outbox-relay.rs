@@ -3,7 +3,10 @@
 //!
 //! Configuration by environment: `OUTBOX_DATABASE_URL` (`postgres://...` or `sqlite://...`),
 //! `OUTBOX_BOOTSTRAP` (Kafka bootstrap servers), optional `OUTBOX_RELAY_ID`, `OUTBOX_BATCH_SIZE`,
-//! `OUTBOX_LEASE_MS`, `OUTBOX_DELIVERY_TIMEOUT_MS`, `OUTBOX_POLL_MS`. Stops gracefully on Ctrl-C
+//! `OUTBOX_LEASE_MS`, `OUTBOX_DELIVERY_TIMEOUT_MS`, `OUTBOX_POLL_MS`; record signing (jEAP
+//! `jeap-sign` headers) with all three of `OUTBOX_SIGNING_KEY_FILE` (PKCS#8 PEM),
+//! `OUTBOX_SIGNING_CERTIFICATE_FILE` (PEM) and `OUTBOX_SIGNING_SERVICE` (the certificate's CN),
+//! or none of them (a key or certificate that does not fit stops the start). Stops gracefully on Ctrl-C
 //! or SIGTERM and then prints its final counters as one line `relay-stats RelayStats { .. }` on
 //! stdout (the fault tests read what the relay's own statements did).
 
@@ -39,6 +42,25 @@ async fn main() -> Result<(), BoxError> {
     cfg = cfg.lease(env_ms("OUTBOX_LEASE_MS", 120_000)?);
     cfg = cfg.delivery_timeout(env_ms("OUTBOX_DELIVERY_TIMEOUT_MS", 30_000)?);
     cfg = cfg.poll_interval(env_ms("OUTBOX_POLL_MS", 1000)?);
+    let signing = [
+        "OUTBOX_SIGNING_KEY_FILE",
+        "OUTBOX_SIGNING_CERTIFICATE_FILE",
+        "OUTBOX_SIGNING_SERVICE",
+    ]
+    .map(|name| std::env::var(name).ok());
+    match signing {
+        [Some(key), Some(cert), Some(service)] => {
+            let key =
+                std::fs::read(&key).map_err(|e| format!("OUTBOX_SIGNING_KEY_FILE {key}: {e}"))?;
+            let cert = std::fs::read(&cert)
+                .map_err(|e| format!("OUTBOX_SIGNING_CERTIFICATE_FILE {cert}: {e}"))?;
+            cfg = cfg.signing_pem(key, cert, service);
+        }
+        [None, None, None] => {}
+        _ => {
+            return Err("record signing needs OUTBOX_SIGNING_KEY_FILE, OUTBOX_SIGNING_CERTIFICATE_FILE and OUTBOX_SIGNING_SERVICE together".into());
+        }
+    }
     let stop = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {

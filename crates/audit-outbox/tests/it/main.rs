@@ -16,3 +16,4 @@ mod faults;
 mod lifecycle;
 mod observe;
 mod races;
+mod signing;
