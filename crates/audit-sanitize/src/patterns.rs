@@ -18,11 +18,12 @@ pub enum ValuePattern {
     /// letters. Normalized (for pseudonyms) to lower case.
     Email,
     /// 13 to 19 digits, optionally grouped by single spaces or hyphens, starting with 2-6 (the
-    /// issuer ranges of the card networks), whose Luhn check digit is right. Normalized to the
-    /// digits.
+    /// issuer ranges of the card networks), whose Luhn check digit is right; not glued to a
+    /// letter (`INV4111111111111111` is a word). Normalized to the digits.
     PaymentCard,
     /// The Swiss social security number `756.xxxx.xxxx.xx`: 13 digits starting with 756, grouped
-    /// by dots or spaces (3-4-4-2) or not grouped, whose EAN-13 check digit is right. Normalized to
+    /// by dots or spaces (3-4-4-2) or not grouped, not glued to a letter, whose EAN-13 check digit
+    /// is right. Normalized to
     /// the digits.
     Ahv,
     /// An IBAN: two letters, two check digits, then letters and digits, optionally grouped by
@@ -173,6 +174,8 @@ struct Group {
     start: usize,
     end: usize,
     separator_before: u8,
+    /// Preceded or followed by a letter: never part of a number.
+    glued: bool,
 }
 
 /// Finds runs of digit groups separated by single spaces, hyphens or dots, then tries the
@@ -193,10 +196,14 @@ fn scan_digit_groups(b: &[u8], kind: DigitKind, found: &mut dyn FnMut(usize, usi
             while at(b, i).is_some_and(|c| c.is_ascii_digit()) {
                 i += 1;
             }
+            // digits glued to a letter (`CH93...`, `INV4111...`) belong to a word, not a number
+            let glued = (start > 0 && at(b, start - 1).is_some_and(|c| c.is_ascii_alphabetic()))
+                || at(b, i).is_some_and(|c| c.is_ascii_alphabetic());
             groups.push(Group {
                 start,
                 end: i,
                 separator_before,
+                glued,
             });
             match (at(b, i), at(b, i + 1)) {
                 (Some(sep @ (b' ' | b'-' | b'.')), Some(next)) if next.is_ascii_digit() => {
@@ -253,10 +260,11 @@ fn is_number(b: &[u8], range: &[Group], kind: DigitKind) -> bool {
         DigitKind::Card => b" -",
         DigitKind::Ahv => b". ",
     };
-    if range
-        .iter()
-        .skip(1)
-        .any(|g| !allowed.contains(&g.separator_before))
+    if range.iter().any(|g| g.glued)
+        || range
+            .iter()
+            .skip(1)
+            .any(|g| !allowed.contains(&g.separator_before))
     {
         return false;
     }
