@@ -77,6 +77,73 @@ impl KeyPattern {
     }
 }
 
+impl KeyPattern {
+    /// The literal of a `*literal*` pattern.
+    fn as_contains(&self) -> Option<&[u8]> {
+        match self.parts.as_slice() {
+            [literal] if !self.anchored_start && !self.anchored_end => Some(literal),
+            _ => None,
+        }
+    }
+}
+
+/// The key patterns of all key rules, indexed so that one pass over a name finds the first rule
+/// that matches: `*literal*` patterns by the literal's first byte, the others tried one by one.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyIndex {
+    /// 256 lists (or none): (rule, literal) by the literal's first byte.
+    contains: Vec<Vec<(usize, Vec<u8>)>>,
+    /// (rule, pattern) for the other patterns.
+    general: Vec<(usize, KeyPattern)>,
+}
+
+impl KeyIndex {
+    /// Adds `pattern` of rule `rule` (rules are added in order).
+    pub(crate) fn add(&mut self, rule: usize, pattern: &KeyPattern) {
+        match pattern.as_contains() {
+            Some(literal) => {
+                if self.contains.is_empty() {
+                    self.contains = vec![Vec::new(); 256];
+                }
+                if let Some(list) = literal
+                    .first()
+                    .and_then(|first| self.contains.get_mut(usize::from(*first)))
+                {
+                    list.push((rule, literal.to_vec()));
+                }
+            }
+            None => self.general.push((rule, pattern.clone())),
+        }
+    }
+
+    /// The first rule (lowest index) with a pattern matching the normalized name `name`.
+    pub(crate) fn first_match(&self, name: &[u8]) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for (rule, pattern) in &self.general {
+            if best.is_none_or(|b| *rule < b) && pattern.matches(name) {
+                best = Some(*rule);
+            }
+        }
+        if !self.contains.is_empty() {
+            for (position, byte) in name.iter().enumerate() {
+                let Some(list) = self.contains.get(usize::from(*byte)) else {
+                    continue;
+                };
+                for (rule, literal) in list {
+                    if best.is_none_or(|b| *rule < b)
+                        && name
+                            .get(position..)
+                            .is_some_and(|rest| rest.starts_with(literal))
+                    {
+                        best = Some(*rule);
+                    }
+                }
+            }
+        }
+        best
+    }
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.len() > haystack.len() {
         return None;
@@ -112,5 +179,42 @@ mod tests {
         assert!(!m("ab*ba", "aba"));
         assert!(m("*", "anything"));
         assert!(KeyPattern::new(" _-.").is_none());
+    }
+
+    #[test]
+    fn the_index_finds_the_first_rule_like_trying_them_in_order() {
+        let rules: &[(usize, &[&str])] = &[
+            (0, &["pin", "*ok*"]),
+            (1, &["*token*", "a*b"]),
+            (2, &["*en*", "*"]),
+        ];
+        let mut index = KeyIndex::default();
+        let mut naive = Vec::new();
+        for (rule, patterns) in rules {
+            for source in *patterns {
+                let pattern = KeyPattern::new(source).unwrap_or_else(|| unreachable!());
+                index.add(*rule, &pattern);
+                naive.push((*rule, pattern));
+            }
+        }
+        for name in [
+            "pin",
+            "accessToken",
+            "tokenizer",
+            "axb",
+            "pen",
+            "x",
+            "",
+            "book",
+            "PIN_CODE",
+        ] {
+            let mut n = Vec::new();
+            normalize_into(name, &mut n);
+            let expected = naive
+                .iter()
+                .find(|(_, p)| p.matches(&n))
+                .map(|(rule, _)| *rule);
+            assert_eq!(index.first_match(&n), expected, "{name}");
+        }
     }
 }

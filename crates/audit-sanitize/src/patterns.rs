@@ -182,6 +182,10 @@ struct Group {
 /// contiguous group ranges from the left, longest first, so `4111 1111 1111 1111 756...` finds
 /// both numbers while a single 20-digit group holds no 16-digit card.
 fn scan_digit_groups(b: &[u8], kind: DigitKind, found: &mut dyn FnMut(usize, usize)) {
+    // both kinds need at least 13 digits
+    if b.iter().filter(|c| c.is_ascii_digit()).count() < 13 {
+        return;
+    }
     let mut groups: Vec<Group> = Vec::new();
     let mut i = 0;
     while i < b.len() {

@@ -12,7 +12,7 @@ use sha2::Sha256;
 use crate::config::{Action, PseudonymKey, RuleConfig, SanitizerConfig, default_rules};
 use crate::error::Error;
 use crate::json;
-use crate::key::{KeyPattern, normalize_into};
+use crate::key::{KeyIndex, KeyPattern, normalize_into};
 use crate::patterns::{self, ValuePattern};
 use crate::report::{Counts, SanitizeReport};
 
@@ -78,6 +78,8 @@ pub struct Sanitizer {
     pub(crate) value_rules: Vec<usize>,
     /// Index of the user-id rule.
     user_rule: Option<usize>,
+    /// The patterns of the key rules, for one pass over a name.
+    key_index: KeyIndex,
     key: Option<Keyed>,
 }
 
@@ -103,14 +105,7 @@ impl Sanitizer {
             Vec::new()
         };
         let mut names = HashSet::new();
-        let mut sanitizer = Self {
-            rules: Vec::new(),
-            node_rules: Vec::new(),
-            key_rules: Vec::new(),
-            value_rules: Vec::new(),
-            user_rule: None,
-            key,
-        };
+        let mut sanitizer = Self::empty(key);
         for (index, rule) in config.rules.iter().chain(defaults.iter()).enumerate() {
             let compiled = compile(index, rule)?;
             if !names.insert(compiled.name.clone()) {
@@ -122,10 +117,13 @@ impl Sanitizer {
                 });
             }
             let position = sanitizer.rules.len();
-            match compiled.target {
-                Target::Keys(_) => {
+            match &compiled.target {
+                Target::Keys(patterns) => {
                     sanitizer.node_rules.push(position);
                     sanitizer.key_rules.push(position);
+                    for pattern in patterns {
+                        sanitizer.key_index.add(position, pattern);
+                    }
                 }
                 Target::Pointer { .. } => sanitizer.node_rules.push(position),
                 Target::Value(_) => sanitizer.value_rules.push(position),
@@ -149,20 +147,20 @@ impl Sanitizer {
     /// ```
     #[must_use]
     pub fn with_defaults() -> Self {
-        let mut sanitizer = Self {
+        // the default rules are valid and need no key: this cannot fail
+        Self::new(&SanitizerConfig::default()).unwrap_or_else(|_| Self::empty(None))
+    }
+
+    fn empty(key: Option<Keyed>) -> Self {
+        Self {
             rules: Vec::new(),
-            node_rules: vec![0],
-            key_rules: vec![0],
-            value_rules: vec![1, 2, 3, 4],
+            node_rules: Vec::new(),
+            key_rules: Vec::new(),
+            value_rules: Vec::new(),
             user_rule: None,
-            key: None,
-        };
-        for (index, rule) in default_rules().iter().enumerate() {
-            if let Ok(compiled) = compile(index, rule) {
-                sanitizer.rules.push(compiled);
-            }
+            key_index: KeyIndex::default(),
+            key,
         }
-        sanitizer
     }
 
     /// The rule names, in the order they are tried.
@@ -247,10 +245,7 @@ impl Sanitizer {
 
     /// The first key rule matching the normalized name `name`.
     pub(crate) fn key_rule(&self, name: &[u8]) -> Option<usize> {
-        self.key_rules.iter().copied().find(|index| {
-            matches!(self.rules.get(*index), Some(Rule { target: Target::Keys(patterns), .. })
-                if patterns.iter().any(|p| p.matches(name)))
-        })
+        self.key_index.first_match(name)
     }
 
     /// Whether any value rule finds something in `text` (the first such rule).
