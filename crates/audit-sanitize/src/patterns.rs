@@ -73,6 +73,40 @@ pub(crate) fn may_match(b: &[u8]) -> bool {
     b.iter().any(|c| c.is_ascii_digit() || *c == b'@')
 }
 
+/// What one pass over a value tells about which patterns are possible in it.
+#[derive(Clone, Copy)]
+pub(crate) struct Profile {
+    at: bool,
+    digits: usize,
+}
+
+impl Profile {
+    pub(crate) fn of(b: &[u8]) -> Self {
+        let mut profile = Self {
+            at: false,
+            digits: 0,
+        };
+        for c in b {
+            if c.is_ascii_digit() {
+                profile.digits += 1;
+            } else if *c == b'@' {
+                profile.at = true;
+            }
+        }
+        profile
+    }
+
+    /// Whether `pattern` can occur (e-mail needs an `@`, cards and AHV numbers 13 digits, IBANs
+    /// 2 check digits).
+    pub(crate) fn allows(self, pattern: ValuePattern) -> bool {
+        match pattern {
+            ValuePattern::Email => self.at,
+            ValuePattern::PaymentCard | ValuePattern::Ahv => self.digits >= 13,
+            ValuePattern::Iban => self.digits >= 2,
+        }
+    }
+}
+
 /// Calls `found(start, end)` for every match of `pattern` in `b` (byte ranges, left to right,
 /// not overlapping each other). Ranges always fall on ASCII bytes, so on `char` boundaries.
 pub(crate) fn scan(pattern: ValuePattern, b: &[u8], found: &mut dyn FnMut(usize, usize)) {

@@ -253,24 +253,27 @@ impl Sanitizer {
         if !patterns::may_match(text.as_bytes()) {
             return None;
         }
+        let profile = patterns::Profile::of(text.as_bytes());
         self.value_rules.iter().copied().find(|index| {
             matches!(self.rules.get(*index), Some(Rule { target: Target::Value(p), .. })
-                if p.is_found_in(text))
+                if profile.allows(*p) && p.is_found_in(text))
         })
     }
 
     /// Applies the value rules to `text`.
     pub(crate) fn scan_value(&self, text: &str, counts: &mut Counts) -> ValueOutcome {
         let bytes = text.as_bytes();
-        if self.value_rules.is_empty() || !patterns::may_match(bytes) {
+        if self.value_rules.is_empty() {
             return ValueOutcome::Unchanged;
         }
+        let profile = patterns::Profile::of(bytes);
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
         for index in &self.value_rules {
             if let Some(Rule {
                 target: Target::Value(pattern),
                 ..
             }) = self.rules.get(*index)
+                && profile.allows(*pattern)
             {
                 patterns::scan(*pattern, bytes, &mut |start, end| {
                     found.push((start, end, *index));
