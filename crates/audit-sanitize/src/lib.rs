@@ -22,6 +22,10 @@
 //! The envelope (with the idempotence id) is never touched. `audit_builder` applies a sanitizer
 //! when a command is built (`AuditCommandBuilder::sanitizer`, `AuditCommandFactory::with_sanitizer`).
 //!
+//! JSON member names are matched by key rules, not searched for value patterns. A JSON document is
+//! parsed only when a cheap pre-scan of its bytes finds something a rule would change (or a
+//! pointer rule applies to it); unchanged documents keep their bytes.
+//!
 //! The secret key names are kept separate from `audit_support::is_secret`: that list names Kafka
 //! client properties (`jaas`, `ssl.key.pem`, `keystore`), this one business data keys (`cookie`,
 //! `authorization`, `iban`), matched after normalization.
