@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use audit_sanitize::{SanitizeReport, Sanitizer};
 use audit_schema::{
     AuditContext, AuditEventDataElement, AuditEventDetails, AuditEventType, AuditSystemComponent,
     AuditTrigger, AuditUser, AvroMessageIdentity, AvroMessagePublisher, AvroMessageType,
@@ -84,6 +85,7 @@ enum CallFailure {
 /// | [`idempotence_id`](Self::idempotence_id) | `idempotenceId` | the explicit idempotence id (never regenerated, never replaced by a derived one, replaced by a later explicit one); a blank id is not taken and fails the builder (jEAP throws at the call, `build` returns [`Error::Blank`]) |
 /// | [`audited_object`](Self::audited_object) | `setAuditObject` + `addAuditObjectData*` | the audited object with its data |
 /// | [`variant`](Self::variant) | `variant` | `type.variant` |
+/// | [`sanitizer`](Self::sanitizer) | (none) | the sanitizer applied to every command built |
 /// | [`build`](Self::build) | `build` | nothing: first the first failed call's error, if any; else the command gets the builder's process id, the context as set, the explicit or derived idempotence id or else the default one computed from the state at this call |
 ///
 /// A failed call (a process-id conflict, a blank idempotence id) is remembered, the first one
@@ -152,6 +154,8 @@ pub struct AuditCommandBuilder {
     /// `build` reports it before anything else. Later calls never heal it.
     failure: Option<CallFailure>,
     clock: ClockRef,
+    /// Applied to every command built (see [`AuditCommandBuilder::sanitizer`]).
+    sanitizer: Option<Arc<Sanitizer>>,
 }
 
 impl AuditCommandBuilder {
@@ -185,6 +189,7 @@ impl AuditCommandBuilder {
             variant: None,
             failure: None,
             clock: ClockRef::System,
+            sanitizer: None,
         }
     }
 
@@ -523,6 +528,38 @@ impl AuditCommandBuilder {
         self
     }
 
+    /// Applies `sanitizer` to every command this builder builds (see the `audit_sanitize`
+    /// crate): sensitive event data and object data are masked, dropped or pseudonymized before
+    /// [`build`](Self::build) returns; [`build_with_report`](Self::build_with_report) also says
+    /// what changed. The envelope and an explicit or message-derived idempotence id are never
+    /// touched. When the sanitizer pseudonymizes the user id, the default idempotence id is
+    /// derived from the pseudonym (the user id as it goes on the wire), so the clear user id never
+    /// travels and the id stays stable.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use audit_builder::AuditCommandBuilder;
+    /// use audit_sanitize::{MASK, Sanitizer};
+    /// use chrono::Utc;
+    /// let command = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .sanitizer(Arc::new(Sanitizer::with_defaults()))
+    ///     .event_data("password", "hunter2")
+    ///     .user("u1", "idp")
+    ///     .build()?;
+    /// assert_eq!(command.payload.event.event_data.unwrap()[0].value, MASK);
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn sanitizer(mut self, sanitizer: Arc<Sanitizer>) -> Self {
+        self.sanitizer = Some(sanitizer);
+        self
+    }
+
+    pub(crate) fn with_sanitizer_ref(mut self, sanitizer: Option<Arc<Sanitizer>>) -> Self {
+        self.sanitizer = sanitizer;
+        self
+    }
+
     pub(crate) fn with_clock_ref(mut self, clock: ClockRef) -> Self {
         self.clock = clock;
         self
@@ -549,6 +586,38 @@ impl AuditCommandBuilder {
     /// # Ok::<(), audit_builder::Error>(())
     /// ```
     pub fn build(&self) -> Result<CreateAuditRecordCommand, Error> {
+        self.build_with_report().map(|(command, _)| command)
+    }
+
+    /// [`build`](Self::build), and what the [`sanitizer`](Self::sanitizer) changed (counts per
+    /// rule, never values; empty without a sanitizer).
+    ///
+    /// # Errors
+    /// As [`build`](Self::build).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use audit_builder::AuditCommandBuilder;
+    /// use audit_sanitize::Sanitizer;
+    /// use chrono::Utc;
+    /// let (_, report) = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+    ///     .sanitizer(Arc::new(Sanitizer::with_defaults()))
+    ///     .event_data("contact", "alice@example.org")
+    ///     .user("u1", "idp")
+    ///     .build_with_report()?;
+    /// assert_eq!(report.count("default-email"), 1);
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    pub fn build_with_report(&self) -> Result<(CreateAuditRecordCommand, SanitizeReport), Error> {
+        let mut command = self.build_unsanitized()?;
+        let report = match &self.sanitizer {
+            Some(sanitizer) => sanitizer.sanitize(&mut command),
+            None => SanitizeReport::default(),
+        };
+        Ok((command, report))
+    }
+
+    fn build_unsanitized(&self) -> Result<CreateAuditRecordCommand, Error> {
         match &self.failure {
             None => {}
             Some(CallFailure::ProcessIdConflict { builder, context }) => {
@@ -620,7 +689,18 @@ impl AuditCommandBuilder {
                 require(consumed, Field::ConsumedIdempotenceId)?;
                 audit_schema::format_compact!("audit-{consumed}")
             }
-            None => self.default_idempotence_id(trigger_key).into(),
+            None => {
+                // with a sanitizer that pseudonymizes the user id: the id as it goes on the wire
+                let pseudonym = match trigger {
+                    Trigger::User { id, .. } => self
+                        .sanitizer
+                        .as_ref()
+                        .and_then(|sanitizer| sanitizer.user_id_pseudonym(id)),
+                    Trigger::System { .. } => None,
+                };
+                self.default_idempotence_id(pseudonym.as_deref().unwrap_or(trigger_key))
+                    .into()
+            }
         };
         let event_data = if self.event_data.is_empty() {
             None

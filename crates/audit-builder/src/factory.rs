@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use audit_sanitize::Sanitizer;
 use audit_schema::CompactString;
 use chrono::{DateTime, Utc};
 
@@ -50,6 +51,7 @@ pub struct AuditCommandFactory {
     service: String,
     system: String,
     clock: ClockRef,
+    sanitizer: Option<Arc<Sanitizer>>,
 }
 
 impl AuditCommandFactory {
@@ -72,6 +74,7 @@ impl AuditCommandFactory {
             service,
             system,
             clock: ClockRef::System,
+            sanitizer: None,
         })
     }
 
@@ -125,6 +128,25 @@ impl AuditCommandFactory {
         self
     }
 
+    /// Applies `sanitizer` to every command of the builders made from now on (see
+    /// [`AuditCommandBuilder::sanitizer`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use audit_builder::AuditCommandFactory;
+    /// use audit_sanitize::{MASK, Sanitizer};
+    /// use chrono::Utc;
+    /// let audit = AuditCommandFactory::new("svc", "SYS")?.with_sanitizer(Arc::new(Sanitizer::with_defaults()));
+    /// let command = audit.builder(Utc::now()).event_data("apiKey", "k-1").user("u1", "idp").build()?;
+    /// assert_eq!(command.payload.event.event_data.unwrap()[0].value, MASK);
+    /// # Ok::<(), audit_builder::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_sanitizer(mut self, sanitizer: Arc<Sanitizer>) -> Self {
+        self.sanitizer = Some(sanitizer);
+        self
+    }
+
     /// A builder for an action that happened at `timestamp`.
     ///
     /// ```
@@ -138,6 +160,7 @@ impl AuditCommandFactory {
     pub fn builder(&self, timestamp: DateTime<Utc>) -> AuditCommandBuilder {
         AuditCommandBuilder::new(self.service.clone(), self.system.clone(), timestamp)
             .with_clock_ref(self.clock.clone())
+            .with_sanitizer_ref(self.sanitizer.clone())
     }
 
     /// A builder for an action that happened at `timestamp` within the process `process_id`.

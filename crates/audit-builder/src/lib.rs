@@ -9,6 +9,10 @@
 //! `{system}-{service}-{EVENT_TYPE}-{user id | component}-{timestamp}` with the timestamp printed
 //! like Java's `Instant.toString()`). Every rule violation is an [`Error`], never a panic.
 //!
+//! A [`Sanitizer`] (crate `audit_sanitize`) set on the builder or the factory masks, drops or
+//! pseudonymizes sensitive event data and object data when the command is built
+//! ([`AuditCommandBuilder::sanitizer`], [`AuditCommandBuilder::build_with_report`]).
+//!
 //! [`AuditCommandFactory`] holds the service and system names (from code, a [`PublisherConfig`]
 //! or the environment variables `AUDIT_SERVICE_NAME` / `AUDIT_SYSTEM_NAME`) so call sites only
 //! pass the timestamp.
@@ -65,3 +69,6 @@ pub use error::{Error, Field};
 pub use factory::{AuditCommandFactory, PublisherConfig, SERVICE_NAME_ENV, SYSTEM_NAME_ENV};
 pub use object::{AuditedObject, ObjectData};
 pub use trigger::{JeapMessage, JwtClaims, TokenSubject};
+
+/// The sanitizer a builder can apply ([`AuditCommandBuilder::sanitizer`]), from `audit_sanitize`.
+pub use audit_sanitize::{SanitizeReport, Sanitizer};

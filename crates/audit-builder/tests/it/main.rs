@@ -12,6 +12,7 @@ mod call_orders;
 mod conveniences;
 mod idempotence;
 mod props;
+mod sanitize;
 
 use audit_builder::CreateAuditRecordCommand;
 use chrono::{DateTime, NaiveDate, Utc};
