@@ -4,35 +4,14 @@
 //! Run: `cargo bench -p audit-builder --bench build`
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod fixture;
+
 use std::hint::black_box;
 
-use audit_builder::{
-    AuditCommandFactory, AuditEventType, AuditObjectDataRole, AuditedObject, ObjectData,
-};
-use chrono::{DateTime, Utc};
+use audit_builder::AuditCommandFactory;
+use chrono::DateTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-
-fn typical(factory: &AuditCommandFactory, at: DateTime<Utc>) -> audit_builder::AuditCommandBuilder {
-    factory
-        .builder(at)
-        .event_type(AuditEventType::Modified)
-        .context_with_process_id("pay-invoice", "process-4711")
-        .event_data("channel", "web")
-        .event_data("client", "10.0.0.7")
-        .event_data("reason", "customer request")
-        .user(
-            "f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
-            "https://idp.example/realms/bit",
-        )
-        .audited_object(
-            AuditedObject::new("Invoice", "INV-2026-000123")
-                .version("7")
-                .data(ObjectData::value("status", "PAID").role(AuditObjectDataRole::New))
-                .data(ObjectData::null_value("dueDate").role(AuditObjectDataRole::Old))
-                .json_bytes("amount", br#"{"value":1250.5,"currency":"CHF"}"#.to_vec())
-                .s3("scan", "s3://invoices/2026/INV-2026-000123.pdf"),
-        )
-}
+use fixture::typical;
 
 fn bench(c: &mut Criterion) {
     let factory = AuditCommandFactory::new("invoice-service", "BILLING").unwrap();

@@ -5,6 +5,8 @@
 //! Run: `cargo bench -p audit-builder --bench sanitize`
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod fixture;
+
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -14,28 +16,7 @@ use audit_builder::{
 use audit_sanitize::{Action, RuleConfig, SanitizerConfig, ValuePattern};
 use chrono::{DateTime, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-
-fn typical(factory: &AuditCommandFactory, at: DateTime<Utc>) -> audit_builder::AuditCommandBuilder {
-    factory
-        .builder(at)
-        .event_type(AuditEventType::Modified)
-        .context_with_process_id("pay-invoice", "process-4711")
-        .event_data("channel", "web")
-        .event_data("client", "10.0.0.7")
-        .event_data("reason", "customer request")
-        .user(
-            "f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
-            "https://idp.example/realms/bit",
-        )
-        .audited_object(
-            AuditedObject::new("Invoice", "INV-2026-000123")
-                .version("7")
-                .data(ObjectData::value("status", "PAID").role(AuditObjectDataRole::New))
-                .data(ObjectData::null_value("dueDate").role(AuditObjectDataRole::Old))
-                .json_bytes("amount", br#"{"value":1250.5,"currency":"CHF"}"#.to_vec())
-                .s3("scan", "s3://invoices/2026/INV-2026-000123.pdf"),
-        )
-}
+use fixture::typical;
 
 /// The typical command with sensitive data in it: a token, an e-mail address in free text, a JSON
 /// document with an IBAN member and a card number.
