@@ -22,4 +22,8 @@
     clippy::indexing_slicing
 )]
 
+mod acceptance;
+mod cases;
+mod python;
+mod schema;
 mod snapshot;
