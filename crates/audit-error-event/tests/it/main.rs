@@ -24,6 +24,7 @@
 
 mod acceptance;
 mod cases;
+mod fill;
 mod python;
 mod schema;
 mod snapshot;
