@@ -225,3 +225,27 @@ fn subjects_and_schema_texts() {
     }
     assert_eq!(codes::DESERIALIZATION_FAILED, "DESERIALIZATION_FAILED");
 }
+
+/// A command only the newest version can hold (a value-less `AuditObjectDataValue`) decodes as
+/// that version: the versions are tried newest first.
+#[test]
+fn decode_command_tries_the_newest_version_first() {
+    let mut cmd = command();
+    cmd.payload.audited_data = Some(audit_schema::AuditObject {
+        r#type: "Letter".into(),
+        id: "L-1".into(),
+        version: None,
+        object_data: Some(vec![audit_schema::AuditObjectData::AuditObjectDataValue(
+            audit_schema::AuditObjectDataValue {
+                role: None,
+                name: "subject".into(),
+                value: None,
+            },
+        )]),
+    });
+    assert!(cmd.to_avro_datum_as(SchemaVersion::V1_0_0).is_err());
+    let value = confluent::frame(5, &cmd.to_avro_datum());
+    let decoded = decode_command(&value).unwrap();
+    assert_eq!(decoded.version, SchemaVersion::LATEST);
+    assert_eq!(decoded.command, cmd);
+}
