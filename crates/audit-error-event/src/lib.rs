@@ -98,6 +98,7 @@ mod key_generated {
 mod codec;
 mod error;
 mod fill;
+pub mod json;
 mod stack;
 
 pub use codec::{

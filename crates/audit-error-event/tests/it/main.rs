@@ -25,6 +25,7 @@
 mod acceptance;
 mod cases;
 mod fill;
+mod json;
 mod python;
 mod schema;
 mod snapshot;
