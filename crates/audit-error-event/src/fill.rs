@@ -298,6 +298,11 @@ pub struct ErrorEventConfig {
     pub stack_trace_hash: bool,
     /// The headers copied into `failedMessageMetadata.headers` (default [`PRESERVED_HEADERS`]).
     pub preserved_headers: Vec<String>,
+    /// Whether a value without [`FailedRecord::with_message`] is decoded here for the metadata
+    /// and the key (default on). Off: only a message the consumer supplies counts, as in jEAP,
+    /// whose error handler only has the message when the value deserialized (a record rejected
+    /// before deserializing, e.g. by the signature check, then gets no message metadata).
+    pub decode_value: bool,
 }
 
 impl ErrorEventConfig {
@@ -318,6 +323,7 @@ impl ErrorEventConfig {
             stack_trace_max_length: DEFAULT_STACK_TRACE_MAX_LENGTH,
             stack_trace_hash: true,
             preserved_headers: PRESERVED_HEADERS.iter().map(|h| (*h).to_owned()).collect(),
+            decode_value: true,
         })
     }
 
@@ -332,6 +338,13 @@ impl ErrorEventConfig {
     #[must_use]
     pub fn with_stack_trace_hash(mut self, on: bool) -> Self {
         self.stack_trace_hash = on;
+        self
+    }
+
+    /// With decoding of the failed value on or off (see [`ErrorEventConfig::decode_value`]).
+    #[must_use]
+    pub fn with_decode_value(mut self, on: bool) -> Self {
+        self.decode_value = on;
         self
     }
 
@@ -360,6 +373,7 @@ impl ErrorEventConfig {
             None => {
                 decoded = record
                     .value
+                    .filter(|_| self.decode_value)
                     .and_then(|v| crate::decode_command(v).ok())
                     .map(|d| d.command);
                 decoded.as_ref()

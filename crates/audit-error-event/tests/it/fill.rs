@@ -249,3 +249,18 @@ fn decode_command_tries_the_newest_version_first() {
     assert_eq!(decoded.version, SchemaVersion::LATEST);
     assert_eq!(decoded.command, cmd);
 }
+
+#[test]
+fn without_value_decoding_only_a_supplied_message_counts() {
+    let cmd = command();
+    let value = confluent::frame(3, &cmd.to_avro_datum());
+    let record = FailedRecord::new(TOPIC, 1, 2).with_value(Some(&value));
+    let error = ErrorInfo::new("E", Temporality::Permanent, "m");
+    let config = config().with_decode_value(false);
+    let out = config.build_event(&record, &error, identity(9));
+    assert_eq!(out.event.payload.failed_message_metadata, None);
+    assert_eq!(out.key.key, identity(9).idempotence_id);
+    assert_eq!(out.event.process_id, None);
+    let out = config.build_event(&record.with_message(&cmd), &error, identity(9));
+    assert_eq!(out.key.key, cmd.identity.id.as_str());
+}
