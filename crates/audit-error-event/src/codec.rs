@@ -3,7 +3,7 @@
 
 use audit_schema::{CreateAuditRecordCommand, SchemaVersion, confluent};
 
-use crate::rt::Reader;
+use crate::rt::{DecodeError, Reader};
 use crate::{EVENT_FULL_NAME, Error, KEY_FULL_NAME};
 use crate::{MessageProcessingFailedEvent, MessageProcessingFailedMessageKey};
 
@@ -28,8 +28,10 @@ impl MessageProcessingFailedEvent {
         self.avro_encode(out);
     }
 
-    /// Decodes a datum written with the event schema. Trailing bytes are an error. Every
-    /// length is checked against the remaining input before anything is allocated.
+    /// Decodes a datum written with the event schema. Trailing bytes are an error. Like
+    /// audit-schema's decoders, it holds at most the input's size plus
+    /// `audit_schema::DECODE_ALLOC_SLACK` bytes of heap before it has validated the whole input
+    /// (without allocating), so malformed input cannot make it allocate more than that.
     ///
     /// # Errors
     /// [`Error::Decode`] naming the value (path) and byte offset.
@@ -38,7 +40,7 @@ impl MessageProcessingFailedEvent {
             what: EVENT,
             source,
         };
-        let mut r = Reader::new(bytes);
+        let mut r = Reader::bounded(bytes, validate_event, 0);
         let mut v = Self::AVRO_EMPTY;
         v.avro_decode_into(&mut r).map_err(decode)?;
         r.finish().map_err(decode)?;
@@ -72,6 +74,89 @@ impl MessageProcessingFailedMessageKey {
         r.finish().map_err(decode)?;
         Ok(v)
     }
+}
+
+/// Walks a whole event datum without allocating, with the decoder's checks (the
+/// [`Validator`](crate::rt::Validator) of the bounded event decoder).
+fn validate_event(datum: &[u8], _tag: usize) -> Result<(), DecodeError> {
+    fn string(r: &mut Reader<'_>, field: &'static str) -> Result<(), DecodeError> {
+        r.read_str().map(|_| ()).map_err(|e| e.field(field))
+    }
+    fn bytes(r: &mut Reader<'_>, field: &'static str) -> Result<(), DecodeError> {
+        r.skip_bytes().map_err(|e| e.field(field))
+    }
+    fn long(r: &mut Reader<'_>, field: &'static str) -> Result<(), DecodeError> {
+        r.read_long().map(|_| ()).map_err(|e| e.field(field))
+    }
+    /// `["null", T]`
+    fn optional(
+        r: &mut Reader<'_>,
+        field: &'static str,
+        value: fn(&mut Reader<'_>, &'static str) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        match r.read_union_index(2).map_err(|e| e.field(field))? {
+            0 => Ok(()),
+            _ => value(r, field),
+        }
+    }
+    fn strings(
+        r: &mut Reader<'_>,
+        record: &'static str,
+        fields: &[&'static str],
+    ) -> Result<(), DecodeError> {
+        for f in fields {
+            string(r, f).map_err(|e| e.field(record))?;
+        }
+        Ok(())
+    }
+    fn metadata(r: &mut Reader<'_>, field: &'static str) -> Result<(), DecodeError> {
+        let inner = |r: &mut Reader<'_>| -> Result<(), DecodeError> {
+            optional(r, "eventId", string)?;
+            optional(r, "idempotenceId", string)?;
+            optional(r, "created", long)?;
+            for f in ["system", "service", "messageTypeName", "messageTypeVersion"] {
+                optional(r, f, string)?;
+            }
+            // map<bytes>: a key and a value of at least one byte each
+            let mut items = 0usize;
+            loop {
+                let n = r
+                    .read_block_count(2, items)
+                    .map_err(|e| e.field("headers"))?;
+                if n == 0 {
+                    return Ok(());
+                }
+                for _ in 0..n {
+                    let key = r.read_str().map_err(|e| e.field("headers"))?;
+                    r.skip_bytes().map_err(|e| e.key(key).field("headers"))?;
+                }
+                items = items.saturating_add(n);
+            }
+        };
+        inner(r).map_err(|e| e.field(field))
+    }
+    let mut r = Reader::new(datum);
+    let r = &mut r;
+    strings(r, "identity", &["eventId", "idempotenceId"])?;
+    long(r, "created").map_err(|e| e.field("identity"))?;
+    strings(r, "type", &["name", "version"])?;
+    strings(r, "publisher", &["system", "service"])?;
+    strings(r, "message", &["type", "topicName", "partition", "offset"])
+        .map_err(|e| e.field("references"))?;
+    strings(r, "errorType", &["type", "temporality", "code"]).map_err(|e| e.field("references"))?;
+    let payload = |r: &mut Reader<'_>| -> Result<(), DecodeError> {
+        bytes(r, "originalMessage")?;
+        optional(r, "originalKey", bytes)?;
+        string(r, "errorMessage")?;
+        for f in ["errorDescription", "stackTrace", "stackTraceHash"] {
+            optional(r, f, string)?;
+        }
+        optional(r, "failedMessageMetadata", metadata)
+    };
+    payload(r).map_err(|e| e.field("payload"))?;
+    optional(r, "processId", string)?;
+    string(r, "domainEventVersion")?;
+    r.finish()
 }
 
 /// The subject of the event's value schema on `topic` under TopicRecordNameStrategy (jEAP's

@@ -11,9 +11,12 @@
 //! - `snapshot`: the generated code equals the committed snapshots;
 //! - `schema`: the vendored `.avsc` against a second derivation (the Avro IDL compiled by the
 //!   `avdl` crate, and Python `avro`'s parse);
-//! - `fill`: every field of the event as jEAP's error handler fills it;
-//! - `python`: acceptance 3 of issue 15, the events decoded by Python `avro` against the
-//!   vendored schema.
+//! - `acceptance`: acceptance 3 of issue 15, the events (`cases`) decoded by Python `avro` and
+//!   `fastavro` against the vendored schema, every field and the original bytes checked;
+//! - `fill`: the filling rules beyond those cases, the codec round trip, the subjects;
+//! - `json`: the JSON rendering with the failed command;
+//! - `malformed`: typed errors and the decoder's heap bound on malformed datums;
+//! - `python`: running the Python judges.
 
 #![allow(
     clippy::unwrap_used,
@@ -26,6 +29,7 @@ mod acceptance;
 mod cases;
 mod fill;
 mod json;
+mod malformed;
 mod python;
 mod schema;
 mod snapshot;
