@@ -20,7 +20,8 @@
 //!   [`ErrorEventConfig::stack_trace_max_length`] (jEAP's default 7000) with `...` appended;
 //!   `stackTraceHash`: [`stack_trace_hash`] (jEAP's `StackHasher` formula over the chain);
 //! - `payload.failedMessageMetadata`: when the value is a decodable `CreateAuditRecordCommand`
-//!   (given as [`FailedRecord::with_message`], else decoded here with audit-schema's decoder), its
+//!   (given as [`FailedRecord::with_message`], else decoded here with audit-schema's decoder
+//!   unless [`ErrorEventConfig::with_decode_value`] turns that off), its
 //!   identity id and idempotence id, created, publisher system and service, type name and version;
 //!   `headers` holds the last value of each preserved header ([`PRESERVED_HEADERS`]: jEAP's
 //!   encryption and signature headers) the record carries; `null` when the message cannot be read
@@ -36,7 +37,12 @@
 //! The records go to Kafka Confluent-framed ([`ErrorEvent::framed_value`],
 //! [`ErrorEvent::framed_key`]) with the schema ids registered under TopicRecordNameStrategy
 //! subjects ([`value_subject`], [`key_subject`]) for the schema texts [`EVENT_SCHEMA_JSON`] and
-//! [`KEY_SCHEMA_JSON`].
+//! [`KEY_SCHEMA_JSON`]. [`json::to_json_with_failed_command`] renders an event for people (the
+//! CLI's `audit decode --error-event`).
+//!
+//! Where this differs from jEAP on purpose (Rust has no exception classes or stack frames: the
+//! stack trace is the cause chain, its hash jEAP's formula over the chain's kinds) is listed in
+//! the crate's `README-section.md`.
 //!
 //! # Quick start
 //!
