@@ -148,6 +148,7 @@ Examples:
   audit decode msg.bin --framing confluent --registry http://localhost:8081
   audit decode msg.bin --framing single-object                 # version from the fingerprint
   kafka-console-consumer ... | audit decode --framing confluent --registry $SR
+  audit decode error.bin --error-event --framing confluent    # jEAP error-topic record value
 
 Exit codes: 0 decoded, 2 truncated or invalid bytes, unknown schema id or version, 3 I/O or registry failure.")]
 pub(crate) struct DecodeArgs {
@@ -163,6 +164,11 @@ pub(crate) struct DecodeArgs {
     /// The writer's schema version (unframed bytes, or a Confluent id without --registry).
     #[arg(long, value_name = "1.0.x")]
     writer_version: Option<String>,
+    /// The input is a jEAP error-topic record value (`MessageProcessingFailedEvent`, bare or
+    /// Confluent-framed): prints the event and, when the failed record's value is a
+    /// `CreateAuditRecordCommand` of a known version, that command decoded.
+    #[arg(long, conflicts_with_all = ["writer_version"])]
+    error_event: bool,
     #[command(flatten)]
     registry: RegistryFlags,
 }
@@ -182,9 +188,65 @@ pub(crate) fn decode(args: DecodeArgs) -> Result<(), CliError> {
         Some(h) => parse_hex(h)?,
         None => read_input(args.input.as_ref())?,
     };
+    if args.error_event {
+        return decode_error_event(&args, &bytes);
+    }
     let (command, info) = decode_bytes(&args, &bytes)?;
     eprintln!("audit: {info}");
     println!("{}", audit_schema::json::to_json_string_pretty(&command));
+    Ok(())
+}
+
+/// `audit decode --error-event`: the event (the schema is built in, so a Confluent id is
+/// reported, not looked up) and the failed command when it is one.
+fn decode_error_event(args: &DecodeArgs, bytes: &[u8]) -> Result<(), CliError> {
+    if bytes.is_empty() {
+        return Err(CliError::input("no input bytes"));
+    }
+    let not_event = |e| CliError::input_from("the bytes are not a MessageProcessingFailedEvent", e);
+    let (event, info) = match args.framing {
+        Framing::None => (
+            audit_error_event::MessageProcessingFailedEvent::from_avro_datum(bytes)
+                .map_err(not_event)?,
+            "MessageProcessingFailedEvent 1.0.0 (unframed)".to_owned(),
+        ),
+        Framing::Confluent => {
+            let (id, event) = audit_error_event::decode_framed_value(bytes).map_err(not_event)?;
+            (
+                event,
+                format!("MessageProcessingFailedEvent 1.0.0 (schema id {id}, not looked up)"),
+            )
+        }
+        Framing::SingleObject => {
+            return Err(CliError::input(
+                "--error-event takes an unframed or Confluent-framed value (jEAP sends Confluent)",
+            ));
+        }
+    };
+    let rendered = audit_error_event::json::to_json_with_failed_command(&event);
+    let failed = match audit_error_event::decode_command(&event.payload.original_message) {
+        Ok(d) => format!(
+            "failed command: schema id {}, read as version {}",
+            d.schema_id,
+            d.version.as_str()
+        ),
+        Err(e) => {
+            let mut reason = e.to_string();
+            let mut next = std::error::Error::source(&e);
+            while let Some(cause) = next {
+                reason = format!("{reason}: {cause}");
+                next = cause.source();
+            }
+            format!(
+                "the failed record is not a CreateAuditRecordCommand of a known version ({reason})"
+            )
+        }
+    };
+    eprintln!("audit: {info}; {failed}");
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&rendered).unwrap_or_default()
+    );
     Ok(())
 }
 

@@ -292,3 +292,79 @@ fn bad_decode_input() -> TestResult {
     assert_fails(&out, 2, "written with schema 1.0.0");
     Ok(())
 }
+
+/// `audit decode --error-event`: a jEAP error-topic value (Confluent-framed
+/// `MessageProcessingFailedEvent`) is printed with the failed command decoded when the failed
+/// record holds one, and without it (but with the reason) when it does not.
+#[test]
+fn decode_error_event_shows_the_failed_command() -> TestResult {
+    use audit_error_event::{
+        ErrorEventConfig, ErrorInfo, EventIdentity, FailedRecord, RecordPart, Temporality,
+    };
+    let tmp = tempfile::tempdir()?;
+    let config = ErrorEventConfig::new("JME", "jme-audit-consumer")?;
+    let cmd = command(true);
+    let value = audit_schema::confluent::frame(21, &cmd.to_avro_datum());
+    let record = FailedRecord::new("audit", 2, 9).with_value(Some(&value));
+    let error = ErrorInfo::new("HANDLER_FAILED", Temporality::Temporary, "db down");
+    let event = config.build_event(&record, &error, EventIdentity::generate());
+    let file = tmp.path().join("error.bin");
+    std::fs::write(&file, event.framed_value(33))?;
+    let out = audit()?
+        .args(["decode", "--error-event", "--framing", "confluent"])
+        .arg(&file)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("schema id 33"), "{stderr}");
+    assert!(
+        stderr.contains("failed command: schema id 21, read as version 1.0.2"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["failedCommand"]["command"], json::to_json(&cmd));
+    assert_eq!(v["errorEvent"]["payload"]["errorMessage"], "db down");
+    assert_eq!(
+        v["errorEvent"]["references"]["errorType"]["temporality"],
+        "TEMPORARY"
+    );
+
+    // a poison value: the event, no command; unframed input works too
+    let poison = b"\x00\x00\x00\x00\x05\xff\xfe";
+    let cause = std::io::Error::other("bad");
+    let error = ErrorInfo::deserialization_failed(RecordPart::Value, &cause);
+    let record = FailedRecord::new("audit", 0, 1).with_value(Some(poison));
+    let event = config.build_event(&record, &error, EventIdentity::generate());
+    let out = audit()?
+        .args([
+            "decode",
+            "--error-event",
+            "--hex",
+            &hex::encode(event.value_datum()),
+        ])
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("not a CreateAuditRecordCommand"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(v["failedCommand"], serde_json::Value::Null);
+    assert_eq!(
+        v["errorEvent"]["payload"]["originalMessage"],
+        serde_json::json!({"base64": "AAAAAAX//g=="})
+    );
+
+    // a command is not an error event
+    let out = audit()?
+        .args([
+            "decode",
+            "--error-event",
+            "--hex",
+            &hex::encode(cmd.to_avro_datum()),
+        ])
+        .output()?;
+    assert_fails(&out, 2, "not a MessageProcessingFailedEvent");
+    Ok(())
+}
