@@ -14,6 +14,7 @@
     clippy::cast_possible_truncation,
     clippy::cast_precision_loss,
     clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,

@@ -215,7 +215,7 @@ impl StoredRecord {
 pub(crate) fn ceil_micros(t: DateTime<Utc>, field: &'static str) -> Result<i64> {
     let micros = t
         .timestamp_micros()
-        .checked_add(i64::from(t.timestamp_subsec_nanos() % 1000 != 0));
+        .checked_add(i64::from(!t.timestamp_subsec_nanos().is_multiple_of(1000)));
     match micros {
         Some(m) if DateTime::from_timestamp_micros(m).is_some() => Ok(m),
         _ => Err(Error::TimestampOutOfRange { field }),
@@ -223,10 +223,12 @@ pub(crate) fn ceil_micros(t: DateTime<Utc>, field: &'static str) -> Result<i64> 
 }
 
 /// Microseconds since the epoch, truncated (stored values).
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn from_micros(id: i64, m: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_micros(m).ok_or_else(|| Error::Corrupt {
         id,
@@ -266,6 +268,7 @@ pub(crate) struct Columns<'a> {
 }
 
 /// The inserted columns (all but `id`), in [`Columns`] order.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) const INSERT_COLUMNS: &str = "message_id, idempotence_id, event_ts, created_ts, \
     received_ts, service, system, event_type, use_case, process_id, trigger_kind, user_id, \
     identity_provider, trigger_department, trigger_system, trigger_component, object_type, \
@@ -273,6 +276,7 @@ pub(crate) const INSERT_COLUMNS: &str = "message_id, idempotence_id, event_ts, c
     source_offset, http_client, document";
 
 /// Number of [`INSERT_COLUMNS`].
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) const INSERT_COLUMN_COUNT: usize = 26;
 
 impl<'a> Columns<'a> {

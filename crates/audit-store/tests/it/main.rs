@@ -9,6 +9,7 @@
     clippy::expect_used,
     clippy::indexing_slicing,
     clippy::panic,
+    clippy::result_large_err,
     missing_docs
 )]
 //! Integration tests of audit-store against real PostgreSQL (a fresh database per test) and
