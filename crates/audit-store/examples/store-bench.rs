@@ -8,7 +8,8 @@
 //! ```text
 //! cargo run --release -p audit-store --example store-bench -- [records] [batch] [queries] [sqlite-records]
 //! ```
-//! Defaults: 1,000,000 records, batches of 1,000, 1,000 queries per filter, 200,000 SQLite records.
+//! Defaults: 1,000,000 records, batches of 1,000, 1,000 queries per filter, 200,000 SQLite records
+//! (`records` 0: SQLite only).
 //! PostgreSQL: `AUDIT_PG_URL` (default postgres://postgres@127.0.0.1:5432), a fresh database.
 #![allow(
     clippy::cast_possible_truncation,
@@ -148,6 +149,9 @@ async fn main() {
         "SQLite: inserted {sqlite_records} records in batches of {batch}: {rate:.0} records/s"
     );
 
+    if records == 0 {
+        return;
+    }
     let db = audit_testkit::PgDatabase::create().await.unwrap();
     let pg = AuditStore::connect(db.url()).await.unwrap();
     pg.migrate().await.unwrap();
