@@ -3,9 +3,7 @@
 use std::cell::Cell;
 use std::fmt::Write as _;
 
-use apache_avro::Schema;
-
-use crate::model::{Model, Shape, field_ident, min_size, variant_ident};
+use crate::model::{Model, Schema, Shape, field_ident, min_size, variant_ident};
 use crate::{Error, index_stmt, lit};
 
 /// Fresh local variable names.
@@ -152,7 +150,7 @@ pub(crate) fn enc(m: &Model<'_>, s: &Schema, v: &str, vars: &Vars) -> Result<Str
         Schema::TimestampMicros => format!("{rt}::write_timestamp_micros(out, {v});"),
         Schema::Float | Schema::Double => format!("out.extend_from_slice(&{v}.to_le_bytes());"),
         Schema::Bytes => format!("{rt}::write_bytes(out, {v});"),
-        Schema::String | Schema::Uuid(_) => format!("{rt}::write_str(out, {v});"),
+        Schema::String | Schema::Uuid => format!("{rt}::write_str(out, {v});"),
         Schema::Fixed(_) => format!("out.extend_from_slice({v});"),
         Schema::Record(_) | Schema::Enum(_) | Schema::Ref { .. } => {
             format!("{v}.avro_encode(out);")
@@ -307,7 +305,7 @@ pub(crate) fn empty(m: &Model<'_>, s: &Schema) -> Result<String, Error> {
         | Schema::LocalTimestampMillis
         | Schema::LocalTimestampMicros
         | Schema::LocalTimestampNanos => "0".into(),
-        Schema::String | Schema::Uuid(_) => match m.string_type() {
+        Schema::String | Schema::Uuid => match m.string_type() {
             "String" => "String::new()".into(),
             ty => format!("{ty}::const_new(\"\")"),
         },
@@ -447,9 +445,9 @@ pub(crate) fn dec_v(
         Schema::Float => me("r.read_float()"),
         Schema::Double => me("r.read_double()"),
         Schema::Bytes if view => me("r.read_bytes_ref()"),
-        Schema::String | Schema::Uuid(_) if view => me("r.read_str()"),
+        Schema::String | Schema::Uuid if view => me("r.read_str()"),
         Schema::Bytes => me("r.read_bytes()"),
-        Schema::String | Schema::Uuid(_) => me(&m.read_string_call()),
+        Schema::String | Schema::Uuid => me(&m.read_string_call()),
         Schema::Fixed(f) => me(&format!("r.read_fixed::<{}>()", f.size)),
         Schema::Record(_) | Schema::Enum(_) | Schema::Ref { .. } => {
             if view && m.borrows(s) {

@@ -2,84 +2,294 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use apache_avro::Schema;
-use apache_avro::schema::{UnionSchema, UuidSchema};
-use audit_avro_model::{Kind, Prim};
+use audit_avro_model::{Kind, LogicalType, NamedDef, Node, Prim};
 use heck::{ToSnakeCase, ToUpperCamelCase};
+use serde_json::Value as Json;
 
 use crate::{Error, Options};
+
+/// The generator's view of one schema node: the model's tree ([`audit_avro_model::Schema`])
+/// with its logical types applied, each named type expanded where it is defined (the first
+/// place a pre-order walk meets it) and a [`Schema::Ref`] everywhere after.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Schema {
+    Null,
+    Boolean,
+    Int,
+    Long,
+    Float,
+    Double,
+    Bytes,
+    String,
+    Date,
+    TimeMillis,
+    TimeMicros,
+    TimestampMillis,
+    TimestampMicros,
+    TimestampNanos,
+    LocalTimestampMillis,
+    LocalTimestampMicros,
+    LocalTimestampNanos,
+    /// `uuid` on `string`
+    Uuid,
+    /// A node with a logical type the generator has no Rust type for (`decimal`, `duration`,
+    /// `uuid` on a fixed): generating code for it fails.
+    Unsupported(LogicalType),
+    Fixed(FixedSchema),
+    Enum(EnumSchema),
+    Record(RecordSchema),
+    Array(ArraySchema),
+    Map(MapSchema),
+    Union(UnionSchema),
+    /// A named type defined earlier.
+    Ref {
+        name: Name,
+    },
+}
+
+/// The full and the unqualified name of a named type.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Name {
+    full: String,
+    short: String,
+}
+
+impl Name {
+    /// `namespace.name`
+    pub fn fullname(&self) -> String {
+        self.full.clone()
+    }
+
+    /// The unqualified name.
+    pub fn name(&self) -> &str {
+        &self.short
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecordSchema {
+    pub name: Name,
+    pub doc: Option<String>,
+    pub fields: Vec<RecordField>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecordField {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub schema: Schema,
+    pub default: Option<Json>,
+    pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EnumSchema {
+    pub name: Name,
+    pub doc: Option<String>,
+    pub symbols: Vec<String>,
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FixedSchema {
+    pub name: Name,
+    pub size: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ArraySchema {
+    pub items: Box<Schema>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MapSchema {
+    pub types: Box<Schema>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct UnionSchema {
+    variants: Vec<Schema>,
+}
+
+impl UnionSchema {
+    /// The branches in order.
+    pub fn variants(&self) -> &[Schema] {
+        &self.variants
+    }
+}
+
+impl Schema {
+    /// The name of a named type (definition or reference).
+    pub fn name(&self) -> Option<&Name> {
+        match self {
+            Schema::Record(RecordSchema { name, .. })
+            | Schema::Enum(EnumSchema { name, .. })
+            | Schema::Fixed(FixedSchema { name, .. })
+            | Schema::Ref { name } => Some(name),
+            _ => None,
+        }
+    }
+}
 
 /// One parsed schema with its named definitions.
 pub(crate) struct Doc {
     pub root: Schema,
     /// full name -> definition (Record / Enum / Fixed)
     pub defs: BTreeMap<String, Schema>,
-    /// full names in order of first definition (pre-order)
+    /// full names in order of definition (pre-order)
     pub order: Vec<String>,
+    /// The schema in the model (for its Parsing Canonical Form and logical types).
+    pub model: audit_avro_model::Schema,
 }
 
 impl Doc {
     pub fn parse(json: &str) -> Result<Self, Error> {
-        let root = Schema::parse_str(json).map_err(|e| Error::Parse(Box::new(e)))?;
-        let mut doc = Doc {
-            root: Schema::Null,
+        let model = audit_avro_model::Schema::parse(json).map_err(Error::Parse)?;
+        let mut conv = Convert {
+            model: &model,
+            expanded: vec![false; model.named.len()],
             defs: BTreeMap::new(),
-            order: Vec::new(),
         };
-        collect(&root, &mut doc.defs, &mut doc.order);
-        doc.root = root;
-        Ok(doc)
+        let root = conv.node(&model.root, "$")?;
+        let defs = conv.defs;
+        let order = model.named.iter().map(|n| n.full_name.clone()).collect();
+        Ok(Doc {
+            root,
+            defs,
+            order,
+            model,
+        })
+    }
+
+    /// The binary layout of the schema: the model's Parsing Canonical Form (logical types
+    /// stripped: schema resolution works on the underlying types).
+    pub fn layout_key(&self) -> String {
+        self.model.canonical_form()
     }
 
     /// Follows a `Schema::Ref` to its definition.
     pub fn resolve<'a>(&'a self, s: &'a Schema) -> Result<&'a Schema, Error> {
         match s {
-            Schema::Ref { name } => {
-                let full = name.fullname(None);
-                self.defs.get(&full).ok_or(Error::UnknownName(full))
-            }
+            Schema::Ref { name } => self
+                .defs
+                .get(&name.full)
+                .ok_or_else(|| Error::UnknownName(name.fullname())),
             other => Ok(other),
         }
     }
 }
 
-fn collect(s: &Schema, defs: &mut BTreeMap<String, Schema>, order: &mut Vec<String>) {
-    match s {
-        Schema::Record(r) => {
-            let full = r.name.fullname(None);
-            if defs.insert(full.clone(), s.clone()).is_none() {
-                order.push(full);
-            }
-            for f in &r.fields {
-                collect(&f.schema, defs, order);
-            }
+/// Turns the model's tree into [`Schema`] values.
+struct Convert<'m> {
+    model: &'m audit_avro_model::Schema,
+    /// named types already expanded at their definition
+    expanded: Vec<bool>,
+    defs: BTreeMap<String, Schema>,
+}
+
+impl Convert<'_> {
+    /// `node` found at JSON path `path` (the model's paths, which key its logical types).
+    fn node(&mut self, node: &Node, path: &str) -> Result<Schema, Error> {
+        let logical = self.model.logical_type(path);
+        Ok(match node {
+            Node::Prim(p) => prim_schema(*p, logical),
+            Node::Array(items) => Schema::Array(ArraySchema {
+                items: Box::new(self.node(items, &format!("{path}.items"))?),
+            }),
+            Node::Map(values) => Schema::Map(MapSchema {
+                types: Box::new(self.node(values, &format!("{path}.values"))?),
+            }),
+            Node::Union(branches) => Schema::Union(UnionSchema {
+                variants: branches
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| self.node(b, &format!("{path}[{i}]")))
+                    .collect::<Result<_, _>>()?,
+            }),
+            Node::Named(i) => self.named(*i, path, logical)?,
+        })
+    }
+
+    fn named(
+        &mut self,
+        index: usize,
+        path: &str,
+        logical: Option<LogicalType>,
+    ) -> Result<Schema, Error> {
+        let named = self
+            .model
+            .named(index)
+            .ok_or_else(|| Error::UnknownName(format!("#{index}")))?;
+        let name = Name {
+            full: named.full_name.clone(),
+            short: named.name.clone(),
+        };
+        match self.expanded.get_mut(index) {
+            Some(done) if !*done => *done = true,
+            _ => return Ok(Schema::Ref { name }),
         }
-        Schema::Enum(e) => {
-            let full = e.name.fullname(None);
-            if defs.insert(full.clone(), s.clone()).is_none() {
-                order.push(full);
-            }
-        }
-        Schema::Fixed(f) => {
-            let full = f.name.fullname(None);
-            if defs.insert(full.clone(), s.clone()).is_none() {
-                order.push(full);
-            }
-        }
-        Schema::Array(a) => collect(&a.items, defs, order),
-        Schema::Map(m) => collect(&m.types, defs, order),
-        Schema::Union(u) => {
-            for b in u.variants() {
-                collect(b, defs, order);
-            }
-        }
-        _ => {}
+        let def = match &named.def {
+            NamedDef::Record(fields) => Schema::Record(RecordSchema {
+                name,
+                doc: named.doc.clone(),
+                fields: fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        Ok(RecordField {
+                            name: f.name.clone(),
+                            aliases: f.aliases.clone(),
+                            schema: self.node(&f.node, &format!("{path}.fields[{i}].type"))?,
+                            default: f.default.clone(),
+                            doc: f.doc.clone(),
+                        })
+                    })
+                    .collect::<Result<_, Error>>()?,
+            }),
+            NamedDef::Enum { symbols, default } => Schema::Enum(EnumSchema {
+                name,
+                doc: named.doc.clone(),
+                symbols: symbols.clone(),
+                default: default.clone(),
+            }),
+            NamedDef::Fixed { size } => match logical {
+                Some(l) => Schema::Unsupported(l),
+                None => Schema::Fixed(FixedSchema { name, size: *size }),
+            },
+        };
+        self.defs.insert(named.full_name.clone(), def.clone());
+        Ok(def)
+    }
+}
+
+/// The node of primitive `p` annotated with `logical`.
+fn prim_schema(p: Prim, logical: Option<LogicalType>) -> Schema {
+    match (p, logical) {
+        (_, Some(LogicalType::Date)) => Schema::Date,
+        (_, Some(LogicalType::TimeMillis)) => Schema::TimeMillis,
+        (_, Some(LogicalType::TimeMicros)) => Schema::TimeMicros,
+        (_, Some(LogicalType::TimestampMillis)) => Schema::TimestampMillis,
+        (_, Some(LogicalType::TimestampMicros)) => Schema::TimestampMicros,
+        (_, Some(LogicalType::TimestampNanos)) => Schema::TimestampNanos,
+        (_, Some(LogicalType::LocalTimestampMillis)) => Schema::LocalTimestampMillis,
+        (_, Some(LogicalType::LocalTimestampMicros)) => Schema::LocalTimestampMicros,
+        (_, Some(LogicalType::LocalTimestampNanos)) => Schema::LocalTimestampNanos,
+        (_, Some(LogicalType::Uuid)) => Schema::Uuid,
+        (_, Some(other)) => Schema::Unsupported(other),
+        (Prim::Null, None) => Schema::Null,
+        (Prim::Boolean, None) => Schema::Boolean,
+        (Prim::Int, None) => Schema::Int,
+        (Prim::Long, None) => Schema::Long,
+        (Prim::Float, None) => Schema::Float,
+        (Prim::Double, None) => Schema::Double,
+        (Prim::Bytes, None) => Schema::Bytes,
+        (Prim::String, None) => Schema::String,
     }
 }
 
 /// Full name of a named schema (definition or reference).
 pub(crate) fn full_name(s: &Schema) -> Option<String> {
-    s.name().map(|n| n.fullname(None))
+    s.name().map(|n| n.fullname())
 }
 
 /// Unqualified name of a named schema.
@@ -115,7 +325,7 @@ pub(crate) fn phys(s: &Schema) -> Result<Phys, Error> {
         Schema::Float => Phys::Prim(Prim::Float),
         Schema::Double => Phys::Prim(Prim::Double),
         Schema::Bytes => Phys::Prim(Prim::Bytes),
-        Schema::String | Schema::Uuid(UuidSchema::String) => Phys::Prim(Prim::String),
+        Schema::String | Schema::Uuid => Phys::Prim(Prim::String),
         Schema::Fixed(_) => Phys::Fixed,
         Schema::Enum(_) => Phys::Enum,
         Schema::Record(_) => Phys::Record,
@@ -175,7 +385,7 @@ pub(crate) fn branch_key(s: &Schema) -> Result<String, Error> {
         Schema::Double => "double".into(),
         Schema::Bytes => "bytes".into(),
         Schema::String => "string".into(),
-        Schema::Uuid(UuidSchema::String) => "uuid".into(),
+        Schema::Uuid => "uuid".into(),
         Schema::Date => "date".into(),
         Schema::TimeMillis => "time-millis".into(),
         Schema::TimeMicros => "time-micros".into(),
@@ -263,7 +473,7 @@ impl<'o> Model<'o> {
     fn discover(&mut self, s: &Schema, seen: &mut BTreeSet<String>) -> Result<(), Error> {
         match s {
             Schema::Record(r) => {
-                let full = r.name.fullname(None);
+                let full = r.name.fullname();
                 if seen.insert(full.clone()) {
                     self.items.push(Ok(full));
                     let mut idents = BTreeSet::new();
@@ -272,7 +482,7 @@ impl<'o> Model<'o> {
                             return Err(Error::NameClash(format!(
                                 "field {} of {}",
                                 f.name,
-                                r.name.fullname(None)
+                                r.name.fullname()
                             )));
                         }
                         self.discover(&f.schema, seen)?;
@@ -280,7 +490,7 @@ impl<'o> Model<'o> {
                 }
             }
             Schema::Enum(e) => {
-                let full = e.name.fullname(None);
+                let full = e.name.fullname();
                 if seen.insert(full.clone()) {
                     self.items.push(Ok(full.clone()));
                     let mut idents = BTreeSet::new();
@@ -426,7 +636,7 @@ impl<'o> Model<'o> {
     /// True when the zero-copy view of `s` borrows from the datum (strings, bytes, map keys).
     pub fn borrows(&self, s: &Schema) -> bool {
         match s {
-            Schema::String | Schema::Uuid(_) | Schema::Bytes | Schema::Map(_) => true,
+            Schema::String | Schema::Uuid | Schema::Bytes | Schema::Map(_) => true,
             Schema::Ref { .. } => self.doc.resolve(s).is_ok_and(|d| self.borrows(d)),
             Schema::Record(r) => r.fields.iter().any(|f| self.borrows(&f.schema)),
             Schema::Array(a) => self.borrows(&a.items),
@@ -439,7 +649,7 @@ impl<'o> Model<'o> {
     pub fn rust_type_v(&self, s: &Schema, view: bool) -> Result<String, Error> {
         if view {
             match s {
-                Schema::String | Schema::Uuid(_) => return Ok("&'a str".into()),
+                Schema::String | Schema::Uuid => return Ok("&'a str".into()),
                 Schema::Bytes => return Ok("&'a [u8]".into()),
                 Schema::Record(_) if self.borrows(s) => {
                     return Ok(format!("{}Ref<'a>", self.named_rust(s)?));
@@ -469,7 +679,7 @@ impl<'o> Model<'o> {
             Schema::Float => "f32".into(),
             Schema::Double => "f64".into(),
             Schema::Bytes => "Vec<u8>".into(),
-            Schema::String | Schema::Uuid(UuidSchema::String) => self.string_type().into(),
+            Schema::String | Schema::Uuid => self.string_type().into(),
             Schema::Fixed(f) => format!("[u8; {}]", f.size),
             Schema::Record(_) | Schema::Enum(_) => self.named_rust(s)?,
             Schema::Ref { .. } => {
@@ -529,7 +739,7 @@ impl<'o> Model<'o> {
                 Err(_) => false,
             },
             Schema::Record(r) => {
-                if !seen.insert(r.name.fullname(None)) {
+                if !seen.insert(r.name.fullname()) {
                     return false;
                 }
                 r.fields.iter().any(|f| self.has_float(&f.schema, seen))
@@ -551,7 +761,7 @@ fn reject_recursion(doc: &Doc, s: &Schema, stack: &mut Vec<String>) -> Result<()
             reject_recursion(doc, d, stack)
         }
         Schema::Record(r) => {
-            let full = r.name.fullname(None);
+            let full = r.name.fullname();
             if stack.contains(&full) {
                 return Err(Error::Unsupported(format!("recursive type {full}")));
             }
@@ -584,7 +794,7 @@ pub(crate) fn min_size(doc: &Doc, s: &Schema, stack: &mut Vec<String>) -> usize 
             Err(_) => 0,
         },
         Schema::Record(r) => {
-            let full = r.name.fullname(None);
+            let full = r.name.fullname();
             if stack.contains(&full) {
                 return 0;
             }

@@ -7,15 +7,14 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use apache_avro::Schema;
-use apache_avro::schema::{RecordField, UnionSchema};
 use audit_avro_model::zigzag::write_long;
 use audit_avro_model::{Prim, promotion};
 use serde_json::Value as Json;
 
 use crate::codec::{self, Vars, match_arms};
 use crate::model::{
-    Doc, Model, Phys, Shape, branch_key, field_ident, min_size, phys, prim, variant_ident,
+    Doc, Model, Phys, RecordField, Schema, Shape, UnionSchema, branch_key, field_ident, min_size,
+    phys, prim, variant_ident,
 };
 use crate::{Error, index_stmt, lit, version_suffix};
 
@@ -128,7 +127,7 @@ impl Gen<'_, '_> {
         }
         Ok(match (ws, rs) {
             (Schema::Record(a), Schema::Record(b)) => {
-                let key = (a.name.fullname(None), b.name.fullname(None));
+                let key = (a.name.fullname(), b.name.fullname());
                 if a.name.name() != b.name.name() || a.fields.len() != b.fields.len() {
                     return Ok(false);
                 }
@@ -304,8 +303,7 @@ impl Gen<'_, '_> {
                 Ok(match_arms(&idx, arms))
             }
             (Schema::Record(a), Schema::Record(b)) if a.name.name() == b.name.name() => {
-                self.dec_queue
-                    .push((b.name.fullname(None), a.name.fullname(None)));
+                self.dec_queue.push((b.name.fullname(), a.name.fullname()));
                 Ok(me(&format!(
                     "{}::avro_decode_{}(r)",
                     self.m.named_rust(&rs)?,
@@ -313,8 +311,7 @@ impl Gen<'_, '_> {
                 )))
             }
             (Schema::Enum(a), Schema::Enum(b)) if a.name.name() == b.name.name() => {
-                self.dec_queue
-                    .push((b.name.fullname(None), a.name.fullname(None)));
+                self.dec_queue.push((b.name.fullname(), a.name.fullname()));
                 Ok(me(&format!(
                     "{}::avro_decode_{}(r)",
                     self.m.named_rust(&rs)?,
@@ -443,7 +440,7 @@ impl Gen<'_, '_> {
                 let Schema::Record(rec) = ws else {
                     return Ok(String::new());
                 };
-                let full = rec.name.fullname(None);
+                let full = rec.name.fullname();
                 if stack.contains(&full) {
                     return Err(
                         self.incompatible(&full, "skipping a recursive record is not supported")
@@ -491,7 +488,7 @@ impl Gen<'_, '_> {
             ),
             Schema::Float => format!("{:?}f32", d.as_f64().ok_or_else(|| bad("not a number"))?),
             Schema::Double => format!("{:?}f64", d.as_f64().ok_or_else(|| bad("not a number"))?),
-            Schema::String | Schema::Uuid(_) => {
+            Schema::String | Schema::Uuid => {
                 format!(
                     "{}::from({})",
                     self.m.string_type(),
@@ -831,16 +828,14 @@ impl Gen<'_, '_> {
                 None => Err(self.incompatible(path, "no writer union branch for the reader type")),
             },
             (Schema::Record(a), Schema::Record(b)) if a.name.name() == b.name.name() => {
-                self.enc_queue
-                    .push((a.name.fullname(None), b.name.fullname(None)));
+                self.enc_queue.push((a.name.fullname(), b.name.fullname()));
                 Ok(format!(
                     "{v}.avro_encode_{}(out).map_err(|e| e{wsfx})?;",
                     self.sfx
                 ))
             }
             (Schema::Enum(a), Schema::Enum(b)) if a.name.name() == b.name.name() => {
-                self.enc_queue
-                    .push((a.name.fullname(None), b.name.fullname(None)));
+                self.enc_queue.push((a.name.fullname(), b.name.fullname()));
                 Ok(format!(
                     "{v}.avro_encode_{}(out).map_err(|e| e{wsfx})?;",
                     self.sfx

@@ -3,9 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use apache_avro::Schema;
-
-use crate::model::{Model, field_ident, variant_ident};
+use crate::model::{Model, Schema, field_ident, variant_ident};
 use crate::{Error, lit};
 
 fn doc_attr(out: &mut String, text: &str) {
@@ -48,7 +46,7 @@ fn record(m: &Model<'_>, s: &Schema, out: &mut String) -> Result<(), Error> {
         return Ok(());
     };
     let name = m.named_rust(s)?;
-    let full = r.name.fullname(None);
+    let full = r.name.fullname();
     match &r.doc {
         Some(d) => doc_attr(out, d),
         None => doc_attr(out, &format!("Avro record `{full}`.")),
@@ -79,7 +77,7 @@ fn enumeration(m: &Model<'_>, s: &Schema, out: &mut String) -> Result<(), Error>
         return Ok(());
     };
     let name = m.named_rust(s)?;
-    let full = e.name.fullname(None);
+    let full = e.name.fullname();
     match &e.doc {
         Some(d) => doc_attr(out, d),
         None => doc_attr(out, &format!("Avro enum `{full}`.")),
