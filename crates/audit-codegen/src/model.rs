@@ -13,28 +13,11 @@ use crate::{Error, Options};
 /// place a pre-order walk meets it) and a [`Schema::Ref`] everywhere after.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Schema {
-    Null,
-    Boolean,
-    Int,
-    Long,
-    Float,
-    Double,
-    Bytes,
-    String,
-    Date,
-    TimeMillis,
-    TimeMicros,
-    TimestampMillis,
-    TimestampMicros,
-    TimestampNanos,
-    LocalTimestampMillis,
-    LocalTimestampMicros,
-    LocalTimestampNanos,
-    /// `uuid` on `string`
-    Uuid,
-    /// A node with a logical type the generator has no Rust type for (`decimal`, `duration`,
-    /// `uuid` on a fixed): generating code for it fails.
-    Unsupported(LogicalType),
+    /// A primitive without a logical type (or with one the specification says to ignore).
+    Prim(Prim),
+    /// A primitive or fixed with a valid logical type (the generator supports those on
+    /// primitives and reports the others as unsupported).
+    Logical(LogicalType),
     Fixed(FixedSchema),
     Enum(EnumSchema),
     Record(RecordSchema),
@@ -119,6 +102,26 @@ impl UnionSchema {
 }
 
 impl Schema {
+    /// The primitive whose plain Rust value the generator uses for this node: a primitive's
+    /// own, or the underlying `int`, `long` or `string` of a logical type without a Rust type
+    /// of its own (all but `timestamp-millis` and `timestamp-micros`, which become
+    /// `chrono::DateTime`, and the unsupported ones).
+    pub fn plain(&self) -> Option<Prim> {
+        match self {
+            Schema::Prim(p) => Some(*p),
+            Schema::Logical(LogicalType::Date | LogicalType::TimeMillis) => Some(Prim::Int),
+            Schema::Logical(
+                LogicalType::TimeMicros
+                | LogicalType::TimestampNanos
+                | LogicalType::LocalTimestampMillis
+                | LogicalType::LocalTimestampMicros
+                | LogicalType::LocalTimestampNanos,
+            ) => Some(Prim::Long),
+            Schema::Logical(LogicalType::Uuid) => Some(Prim::String),
+            _ => None,
+        }
+    }
+
     /// The name of a named type (definition or reference).
     pub fn name(&self) -> Option<&Name> {
         match self {
@@ -253,7 +256,7 @@ impl Convert<'_> {
                 default: default.clone(),
             }),
             NamedDef::Fixed { size } => match logical {
-                Some(l) => Schema::Unsupported(l),
+                Some(l) => Schema::Logical(l),
                 None => Schema::Fixed(FixedSchema { name, size: *size }),
             },
         };
@@ -264,26 +267,9 @@ impl Convert<'_> {
 
 /// The node of primitive `p` annotated with `logical`.
 fn prim_schema(p: Prim, logical: Option<LogicalType>) -> Schema {
-    match (p, logical) {
-        (_, Some(LogicalType::Date)) => Schema::Date,
-        (_, Some(LogicalType::TimeMillis)) => Schema::TimeMillis,
-        (_, Some(LogicalType::TimeMicros)) => Schema::TimeMicros,
-        (_, Some(LogicalType::TimestampMillis)) => Schema::TimestampMillis,
-        (_, Some(LogicalType::TimestampMicros)) => Schema::TimestampMicros,
-        (_, Some(LogicalType::TimestampNanos)) => Schema::TimestampNanos,
-        (_, Some(LogicalType::LocalTimestampMillis)) => Schema::LocalTimestampMillis,
-        (_, Some(LogicalType::LocalTimestampMicros)) => Schema::LocalTimestampMicros,
-        (_, Some(LogicalType::LocalTimestampNanos)) => Schema::LocalTimestampNanos,
-        (_, Some(LogicalType::Uuid)) => Schema::Uuid,
-        (_, Some(other)) => Schema::Unsupported(other),
-        (Prim::Null, None) => Schema::Null,
-        (Prim::Boolean, None) => Schema::Boolean,
-        (Prim::Int, None) => Schema::Int,
-        (Prim::Long, None) => Schema::Long,
-        (Prim::Float, None) => Schema::Float,
-        (Prim::Double, None) => Schema::Double,
-        (Prim::Bytes, None) => Schema::Bytes,
-        (Prim::String, None) => Schema::String,
+    match logical {
+        Some(l) => Schema::Logical(l),
+        None => Schema::Prim(p),
     }
 }
 
@@ -311,21 +297,9 @@ pub(crate) fn prim(k: Phys) -> Option<Prim> {
 
 pub(crate) fn phys(s: &Schema) -> Result<Phys, Error> {
     Ok(match s {
-        Schema::Null => Phys::Prim(Prim::Null),
-        Schema::Boolean => Phys::Prim(Prim::Boolean),
-        Schema::Int | Schema::Date | Schema::TimeMillis => Phys::Prim(Prim::Int),
-        Schema::Long
-        | Schema::TimeMicros
-        | Schema::TimestampMillis
-        | Schema::TimestampMicros
-        | Schema::TimestampNanos
-        | Schema::LocalTimestampMillis
-        | Schema::LocalTimestampMicros
-        | Schema::LocalTimestampNanos => Phys::Prim(Prim::Long),
-        Schema::Float => Phys::Prim(Prim::Float),
-        Schema::Double => Phys::Prim(Prim::Double),
-        Schema::Bytes => Phys::Prim(Prim::Bytes),
-        Schema::String | Schema::Uuid => Phys::Prim(Prim::String),
+        Schema::Logical(LogicalType::TimestampMillis | LogicalType::TimestampMicros) => {
+            Phys::Prim(Prim::Long)
+        }
         Schema::Fixed(_) => Phys::Fixed,
         Schema::Enum(_) => Phys::Enum,
         Schema::Record(_) => Phys::Record,
@@ -333,7 +307,10 @@ pub(crate) fn phys(s: &Schema) -> Result<Phys, Error> {
         Schema::Map(_) => Phys::Map,
         Schema::Union(_) => Phys::Union,
         Schema::Ref { .. } => Phys::Record, // callers resolve refs first
-        other => return Err(Error::Unsupported(format!("{other:?}"))),
+        other => match other.plain() {
+            Some(p) => Phys::Prim(p),
+            None => return Err(Error::Unsupported(format!("{other:?}"))),
+        },
     })
 }
 
@@ -377,20 +354,20 @@ pub(crate) fn branch_key(s: &Schema) -> Result<String, Error> {
         }
         Schema::Array(a) => format!("array<{}>", branch_key(&a.items)?),
         Schema::Map(m) => format!("map<{}>", branch_key(&m.types)?),
-        Schema::Null => "null".into(),
-        Schema::Boolean => "boolean".into(),
-        Schema::Int => "int".into(),
-        Schema::Long => "long".into(),
-        Schema::Float => "float".into(),
-        Schema::Double => "double".into(),
-        Schema::Bytes => "bytes".into(),
-        Schema::String => "string".into(),
-        Schema::Uuid => "uuid".into(),
-        Schema::Date => "date".into(),
-        Schema::TimeMillis => "time-millis".into(),
-        Schema::TimeMicros => "time-micros".into(),
-        Schema::TimestampMillis => "timestamp-millis".into(),
-        Schema::TimestampMicros => "timestamp-micros".into(),
+        Schema::Prim(Prim::Null) => "null".into(),
+        Schema::Prim(Prim::Boolean) => "boolean".into(),
+        Schema::Prim(Prim::Int) => "int".into(),
+        Schema::Prim(Prim::Long) => "long".into(),
+        Schema::Prim(Prim::Float) => "float".into(),
+        Schema::Prim(Prim::Double) => "double".into(),
+        Schema::Prim(Prim::Bytes) => "bytes".into(),
+        Schema::Prim(Prim::String) => "string".into(),
+        Schema::Logical(LogicalType::Uuid) => "uuid".into(),
+        Schema::Logical(LogicalType::Date) => "date".into(),
+        Schema::Logical(LogicalType::TimeMillis) => "time-millis".into(),
+        Schema::Logical(LogicalType::TimeMicros) => "time-micros".into(),
+        Schema::Logical(LogicalType::TimestampMillis) => "timestamp-millis".into(),
+        Schema::Logical(LogicalType::TimestampMicros) => "timestamp-micros".into(),
         other => return Err(Error::Unsupported(format!("{other:?} in a union"))),
     })
 }
@@ -520,7 +497,7 @@ impl<'o> Model<'o> {
         let non_null: Vec<&Schema> = u
             .variants()
             .iter()
-            .filter(|b| !matches!(b, Schema::Null))
+            .filter(|b| !matches!(b, Schema::Prim(Prim::Null)))
             .collect();
         let has_null = non_null.len() < u.variants().len();
         if non_null.is_empty() {
@@ -581,7 +558,7 @@ impl<'o> Model<'o> {
         let key: Vec<String> = u
             .variants()
             .iter()
-            .filter(|b| !matches!(b, Schema::Null))
+            .filter(|b| !matches!(b, Schema::Prim(Prim::Null)))
             .filter_map(|b| branch_key(b).ok())
             .collect();
         self.unions.iter().position(|d| d.key == key)
@@ -589,13 +566,15 @@ impl<'o> Model<'o> {
 
     pub fn shape(&self, u: &UnionSchema) -> Result<Shape, Error> {
         let vs = u.variants();
-        let null_idx = vs.iter().position(|b| matches!(b, Schema::Null));
+        let null_idx = vs
+            .iter()
+            .position(|b| matches!(b, Schema::Prim(Prim::Null)));
         let non_null: Vec<usize> = (0..vs.len()).filter(|i| Some(*i) != null_idx).collect();
         match (null_idx, non_null.as_slice()) {
             (Some(n), [i]) => Ok(Shape::Option {
                 null_idx: n,
                 some_idx: *i,
-                inner: vs.get(*i).cloned().unwrap_or(Schema::Null),
+                inner: vs.get(*i).cloned().unwrap_or(Schema::Prim(Prim::Null)),
             }),
             _ => Ok(Shape::Enum {
                 null_idx,
@@ -636,7 +615,10 @@ impl<'o> Model<'o> {
     /// True when the zero-copy view of `s` borrows from the datum (strings, bytes, map keys).
     pub fn borrows(&self, s: &Schema) -> bool {
         match s {
-            Schema::String | Schema::Uuid | Schema::Bytes | Schema::Map(_) => true,
+            Schema::Prim(Prim::String)
+            | Schema::Logical(LogicalType::Uuid)
+            | Schema::Prim(Prim::Bytes)
+            | Schema::Map(_) => true,
             Schema::Ref { .. } => self.doc.resolve(s).is_ok_and(|d| self.borrows(d)),
             Schema::Record(r) => r.fields.iter().any(|f| self.borrows(&f.schema)),
             Schema::Array(a) => self.borrows(&a.items),
@@ -649,8 +631,10 @@ impl<'o> Model<'o> {
     pub fn rust_type_v(&self, s: &Schema, view: bool) -> Result<String, Error> {
         if view {
             match s {
-                Schema::String | Schema::Uuid => return Ok("&'a str".into()),
-                Schema::Bytes => return Ok("&'a [u8]".into()),
+                Schema::Prim(Prim::String) | Schema::Logical(LogicalType::Uuid) => {
+                    return Ok("&'a str".into());
+                }
+                Schema::Prim(Prim::Bytes) => return Ok("&'a [u8]".into()),
                 Schema::Record(_) if self.borrows(s) => {
                     return Ok(format!("{}Ref<'a>", self.named_rust(s)?));
                 }
@@ -664,22 +648,20 @@ impl<'o> Model<'o> {
             }
         }
         Ok(match s {
-            Schema::Null => "()".into(),
-            Schema::Boolean => "bool".into(),
-            Schema::Int | Schema::Date | Schema::TimeMillis => "i32".into(),
-            Schema::Long
-            | Schema::TimeMicros
-            | Schema::TimestampNanos
-            | Schema::LocalTimestampMillis
-            | Schema::LocalTimestampMicros
-            | Schema::LocalTimestampNanos => "i64".into(),
-            Schema::TimestampMillis | Schema::TimestampMicros => {
+            Schema::Prim(Prim::Null) => "()".into(),
+            Schema::Prim(Prim::Boolean) => "bool".into(),
+            n if n.plain() == Some(Prim::Int) => "i32".into(),
+            n if n.plain() == Some(Prim::Long) => "i64".into(),
+            Schema::Logical(LogicalType::TimestampMillis)
+            | Schema::Logical(LogicalType::TimestampMicros) => {
                 "chrono::DateTime<chrono::Utc>".into()
             }
-            Schema::Float => "f32".into(),
-            Schema::Double => "f64".into(),
-            Schema::Bytes => "Vec<u8>".into(),
-            Schema::String | Schema::Uuid => self.string_type().into(),
+            Schema::Prim(Prim::Float) => "f32".into(),
+            Schema::Prim(Prim::Double) => "f64".into(),
+            Schema::Prim(Prim::Bytes) => "Vec<u8>".into(),
+            Schema::Prim(Prim::String) | Schema::Logical(LogicalType::Uuid) => {
+                self.string_type().into()
+            }
             Schema::Fixed(f) => format!("[u8; {}]", f.size),
             Schema::Record(_) | Schema::Enum(_) => self.named_rust(s)?,
             Schema::Ref { .. } => {
@@ -733,7 +715,7 @@ impl<'o> Model<'o> {
     /// True when the Rust type of `s` contains a float (so `Eq`/`Hash` cannot be derived).
     pub fn has_float(&self, s: &Schema, seen: &mut BTreeSet<String>) -> bool {
         match s {
-            Schema::Float | Schema::Double => true,
+            Schema::Prim(Prim::Float) | Schema::Prim(Prim::Double) => true,
             Schema::Ref { .. } => match self.doc.resolve(s) {
                 Ok(d) => self.has_float(d, seen),
                 Err(_) => false,
@@ -785,9 +767,9 @@ fn reject_recursion(doc: &Doc, s: &Schema, stack: &mut Vec<String>) -> Result<()
 /// Minimum number of bytes one value of `s` takes on the wire.
 pub(crate) fn min_size(doc: &Doc, s: &Schema, stack: &mut Vec<String>) -> usize {
     match s {
-        Schema::Null => 0,
-        Schema::Float => 4,
-        Schema::Double => 8,
+        Schema::Prim(Prim::Null) => 0,
+        Schema::Prim(Prim::Float) => 4,
+        Schema::Prim(Prim::Double) => 8,
         Schema::Fixed(f) => f.size,
         Schema::Ref { .. } => match doc.resolve(s) {
             Ok(d) => min_size(doc, d, stack),

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::model::{Model, Schema, field_ident, variant_ident};
 use crate::{Error, lit};
+use audit_avro_model::Prim;
 
 fn doc_attr(out: &mut String, text: &str) {
     for line in text.lines() {
@@ -63,7 +64,7 @@ fn record(m: &Model<'_>, s: &Schema, out: &mut String) -> Result<(), Error> {
         if id.trim_start_matches("r#") != f.name {
             let _ = writeln!(out, "#[serde(rename = {})]", lit(&f.name));
         }
-        if let (Schema::Bytes, Some(with)) = (&f.schema, &m.opts.bytes_with) {
+        if let (Schema::Prim(Prim::Bytes), Some(with)) = (&f.schema, &m.opts.bytes_with) {
             let _ = writeln!(out, "#[serde(with = {})]", lit(with));
         }
         let _ = writeln!(out, "pub {id}: {},", m.rust_type(&f.schema)?);
@@ -154,7 +155,7 @@ fn union(m: &Model<'_>, u: usize, out: &mut String) -> Result<(), Error> {
     let _ = writeln!(out, "pub enum {} {{", def.rust_name);
     for ((v, s), key) in def.variants.iter().zip(&def.key) {
         doc_attr(out, &format!("Branch `{key}`."));
-        if let (Schema::Bytes, Some(with)) = (s, &m.opts.bytes_with) {
+        if let (Schema::Prim(Prim::Bytes), Some(with)) = (s, &m.opts.bytes_with) {
             let _ = writeln!(out, "#[serde(with = {})]", lit(with));
         }
         let _ = writeln!(out, "{v}({}),", m.rust_type(s)?);
