@@ -150,7 +150,7 @@ pub(crate) fn enc(m: &Model<'_>, s: &Schema, v: &str, vars: &Vars) -> Result<Str
         Schema::Logical(LogicalType::TimestampMicros) => {
             format!("{rt}::write_timestamp_micros(out, {v});")
         }
-        Schema::Prim(Prim::Float) | Schema::Prim(Prim::Double) => {
+        Schema::Prim(Prim::Float | Prim::Double) => {
             format!("out.extend_from_slice(&{v}.to_le_bytes());")
         }
         Schema::Prim(Prim::Bytes) => format!("{rt}::write_bytes(out, {v});"),
@@ -270,9 +270,8 @@ pub(crate) fn empty(m: &Model<'_>, s: &Schema) -> Result<String, Error> {
     Ok(match s {
         Schema::Prim(Prim::Null) => "()".into(),
         Schema::Prim(Prim::Boolean) => "false".into(),
-        Schema::Prim(Prim::Float) | Schema::Prim(Prim::Double) => "0.0".into(),
-        Schema::Logical(LogicalType::TimestampMillis)
-        | Schema::Logical(LogicalType::TimestampMicros) => {
+        Schema::Prim(Prim::Float | Prim::Double) => "0.0".into(),
+        Schema::Logical(LogicalType::TimestampMillis | LogicalType::TimestampMicros) => {
             "chrono::DateTime::<chrono::Utc>::UNIX_EPOCH".into()
         }
         Schema::Fixed(f) => format!("[0u8; {}]", f.size),

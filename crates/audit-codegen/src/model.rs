@@ -652,8 +652,7 @@ impl<'o> Model<'o> {
             Schema::Prim(Prim::Boolean) => "bool".into(),
             n if n.plain() == Some(Prim::Int) => "i32".into(),
             n if n.plain() == Some(Prim::Long) => "i64".into(),
-            Schema::Logical(LogicalType::TimestampMillis)
-            | Schema::Logical(LogicalType::TimestampMicros) => {
+            Schema::Logical(LogicalType::TimestampMillis | LogicalType::TimestampMicros) => {
                 "chrono::DateTime<chrono::Utc>".into()
             }
             Schema::Prim(Prim::Float) => "f32".into(),
@@ -715,7 +714,7 @@ impl<'o> Model<'o> {
     /// True when the Rust type of `s` contains a float (so `Eq`/`Hash` cannot be derived).
     pub fn has_float(&self, s: &Schema, seen: &mut BTreeSet<String>) -> bool {
         match s {
-            Schema::Prim(Prim::Float) | Schema::Prim(Prim::Double) => true,
+            Schema::Prim(Prim::Float | Prim::Double) => true,
             Schema::Ref { .. } => match self.doc.resolve(s) {
                 Ok(d) => self.has_float(d, seen),
                 Err(_) => false,

@@ -349,10 +349,8 @@ impl Gen<'_, '_> {
                 let (pw, pr) = (phys(&ws)?, phys(&rs)?);
                 let ok_reader = matches!(
                     rs,
-                    Schema::Prim(Prim::Long)
-                        | Schema::Prim(Prim::Float)
-                        | Schema::Prim(Prim::Double)
-                        | Schema::Prim(Prim::Bytes)
+                    Schema::Prim(Prim::Long | Prim::Float)
+                        | Schema::Prim(Prim::Double | Prim::Bytes)
                         | Schema::Prim(Prim::String)
                 );
                 if !ok_reader {
