@@ -5,7 +5,8 @@
 //!
 //! - [`Schema`]: a parsed and validated schema ([`Schema::parse`]): a tree of [`Node`]s whose
 //!   named types (records, enums, fixed) live in one table with full names, namespaces and
-//!   aliases; logical types are reduced to their underlying type.
+//!   aliases; logical types are reduced to their underlying type in the tree and kept beside it
+//!   ([`Schema::logical_type`], by JSON path) for the code generator.
 //! - [`promotion`]: the specification's type promotions (`int` -> `long`, ...).
 //! - [`zigzag`]: zig-zag varints of `int` and `long`.
 //! - [`canonical`]: Parsing Canonical Form and the CRC-64-AVRO fingerprint.
@@ -39,4 +40,4 @@ pub mod promotion;
 mod schema;
 pub mod zigzag;
 
-pub use schema::{Field, Kind, Named, NamedDef, Node, Prim, Schema, SchemaError};
+pub use schema::{Field, Kind, LogicalType, Named, NamedDef, Node, Prim, Schema, SchemaError};

@@ -3,7 +3,7 @@
 //! their underlying Avro type (what the wire format, the resolution rules and the Parsing
 //! Canonical Form see).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -92,6 +92,8 @@ pub struct Named {
     pub aliases: Vec<String>,
     /// Declared with `"type": "error"` instead of `"record"`.
     pub error: bool,
+    /// The `doc` string, if any (not part of the canonical form).
+    pub doc: Option<String>,
     /// The definition.
     pub def: NamedDef,
 }
@@ -138,6 +140,8 @@ pub struct Field {
     pub node: Node,
     /// The default value, as written in the schema.
     pub default: Option<Value>,
+    /// The `doc` string, if any (not part of the canonical form).
+    pub doc: Option<String>,
 }
 
 /// The type kind of a node, as Java names `Schema.Type`.
@@ -159,6 +163,117 @@ pub enum Kind {
     Fixed,
 }
 
+/// A logical type (`"logicalType"`) on a valid underlying type. An unknown logical type, or one
+/// on an underlying type it does not annotate, is ignored, as the specification asks (the node
+/// is then its underlying type only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LogicalType {
+    /// `date` on `int`
+    Date,
+    /// `time-millis` on `int`
+    TimeMillis,
+    /// `time-micros` on `long`
+    TimeMicros,
+    /// `timestamp-millis` on `long`
+    TimestampMillis,
+    /// `timestamp-micros` on `long`
+    TimestampMicros,
+    /// `timestamp-nanos` on `long`
+    TimestampNanos,
+    /// `local-timestamp-millis` on `long`
+    LocalTimestampMillis,
+    /// `local-timestamp-micros` on `long`
+    LocalTimestampMicros,
+    /// `local-timestamp-nanos` on `long`
+    LocalTimestampNanos,
+    /// `uuid` on `string`
+    Uuid,
+    /// `uuid` on a `fixed` of size 16
+    UuidFixed,
+    /// `decimal` on `bytes` or `fixed`
+    Decimal {
+        /// digits in total (at least 1)
+        precision: u64,
+        /// digits after the point (at most `precision`)
+        scale: u64,
+    },
+    /// `duration` on a `fixed` of size 12
+    Duration,
+}
+
+impl LogicalType {
+    /// The `logicalType` name (`"timestamp-millis"`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogicalType::Date => "date",
+            LogicalType::TimeMillis => "time-millis",
+            LogicalType::TimeMicros => "time-micros",
+            LogicalType::TimestampMillis => "timestamp-millis",
+            LogicalType::TimestampMicros => "timestamp-micros",
+            LogicalType::TimestampNanos => "timestamp-nanos",
+            LogicalType::LocalTimestampMillis => "local-timestamp-millis",
+            LogicalType::LocalTimestampMicros => "local-timestamp-micros",
+            LogicalType::LocalTimestampNanos => "local-timestamp-nanos",
+            LogicalType::Uuid | LogicalType::UuidFixed => "uuid",
+            LogicalType::Decimal { .. } => "decimal",
+            LogicalType::Duration => "duration",
+        }
+    }
+
+    /// The logical type `object` declares on a primitive `prim`, if it is valid there.
+    fn on_prim(object: &Map<String, Value>, prim: Prim) -> Option<LogicalType> {
+        let name = object.get("logicalType")?.as_str()?;
+        Some(match (name, prim) {
+            ("date", Prim::Int) => LogicalType::Date,
+            ("time-millis", Prim::Int) => LogicalType::TimeMillis,
+            ("time-micros", Prim::Long) => LogicalType::TimeMicros,
+            ("timestamp-millis", Prim::Long) => LogicalType::TimestampMillis,
+            ("timestamp-micros", Prim::Long) => LogicalType::TimestampMicros,
+            ("timestamp-nanos", Prim::Long) => LogicalType::TimestampNanos,
+            ("local-timestamp-millis", Prim::Long) => LogicalType::LocalTimestampMillis,
+            ("local-timestamp-micros", Prim::Long) => LogicalType::LocalTimestampMicros,
+            ("local-timestamp-nanos", Prim::Long) => LogicalType::LocalTimestampNanos,
+            ("uuid", Prim::String) => LogicalType::Uuid,
+            ("decimal", Prim::Bytes) => decimal(object, None)?,
+            _ => return None,
+        })
+    }
+
+    /// The logical type `object` declares on a fixed of `size` bytes, if it is valid there.
+    fn on_fixed(object: &Map<String, Value>, size: usize) -> Option<LogicalType> {
+        match object.get("logicalType")?.as_str()? {
+            "uuid" if size == 16 => Some(LogicalType::UuidFixed),
+            "duration" if size == 12 => Some(LogicalType::Duration),
+            "decimal" => decimal(object, Some(size)),
+            _ => None,
+        }
+    }
+}
+
+/// A valid `decimal` annotation (precision at least 1, scale at most precision, and on a fixed
+/// a precision its size can hold).
+fn decimal(object: &Map<String, Value>, fixed_size: Option<usize>) -> Option<LogicalType> {
+    let precision = object.get("precision")?.as_u64()?;
+    let scale = match object.get("scale") {
+        None => 0,
+        Some(s) => s.as_u64()?,
+    };
+    if precision == 0 || scale > precision {
+        return None;
+    }
+    if let Some(size) = fixed_size {
+        // floor(log10(2^(8*size-1) - 1)) digits fit into `size` bytes
+        let bits = u32::try_from(size.checked_mul(8)?.checked_sub(1)?).ok()?;
+        let digits = f64::from(bits) * std::f64::consts::LOG10_2;
+        if f64::from(u32::try_from(precision).ok()?) > digits.floor() {
+            return None;
+        }
+    }
+    Some(LogicalType::Decimal { precision, scale })
+}
+
 /// A parsed schema: the root node and the table of named types, in order of definition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {
@@ -166,6 +281,10 @@ pub struct Schema {
     pub root: Node,
     /// The named types in order of definition (pre-order, as written).
     pub named: Vec<Named>,
+    /// The valid logical types, keyed by the JSON path of the schema object that declares them
+    /// (`$.fields[0].type`, `$.fields[1].type[1]`; a fixed's at its definition). See
+    /// [`Schema::logical_type`].
+    pub logical_types: BTreeMap<String, LogicalType>,
 }
 
 impl Schema {
@@ -201,7 +320,17 @@ impl Schema {
         Ok(Schema {
             root,
             named: parser.named,
+            logical_types: parser.logical_types,
         })
+    }
+
+    /// The logical type of the schema object at JSON path `path` (as [`SchemaError::path`]
+    /// writes paths: `$` for the root, then `.fields[i].type`, `[i]` for a union branch,
+    /// `.items`, `.values`). A named type's logical type sits at the path of its definition,
+    /// which is the first place a pre-order walk of the tree meets it.
+    #[must_use]
+    pub fn logical_type(&self, path: &str) -> Option<LogicalType> {
+        self.logical_types.get(path).copied()
     }
 
     /// The named type at `index` (`None` only for an index of another schema).
@@ -307,6 +436,7 @@ impl std::error::Error for SchemaError {
 struct Parser {
     named: Vec<Named>,
     by_name: HashMap<String, usize>,
+    logical_types: BTreeMap<String, LogicalType>,
 }
 
 impl Parser {
@@ -370,6 +500,9 @@ impl Parser {
         };
         if let Some(p) = Prim::from_name(type_name) {
             // `{"type":"long","logicalType":...}` is a `long` on the wire
+            if let Some(logical) = LogicalType::on_prim(object, p) {
+                self.logical_types.insert(path.to_owned(), logical);
+            }
             return Ok(Node::Prim(p));
         }
         match type_name {
@@ -423,6 +556,9 @@ impl Parser {
             "fixed" => {
                 let index = self.define(object, namespace, path)?;
                 let size = fixed_size(object.get("size"), path)?;
+                if let Some(logical) = LogicalType::on_fixed(object, size) {
+                    self.logical_types.insert(path.to_owned(), logical);
+                }
                 self.set_def(index, NamedDef::Fixed { size });
                 Ok(Node::Named(index))
             }
@@ -509,6 +645,7 @@ impl Parser {
                 aliases: string_list(field.get("aliases"), &format!("{field_path}.aliases"))?,
                 node,
                 default: field.get("default").cloned(),
+                doc: doc(field),
             });
         }
         self.set_def(index, NamedDef::Record(out));
@@ -577,11 +714,17 @@ impl Parser {
             namespace,
             aliases,
             error: false,
+            doc: doc(object),
             def: NamedDef::Record(Vec::new()),
         });
         self.by_name.insert(full, index);
         Ok(index)
     }
+}
+
+/// The `doc` attribute when it is a string (anything else is ignored, as documentation).
+fn doc(object: &Map<String, Value>) -> Option<String> {
+    object.get("doc").and_then(Value::as_str).map(str::to_owned)
 }
 
 /// An optional array of strings (`aliases`).
@@ -683,5 +826,52 @@ mod tests {
             .err()
             .map(|e| e.path().to_owned());
         assert_eq!(err.as_deref(), Some("$.default"));
+    }
+
+    #[test]
+    fn logical_types_are_kept_by_path_where_valid() -> Result<(), SchemaError> {
+        let s = Schema::parse(
+            r#"{"type":"record","name":"R","fields":[
+                {"name":"t","type":{"type":"long","logicalType":"timestamp-millis"}},
+                {"name":"o","type":["null",{"type":"int","logicalType":"date"}]},
+                {"name":"a","type":{"type":"array","items":{"type":"string","logicalType":"uuid"}}},
+                {"name":"wrong","type":{"type":"string","logicalType":"timestamp-millis"}},
+                {"name":"unknown","type":{"type":"long","logicalType":"epoch-days"}},
+                {"name":"f","type":{"type":"fixed","name":"F","size":12,"logicalType":"duration"}},
+                {"name":"d","type":{"type":"bytes","logicalType":"decimal","precision":4,"scale":5}}]}"#,
+        )?;
+        let expected: BTreeMap<String, LogicalType> = [
+            ("$.fields[0].type", LogicalType::TimestampMillis),
+            ("$.fields[1].type[1]", LogicalType::Date),
+            ("$.fields[2].type.items", LogicalType::Uuid),
+            ("$.fields[5].type", LogicalType::Duration),
+        ]
+        .into_iter()
+        .map(|(p, l)| (p.to_owned(), l))
+        .collect();
+        assert_eq!(s.logical_types, expected);
+        assert_eq!(
+            s.logical_type("$.fields[0].type"),
+            Some(LogicalType::TimestampMillis)
+        );
+        assert_eq!(s.logical_type("$.fields[3].type"), None);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_strings_of_named_types_and_fields() -> Result<(), SchemaError> {
+        let s = Schema::parse(
+            r#"{"type":"record","name":"R","doc":"a record","fields":[
+                {"name":"e","doc":"a field","type":{"type":"enum","name":"E","doc":"an enum","symbols":["A"]}},
+                {"name":"n","doc":7,"type":"int"}]}"#,
+        )?;
+        let docs: Vec<Option<&str>> = s.named.iter().map(|n| n.doc.as_deref()).collect();
+        assert_eq!(docs, [Some("a record"), Some("an enum")]);
+        let Some(NamedDef::Record(fields)) = s.named(0).map(|n| &n.def) else {
+            return Err(SchemaError::at("", "not a record"));
+        };
+        let docs: Vec<Option<&str>> = fields.iter().map(|f| f.doc.as_deref()).collect();
+        assert_eq!(docs, [Some("a field"), None]);
+        Ok(())
     }
 }

@@ -3,10 +3,9 @@
 use std::cell::Cell;
 use std::fmt::Write as _;
 
-use apache_avro::Schema;
-
-use crate::model::{Model, Shape, field_ident, min_size, variant_ident};
+use crate::model::{Model, Schema, Shape, field_ident, min_size, variant_ident};
 use crate::{Error, index_stmt, lit};
+use audit_avro_model::{LogicalType, Prim};
 
 /// Fresh local variable names.
 #[derive(Default)]
@@ -138,21 +137,26 @@ pub(crate) fn emit(m: &Model<'_>, out: &mut String) -> Result<(), Error> {
 pub(crate) fn enc(m: &Model<'_>, s: &Schema, v: &str, vars: &Vars) -> Result<String, Error> {
     let rt = &m.opts.runtime_path;
     Ok(match s {
-        Schema::Null if v.is_empty() => String::new(),
-        Schema::Null => format!("let _ = {v};"),
-        Schema::Boolean => format!("out.push(u8::from(*{v}));"),
-        Schema::Int | Schema::Date | Schema::TimeMillis => format!("{rt}::write_int(out, *{v});"),
-        Schema::Long
-        | Schema::TimeMicros
-        | Schema::TimestampNanos
-        | Schema::LocalTimestampMillis
-        | Schema::LocalTimestampMicros
-        | Schema::LocalTimestampNanos => format!("{rt}::write_long(out, *{v});"),
-        Schema::TimestampMillis => format!("{rt}::write_timestamp_millis(out, {v});"),
-        Schema::TimestampMicros => format!("{rt}::write_timestamp_micros(out, {v});"),
-        Schema::Float | Schema::Double => format!("out.extend_from_slice(&{v}.to_le_bytes());"),
-        Schema::Bytes => format!("{rt}::write_bytes(out, {v});"),
-        Schema::String | Schema::Uuid(_) => format!("{rt}::write_str(out, {v});"),
+        Schema::Prim(Prim::Null) if v.is_empty() => String::new(),
+        Schema::Prim(Prim::Null) => format!("let _ = {v};"),
+        Schema::Prim(Prim::Boolean) => format!("out.push(u8::from(*{v}));"),
+        n if n.plain() == Some(Prim::Int) => format!("{rt}::write_int(out, *{v});"),
+        n if n.plain() == Some(Prim::Long) => {
+            format!("{rt}::write_long(out, *{v});")
+        }
+        Schema::Logical(LogicalType::TimestampMillis) => {
+            format!("{rt}::write_timestamp_millis(out, {v});")
+        }
+        Schema::Logical(LogicalType::TimestampMicros) => {
+            format!("{rt}::write_timestamp_micros(out, {v});")
+        }
+        Schema::Prim(Prim::Float | Prim::Double) => {
+            format!("out.extend_from_slice(&{v}.to_le_bytes());")
+        }
+        Schema::Prim(Prim::Bytes) => format!("{rt}::write_bytes(out, {v});"),
+        Schema::Prim(Prim::String) | Schema::Logical(LogicalType::Uuid) => {
+            format!("{rt}::write_str(out, {v});")
+        }
         Schema::Fixed(_) => format!("out.extend_from_slice({v});"),
         Schema::Record(_) | Schema::Enum(_) | Schema::Ref { .. } => {
             format!("{v}.avro_encode(out);")
@@ -264,10 +268,10 @@ fn in_place(m: &Model<'_>, s: &Schema) -> bool {
 /// first branch of a union without null. (A custom string type needs a `const fn const_new`.)
 pub(crate) fn empty(m: &Model<'_>, s: &Schema) -> Result<String, Error> {
     Ok(match s {
-        Schema::Null => "()".into(),
-        Schema::Boolean => "false".into(),
-        Schema::Float | Schema::Double => "0.0".into(),
-        Schema::TimestampMillis | Schema::TimestampMicros => {
+        Schema::Prim(Prim::Null) => "()".into(),
+        Schema::Prim(Prim::Boolean) => "false".into(),
+        Schema::Prim(Prim::Float | Prim::Double) => "0.0".into(),
+        Schema::Logical(LogicalType::TimestampMillis | LogicalType::TimestampMicros) => {
             "chrono::DateTime::<chrono::Utc>::UNIX_EPOCH".into()
         }
         Schema::Fixed(f) => format!("[0u8; {}]", f.size),
@@ -298,16 +302,8 @@ pub(crate) fn empty(m: &Model<'_>, s: &Schema) -> Result<String, Error> {
                 format!("{}::{vn}({})", m.union_path(union, false), empty(m, bs)?)
             }
         },
-        Schema::Int
-        | Schema::Date
-        | Schema::TimeMillis
-        | Schema::Long
-        | Schema::TimeMicros
-        | Schema::TimestampNanos
-        | Schema::LocalTimestampMillis
-        | Schema::LocalTimestampMicros
-        | Schema::LocalTimestampNanos => "0".into(),
-        Schema::String | Schema::Uuid(_) => match m.string_type() {
+        n if matches!(n.plain(), Some(Prim::Int | Prim::Long)) => "0".into(),
+        Schema::Prim(Prim::String) | Schema::Logical(LogicalType::Uuid) => match m.string_type() {
             "String" => "String::new()".into(),
             ty => format!("{ty}::const_new(\"\")"),
         },
@@ -433,23 +429,22 @@ pub(crate) fn dec_v(
     let dec = |m: &Model<'_>, s: &Schema, w: &str, vars: &Vars| dec_v(m, s, w, vars, view);
     let me = |call: &str| format!("{call}.map_err(|e| e{w})?");
     Ok(match s {
-        Schema::Null => "()".into(),
-        Schema::Boolean => me("r.read_boolean()"),
-        Schema::Int | Schema::Date | Schema::TimeMillis => me("r.read_int()"),
-        Schema::Long
-        | Schema::TimeMicros
-        | Schema::TimestampNanos
-        | Schema::LocalTimestampMillis
-        | Schema::LocalTimestampMicros
-        | Schema::LocalTimestampNanos => me("r.read_long()"),
-        Schema::TimestampMillis => me("r.read_timestamp_millis()"),
-        Schema::TimestampMicros => me("r.read_timestamp_micros()"),
-        Schema::Float => me("r.read_float()"),
-        Schema::Double => me("r.read_double()"),
-        Schema::Bytes if view => me("r.read_bytes_ref()"),
-        Schema::String | Schema::Uuid(_) if view => me("r.read_str()"),
-        Schema::Bytes => me("r.read_bytes()"),
-        Schema::String | Schema::Uuid(_) => me(&m.read_string_call()),
+        Schema::Prim(Prim::Null) => "()".into(),
+        Schema::Prim(Prim::Boolean) => me("r.read_boolean()"),
+        n if n.plain() == Some(Prim::Int) => me("r.read_int()"),
+        n if n.plain() == Some(Prim::Long) => me("r.read_long()"),
+        Schema::Logical(LogicalType::TimestampMillis) => me("r.read_timestamp_millis()"),
+        Schema::Logical(LogicalType::TimestampMicros) => me("r.read_timestamp_micros()"),
+        Schema::Prim(Prim::Float) => me("r.read_float()"),
+        Schema::Prim(Prim::Double) => me("r.read_double()"),
+        Schema::Prim(Prim::Bytes) if view => me("r.read_bytes_ref()"),
+        Schema::Prim(Prim::String) | Schema::Logical(LogicalType::Uuid) if view => {
+            me("r.read_str()")
+        }
+        Schema::Prim(Prim::Bytes) => me("r.read_bytes()"),
+        Schema::Prim(Prim::String) | Schema::Logical(LogicalType::Uuid) => {
+            me(&m.read_string_call())
+        }
         Schema::Fixed(f) => me(&format!("r.read_fixed::<{}>()", f.size)),
         Schema::Record(_) | Schema::Enum(_) | Schema::Ref { .. } => {
             if view && m.borrows(s) {

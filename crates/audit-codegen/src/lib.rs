@@ -85,7 +85,7 @@ pub struct WriterVersion<'a> {
 pub enum Error {
     /// A schema does not parse.
     #[error("schema does not parse: {0}")]
-    Parse(#[source] Box<apache_avro::Error>),
+    Parse(#[source] audit_avro_model::SchemaError),
     /// A schema construct the generator does not support.
     #[error("unsupported schema construct: {0}")]
     Unsupported(String),
@@ -155,7 +155,7 @@ pub fn generate(
 ) -> Result<String, Error> {
     let doc = Doc::parse(reader_json)?;
     let model = Model::new(doc, opts)?;
-    if !matches!(model.doc.root, apache_avro::Schema::Record(_)) {
+    if !matches!(model.doc.root, model::Schema::Record(_)) {
         return Err(Error::Unsupported(
             "the top-level schema must be a record".into(),
         ));
@@ -167,13 +167,13 @@ pub fn generate(
         views::emit(&model, &mut code)?;
     }
     // Writers with the same Parsing Canonical Form have the same binary layout and resolve the
-    // same way (writer defaults play no part in resolution), so a later one delegates to the
-    // first instead of getting a second copy of the resolving code (1.0.0 and 1.0.1 differ only
-    // in an enum default).
+    // same way (writer defaults and logical types play no part in resolution), so a later one
+    // delegates to the first instead of getting a second copy of the resolving code (1.0.0 and
+    // 1.0.1 differ only in an enum default).
     let mut emitted: Vec<(String, &str)> = Vec::new();
     for w in writers {
         let wdoc = Doc::parse(w.schema_json)?;
-        let key = wdoc.root.canonical_form();
+        let key = wdoc.layout_key();
         match emitted.iter().find(|(k, _)| *k == key) {
             Some((_, first)) => emit_delegation(&model, w.version, first, &mut code)?,
             None => {

@@ -2,84 +2,280 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use apache_avro::Schema;
-use apache_avro::schema::{UnionSchema, UuidSchema};
-use audit_avro_model::{Kind, Prim};
+use audit_avro_model::{Kind, LogicalType, NamedDef, Node, Prim};
 use heck::{ToSnakeCase, ToUpperCamelCase};
+use serde_json::Value as Json;
 
 use crate::{Error, Options};
+
+/// The generator's view of one schema node: the model's tree ([`audit_avro_model::Schema`])
+/// with its logical types applied, each named type expanded where it is defined (the first
+/// place a pre-order walk meets it) and a [`Schema::Ref`] everywhere after.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Schema {
+    /// A primitive without a logical type (or with one the specification says to ignore).
+    Prim(Prim),
+    /// A primitive or fixed with a valid logical type (the generator supports those on
+    /// primitives and reports the others as unsupported).
+    Logical(LogicalType),
+    Fixed(FixedSchema),
+    Enum(EnumSchema),
+    Record(RecordSchema),
+    Array(ArraySchema),
+    Map(MapSchema),
+    Union(UnionSchema),
+    /// A named type defined earlier.
+    Ref {
+        name: Name,
+    },
+}
+
+/// The full and the unqualified name of a named type.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Name {
+    full: String,
+    short: String,
+}
+
+impl Name {
+    /// `namespace.name`
+    pub fn fullname(&self) -> String {
+        self.full.clone()
+    }
+
+    /// The unqualified name.
+    pub fn name(&self) -> &str {
+        &self.short
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecordSchema {
+    pub name: Name,
+    pub doc: Option<String>,
+    pub fields: Vec<RecordField>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecordField {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub schema: Schema,
+    pub default: Option<Json>,
+    pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EnumSchema {
+    pub name: Name,
+    pub doc: Option<String>,
+    pub symbols: Vec<String>,
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FixedSchema {
+    pub name: Name,
+    pub size: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ArraySchema {
+    pub items: Box<Schema>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MapSchema {
+    pub types: Box<Schema>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct UnionSchema {
+    variants: Vec<Schema>,
+}
+
+impl UnionSchema {
+    /// The branches in order.
+    pub fn variants(&self) -> &[Schema] {
+        &self.variants
+    }
+}
+
+impl Schema {
+    /// The primitive whose plain Rust value the generator uses for this node: a primitive's
+    /// own, or the underlying `int`, `long` or `string` of a logical type without a Rust type
+    /// of its own (all but `timestamp-millis` and `timestamp-micros`, which become
+    /// `chrono::DateTime`, and the unsupported ones).
+    pub fn plain(&self) -> Option<Prim> {
+        match self {
+            Schema::Prim(p) => Some(*p),
+            Schema::Logical(LogicalType::Date | LogicalType::TimeMillis) => Some(Prim::Int),
+            Schema::Logical(
+                LogicalType::TimeMicros
+                | LogicalType::TimestampNanos
+                | LogicalType::LocalTimestampMillis
+                | LogicalType::LocalTimestampMicros
+                | LogicalType::LocalTimestampNanos,
+            ) => Some(Prim::Long),
+            Schema::Logical(LogicalType::Uuid) => Some(Prim::String),
+            _ => None,
+        }
+    }
+
+    /// The name of a named type (definition or reference).
+    pub fn name(&self) -> Option<&Name> {
+        match self {
+            Schema::Record(RecordSchema { name, .. })
+            | Schema::Enum(EnumSchema { name, .. })
+            | Schema::Fixed(FixedSchema { name, .. })
+            | Schema::Ref { name } => Some(name),
+            _ => None,
+        }
+    }
+}
 
 /// One parsed schema with its named definitions.
 pub(crate) struct Doc {
     pub root: Schema,
     /// full name -> definition (Record / Enum / Fixed)
     pub defs: BTreeMap<String, Schema>,
-    /// full names in order of first definition (pre-order)
+    /// full names in order of definition (pre-order)
     pub order: Vec<String>,
+    /// The schema in the model (for its Parsing Canonical Form and logical types).
+    pub model: audit_avro_model::Schema,
 }
 
 impl Doc {
     pub fn parse(json: &str) -> Result<Self, Error> {
-        let root = Schema::parse_str(json).map_err(|e| Error::Parse(Box::new(e)))?;
-        let mut doc = Doc {
-            root: Schema::Null,
+        let model = audit_avro_model::Schema::parse(json).map_err(Error::Parse)?;
+        let mut conv = Convert {
+            model: &model,
+            expanded: vec![false; model.named.len()],
             defs: BTreeMap::new(),
-            order: Vec::new(),
         };
-        collect(&root, &mut doc.defs, &mut doc.order);
-        doc.root = root;
-        Ok(doc)
+        let root = conv.node(&model.root, "$")?;
+        let defs = conv.defs;
+        let order = model.named.iter().map(|n| n.full_name.clone()).collect();
+        Ok(Doc {
+            root,
+            defs,
+            order,
+            model,
+        })
+    }
+
+    /// The binary layout of the schema: the model's Parsing Canonical Form (logical types
+    /// stripped: schema resolution works on the underlying types).
+    pub fn layout_key(&self) -> String {
+        self.model.canonical_form()
     }
 
     /// Follows a `Schema::Ref` to its definition.
     pub fn resolve<'a>(&'a self, s: &'a Schema) -> Result<&'a Schema, Error> {
         match s {
-            Schema::Ref { name } => {
-                let full = name.fullname(None);
-                self.defs.get(&full).ok_or(Error::UnknownName(full))
-            }
+            Schema::Ref { name } => self
+                .defs
+                .get(&name.full)
+                .ok_or_else(|| Error::UnknownName(name.fullname())),
             other => Ok(other),
         }
     }
 }
 
-fn collect(s: &Schema, defs: &mut BTreeMap<String, Schema>, order: &mut Vec<String>) {
-    match s {
-        Schema::Record(r) => {
-            let full = r.name.fullname(None);
-            if defs.insert(full.clone(), s.clone()).is_none() {
-                order.push(full);
-            }
-            for f in &r.fields {
-                collect(&f.schema, defs, order);
-            }
+/// Turns the model's tree into [`Schema`] values.
+struct Convert<'m> {
+    model: &'m audit_avro_model::Schema,
+    /// named types already expanded at their definition
+    expanded: Vec<bool>,
+    defs: BTreeMap<String, Schema>,
+}
+
+impl Convert<'_> {
+    /// `node` found at JSON path `path` (the model's paths, which key its logical types).
+    fn node(&mut self, node: &Node, path: &str) -> Result<Schema, Error> {
+        let logical = self.model.logical_type(path);
+        Ok(match node {
+            Node::Prim(p) => prim_schema(*p, logical),
+            Node::Array(items) => Schema::Array(ArraySchema {
+                items: Box::new(self.node(items, &format!("{path}.items"))?),
+            }),
+            Node::Map(values) => Schema::Map(MapSchema {
+                types: Box::new(self.node(values, &format!("{path}.values"))?),
+            }),
+            Node::Union(branches) => Schema::Union(UnionSchema {
+                variants: branches
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| self.node(b, &format!("{path}[{i}]")))
+                    .collect::<Result<_, _>>()?,
+            }),
+            Node::Named(i) => self.named(*i, path, logical)?,
+        })
+    }
+
+    fn named(
+        &mut self,
+        index: usize,
+        path: &str,
+        logical: Option<LogicalType>,
+    ) -> Result<Schema, Error> {
+        let named = self
+            .model
+            .named(index)
+            .ok_or_else(|| Error::UnknownName(format!("#{index}")))?;
+        let name = Name {
+            full: named.full_name.clone(),
+            short: named.name.clone(),
+        };
+        match self.expanded.get_mut(index) {
+            Some(done) if !*done => *done = true,
+            _ => return Ok(Schema::Ref { name }),
         }
-        Schema::Enum(e) => {
-            let full = e.name.fullname(None);
-            if defs.insert(full.clone(), s.clone()).is_none() {
-                order.push(full);
-            }
-        }
-        Schema::Fixed(f) => {
-            let full = f.name.fullname(None);
-            if defs.insert(full.clone(), s.clone()).is_none() {
-                order.push(full);
-            }
-        }
-        Schema::Array(a) => collect(&a.items, defs, order),
-        Schema::Map(m) => collect(&m.types, defs, order),
-        Schema::Union(u) => {
-            for b in u.variants() {
-                collect(b, defs, order);
-            }
-        }
-        _ => {}
+        let def = match &named.def {
+            NamedDef::Record(fields) => Schema::Record(RecordSchema {
+                name,
+                doc: named.doc.clone(),
+                fields: fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        Ok(RecordField {
+                            name: f.name.clone(),
+                            aliases: f.aliases.clone(),
+                            schema: self.node(&f.node, &format!("{path}.fields[{i}].type"))?,
+                            default: f.default.clone(),
+                            doc: f.doc.clone(),
+                        })
+                    })
+                    .collect::<Result<_, Error>>()?,
+            }),
+            NamedDef::Enum { symbols, default } => Schema::Enum(EnumSchema {
+                name,
+                doc: named.doc.clone(),
+                symbols: symbols.clone(),
+                default: default.clone(),
+            }),
+            NamedDef::Fixed { size } => match logical {
+                Some(l) => Schema::Logical(l),
+                None => Schema::Fixed(FixedSchema { name, size: *size }),
+            },
+        };
+        self.defs.insert(named.full_name.clone(), def.clone());
+        Ok(def)
+    }
+}
+
+/// The node of primitive `p` annotated with `logical`.
+fn prim_schema(p: Prim, logical: Option<LogicalType>) -> Schema {
+    match logical {
+        Some(l) => Schema::Logical(l),
+        None => Schema::Prim(p),
     }
 }
 
 /// Full name of a named schema (definition or reference).
 pub(crate) fn full_name(s: &Schema) -> Option<String> {
-    s.name().map(|n| n.fullname(None))
+    s.name().map(|n| n.fullname())
 }
 
 /// Unqualified name of a named schema.
@@ -101,21 +297,9 @@ pub(crate) fn prim(k: Phys) -> Option<Prim> {
 
 pub(crate) fn phys(s: &Schema) -> Result<Phys, Error> {
     Ok(match s {
-        Schema::Null => Phys::Prim(Prim::Null),
-        Schema::Boolean => Phys::Prim(Prim::Boolean),
-        Schema::Int | Schema::Date | Schema::TimeMillis => Phys::Prim(Prim::Int),
-        Schema::Long
-        | Schema::TimeMicros
-        | Schema::TimestampMillis
-        | Schema::TimestampMicros
-        | Schema::TimestampNanos
-        | Schema::LocalTimestampMillis
-        | Schema::LocalTimestampMicros
-        | Schema::LocalTimestampNanos => Phys::Prim(Prim::Long),
-        Schema::Float => Phys::Prim(Prim::Float),
-        Schema::Double => Phys::Prim(Prim::Double),
-        Schema::Bytes => Phys::Prim(Prim::Bytes),
-        Schema::String | Schema::Uuid(UuidSchema::String) => Phys::Prim(Prim::String),
+        Schema::Logical(LogicalType::TimestampMillis | LogicalType::TimestampMicros) => {
+            Phys::Prim(Prim::Long)
+        }
         Schema::Fixed(_) => Phys::Fixed,
         Schema::Enum(_) => Phys::Enum,
         Schema::Record(_) => Phys::Record,
@@ -123,7 +307,10 @@ pub(crate) fn phys(s: &Schema) -> Result<Phys, Error> {
         Schema::Map(_) => Phys::Map,
         Schema::Union(_) => Phys::Union,
         Schema::Ref { .. } => Phys::Record, // callers resolve refs first
-        other => return Err(Error::Unsupported(format!("{other:?}"))),
+        other => match other.plain() {
+            Some(p) => Phys::Prim(p),
+            None => return Err(Error::Unsupported(format!("{other:?}"))),
+        },
     })
 }
 
@@ -167,20 +354,20 @@ pub(crate) fn branch_key(s: &Schema) -> Result<String, Error> {
         }
         Schema::Array(a) => format!("array<{}>", branch_key(&a.items)?),
         Schema::Map(m) => format!("map<{}>", branch_key(&m.types)?),
-        Schema::Null => "null".into(),
-        Schema::Boolean => "boolean".into(),
-        Schema::Int => "int".into(),
-        Schema::Long => "long".into(),
-        Schema::Float => "float".into(),
-        Schema::Double => "double".into(),
-        Schema::Bytes => "bytes".into(),
-        Schema::String => "string".into(),
-        Schema::Uuid(UuidSchema::String) => "uuid".into(),
-        Schema::Date => "date".into(),
-        Schema::TimeMillis => "time-millis".into(),
-        Schema::TimeMicros => "time-micros".into(),
-        Schema::TimestampMillis => "timestamp-millis".into(),
-        Schema::TimestampMicros => "timestamp-micros".into(),
+        Schema::Prim(Prim::Null) => "null".into(),
+        Schema::Prim(Prim::Boolean) => "boolean".into(),
+        Schema::Prim(Prim::Int) => "int".into(),
+        Schema::Prim(Prim::Long) => "long".into(),
+        Schema::Prim(Prim::Float) => "float".into(),
+        Schema::Prim(Prim::Double) => "double".into(),
+        Schema::Prim(Prim::Bytes) => "bytes".into(),
+        Schema::Prim(Prim::String) => "string".into(),
+        Schema::Logical(LogicalType::Uuid) => "uuid".into(),
+        Schema::Logical(LogicalType::Date) => "date".into(),
+        Schema::Logical(LogicalType::TimeMillis) => "time-millis".into(),
+        Schema::Logical(LogicalType::TimeMicros) => "time-micros".into(),
+        Schema::Logical(LogicalType::TimestampMillis) => "timestamp-millis".into(),
+        Schema::Logical(LogicalType::TimestampMicros) => "timestamp-micros".into(),
         other => return Err(Error::Unsupported(format!("{other:?} in a union"))),
     })
 }
@@ -263,7 +450,7 @@ impl<'o> Model<'o> {
     fn discover(&mut self, s: &Schema, seen: &mut BTreeSet<String>) -> Result<(), Error> {
         match s {
             Schema::Record(r) => {
-                let full = r.name.fullname(None);
+                let full = r.name.fullname();
                 if seen.insert(full.clone()) {
                     self.items.push(Ok(full));
                     let mut idents = BTreeSet::new();
@@ -272,7 +459,7 @@ impl<'o> Model<'o> {
                             return Err(Error::NameClash(format!(
                                 "field {} of {}",
                                 f.name,
-                                r.name.fullname(None)
+                                r.name.fullname()
                             )));
                         }
                         self.discover(&f.schema, seen)?;
@@ -280,7 +467,7 @@ impl<'o> Model<'o> {
                 }
             }
             Schema::Enum(e) => {
-                let full = e.name.fullname(None);
+                let full = e.name.fullname();
                 if seen.insert(full.clone()) {
                     self.items.push(Ok(full.clone()));
                     let mut idents = BTreeSet::new();
@@ -310,7 +497,7 @@ impl<'o> Model<'o> {
         let non_null: Vec<&Schema> = u
             .variants()
             .iter()
-            .filter(|b| !matches!(b, Schema::Null))
+            .filter(|b| !matches!(b, Schema::Prim(Prim::Null)))
             .collect();
         let has_null = non_null.len() < u.variants().len();
         if non_null.is_empty() {
@@ -371,7 +558,7 @@ impl<'o> Model<'o> {
         let key: Vec<String> = u
             .variants()
             .iter()
-            .filter(|b| !matches!(b, Schema::Null))
+            .filter(|b| !matches!(b, Schema::Prim(Prim::Null)))
             .filter_map(|b| branch_key(b).ok())
             .collect();
         self.unions.iter().position(|d| d.key == key)
@@ -379,13 +566,15 @@ impl<'o> Model<'o> {
 
     pub fn shape(&self, u: &UnionSchema) -> Result<Shape, Error> {
         let vs = u.variants();
-        let null_idx = vs.iter().position(|b| matches!(b, Schema::Null));
+        let null_idx = vs
+            .iter()
+            .position(|b| matches!(b, Schema::Prim(Prim::Null)));
         let non_null: Vec<usize> = (0..vs.len()).filter(|i| Some(*i) != null_idx).collect();
         match (null_idx, non_null.as_slice()) {
             (Some(n), [i]) => Ok(Shape::Option {
                 null_idx: n,
                 some_idx: *i,
-                inner: vs.get(*i).cloned().unwrap_or(Schema::Null),
+                inner: vs.get(*i).cloned().unwrap_or(Schema::Prim(Prim::Null)),
             }),
             _ => Ok(Shape::Enum {
                 null_idx,
@@ -426,7 +615,10 @@ impl<'o> Model<'o> {
     /// True when the zero-copy view of `s` borrows from the datum (strings, bytes, map keys).
     pub fn borrows(&self, s: &Schema) -> bool {
         match s {
-            Schema::String | Schema::Uuid(_) | Schema::Bytes | Schema::Map(_) => true,
+            Schema::Prim(Prim::String)
+            | Schema::Logical(LogicalType::Uuid)
+            | Schema::Prim(Prim::Bytes)
+            | Schema::Map(_) => true,
             Schema::Ref { .. } => self.doc.resolve(s).is_ok_and(|d| self.borrows(d)),
             Schema::Record(r) => r.fields.iter().any(|f| self.borrows(&f.schema)),
             Schema::Array(a) => self.borrows(&a.items),
@@ -439,8 +631,10 @@ impl<'o> Model<'o> {
     pub fn rust_type_v(&self, s: &Schema, view: bool) -> Result<String, Error> {
         if view {
             match s {
-                Schema::String | Schema::Uuid(_) => return Ok("&'a str".into()),
-                Schema::Bytes => return Ok("&'a [u8]".into()),
+                Schema::Prim(Prim::String) | Schema::Logical(LogicalType::Uuid) => {
+                    return Ok("&'a str".into());
+                }
+                Schema::Prim(Prim::Bytes) => return Ok("&'a [u8]".into()),
                 Schema::Record(_) if self.borrows(s) => {
                     return Ok(format!("{}Ref<'a>", self.named_rust(s)?));
                 }
@@ -454,22 +648,19 @@ impl<'o> Model<'o> {
             }
         }
         Ok(match s {
-            Schema::Null => "()".into(),
-            Schema::Boolean => "bool".into(),
-            Schema::Int | Schema::Date | Schema::TimeMillis => "i32".into(),
-            Schema::Long
-            | Schema::TimeMicros
-            | Schema::TimestampNanos
-            | Schema::LocalTimestampMillis
-            | Schema::LocalTimestampMicros
-            | Schema::LocalTimestampNanos => "i64".into(),
-            Schema::TimestampMillis | Schema::TimestampMicros => {
+            Schema::Prim(Prim::Null) => "()".into(),
+            Schema::Prim(Prim::Boolean) => "bool".into(),
+            n if n.plain() == Some(Prim::Int) => "i32".into(),
+            n if n.plain() == Some(Prim::Long) => "i64".into(),
+            Schema::Logical(LogicalType::TimestampMillis | LogicalType::TimestampMicros) => {
                 "chrono::DateTime<chrono::Utc>".into()
             }
-            Schema::Float => "f32".into(),
-            Schema::Double => "f64".into(),
-            Schema::Bytes => "Vec<u8>".into(),
-            Schema::String | Schema::Uuid(UuidSchema::String) => self.string_type().into(),
+            Schema::Prim(Prim::Float) => "f32".into(),
+            Schema::Prim(Prim::Double) => "f64".into(),
+            Schema::Prim(Prim::Bytes) => "Vec<u8>".into(),
+            Schema::Prim(Prim::String) | Schema::Logical(LogicalType::Uuid) => {
+                self.string_type().into()
+            }
             Schema::Fixed(f) => format!("[u8; {}]", f.size),
             Schema::Record(_) | Schema::Enum(_) => self.named_rust(s)?,
             Schema::Ref { .. } => {
@@ -523,13 +714,13 @@ impl<'o> Model<'o> {
     /// True when the Rust type of `s` contains a float (so `Eq`/`Hash` cannot be derived).
     pub fn has_float(&self, s: &Schema, seen: &mut BTreeSet<String>) -> bool {
         match s {
-            Schema::Float | Schema::Double => true,
+            Schema::Prim(Prim::Float | Prim::Double) => true,
             Schema::Ref { .. } => match self.doc.resolve(s) {
                 Ok(d) => self.has_float(d, seen),
                 Err(_) => false,
             },
             Schema::Record(r) => {
-                if !seen.insert(r.name.fullname(None)) {
+                if !seen.insert(r.name.fullname()) {
                     return false;
                 }
                 r.fields.iter().any(|f| self.has_float(&f.schema, seen))
@@ -551,7 +742,7 @@ fn reject_recursion(doc: &Doc, s: &Schema, stack: &mut Vec<String>) -> Result<()
             reject_recursion(doc, d, stack)
         }
         Schema::Record(r) => {
-            let full = r.name.fullname(None);
+            let full = r.name.fullname();
             if stack.contains(&full) {
                 return Err(Error::Unsupported(format!("recursive type {full}")));
             }
@@ -575,16 +766,16 @@ fn reject_recursion(doc: &Doc, s: &Schema, stack: &mut Vec<String>) -> Result<()
 /// Minimum number of bytes one value of `s` takes on the wire.
 pub(crate) fn min_size(doc: &Doc, s: &Schema, stack: &mut Vec<String>) -> usize {
     match s {
-        Schema::Null => 0,
-        Schema::Float => 4,
-        Schema::Double => 8,
+        Schema::Prim(Prim::Null) => 0,
+        Schema::Prim(Prim::Float) => 4,
+        Schema::Prim(Prim::Double) => 8,
         Schema::Fixed(f) => f.size,
         Schema::Ref { .. } => match doc.resolve(s) {
             Ok(d) => min_size(doc, d, stack),
             Err(_) => 0,
         },
         Schema::Record(r) => {
-            let full = r.name.fullname(None);
+            let full = r.name.fullname();
             if stack.contains(&full) {
                 return 0;
             }

@@ -7,15 +7,14 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use apache_avro::Schema;
-use apache_avro::schema::{RecordField, UnionSchema};
 use audit_avro_model::zigzag::write_long;
-use audit_avro_model::{Prim, promotion};
+use audit_avro_model::{LogicalType, Prim, promotion};
 use serde_json::Value as Json;
 
 use crate::codec::{self, Vars, match_arms};
 use crate::model::{
-    Doc, Model, Phys, Shape, branch_key, field_ident, min_size, phys, prim, variant_ident,
+    Doc, Model, Phys, RecordField, Schema, Shape, UnionSchema, branch_key, field_ident, min_size,
+    phys, prim, variant_ident,
 };
 use crate::{Error, index_stmt, lit, version_suffix};
 
@@ -128,7 +127,7 @@ impl Gen<'_, '_> {
         }
         Ok(match (ws, rs) {
             (Schema::Record(a), Schema::Record(b)) => {
-                let key = (a.name.fullname(None), b.name.fullname(None));
+                let key = (a.name.fullname(), b.name.fullname());
                 if a.name.name() != b.name.name() || a.fields.len() != b.fields.len() {
                     return Ok(false);
                 }
@@ -220,7 +219,7 @@ impl Gen<'_, '_> {
             .variants()
             .get(j)
             .ok_or_else(|| self.incompatible(path, "union branch"))?;
-        if matches!(rb, Schema::Null) {
+        if matches!(rb, Schema::Prim(Prim::Null)) {
             return Ok("None".into());
         }
         let inner = self.dec(ws, rb, wsfx, path)?;
@@ -304,8 +303,7 @@ impl Gen<'_, '_> {
                 Ok(match_arms(&idx, arms))
             }
             (Schema::Record(a), Schema::Record(b)) if a.name.name() == b.name.name() => {
-                self.dec_queue
-                    .push((b.name.fullname(None), a.name.fullname(None)));
+                self.dec_queue.push((b.name.fullname(), a.name.fullname()));
                 Ok(me(&format!(
                     "{}::avro_decode_{}(r)",
                     self.m.named_rust(&rs)?,
@@ -313,8 +311,7 @@ impl Gen<'_, '_> {
                 )))
             }
             (Schema::Enum(a), Schema::Enum(b)) if a.name.name() == b.name.name() => {
-                self.dec_queue
-                    .push((b.name.fullname(None), a.name.fullname(None)));
+                self.dec_queue.push((b.name.fullname(), a.name.fullname()));
                 Ok(me(&format!(
                     "{}::avro_decode_{}(r)",
                     self.m.named_rust(&rs)?,
@@ -352,7 +349,9 @@ impl Gen<'_, '_> {
                 let (pw, pr) = (phys(&ws)?, phys(&rs)?);
                 let ok_reader = matches!(
                     rs,
-                    Schema::Long | Schema::Float | Schema::Double | Schema::Bytes | Schema::String
+                    Schema::Prim(Prim::Long | Prim::Float)
+                        | Schema::Prim(Prim::Double | Prim::Bytes)
+                        | Schema::Prim(Prim::String)
                 );
                 if !ok_reader {
                     return Err(self.incompatible(path, format!("cannot read {pw:?} as {pr:?}")));
@@ -443,7 +442,7 @@ impl Gen<'_, '_> {
                 let Schema::Record(rec) = ws else {
                     return Ok(String::new());
                 };
-                let full = rec.name.fullname(None);
+                let full = rec.name.fullname();
                 if stack.contains(&full) {
                     return Err(
                         self.incompatible(&full, "skipping a recursive record is not supported")
@@ -468,43 +467,44 @@ impl Gen<'_, '_> {
             reason: reason.to_owned(),
         };
         Ok(match rs {
-            Schema::Null => "()".into(),
-            Schema::Boolean => d.as_bool().ok_or_else(|| bad("not a boolean"))?.to_string(),
-            Schema::Int | Schema::Date | Schema::TimeMillis => {
+            Schema::Prim(Prim::Null) => "()".into(),
+            Schema::Prim(Prim::Boolean) => {
+                d.as_bool().ok_or_else(|| bad("not a boolean"))?.to_string()
+            }
+            n if n.plain() == Some(Prim::Int) => {
                 format!("{}i32", d.as_i64().ok_or_else(|| bad("not an int"))?)
             }
-            Schema::Long
-            | Schema::TimeMicros
-            | Schema::TimestampNanos
-            | Schema::LocalTimestampMillis
-            | Schema::LocalTimestampMicros
-            | Schema::LocalTimestampNanos => {
+            n if n.plain() == Some(Prim::Long) => {
                 format!("{}i64", d.as_i64().ok_or_else(|| bad("not a long"))?)
             }
-            Schema::TimestampMillis => format!(
+            Schema::Logical(LogicalType::TimestampMillis) => format!(
                 "chrono::DateTime::from_timestamp_millis({}).unwrap_or_default()",
                 d.as_i64().ok_or_else(|| bad("not a long"))?
             ),
-            Schema::TimestampMicros => format!(
+            Schema::Logical(LogicalType::TimestampMicros) => format!(
                 "chrono::DateTime::from_timestamp_micros({}).unwrap_or_default()",
                 d.as_i64().ok_or_else(|| bad("not a long"))?
             ),
-            Schema::Float => format!("{:?}f32", d.as_f64().ok_or_else(|| bad("not a number"))?),
-            Schema::Double => format!("{:?}f64", d.as_f64().ok_or_else(|| bad("not a number"))?),
-            Schema::String | Schema::Uuid(_) => {
+            Schema::Prim(Prim::Float) => {
+                format!("{:?}f32", d.as_f64().ok_or_else(|| bad("not a number"))?)
+            }
+            Schema::Prim(Prim::Double) => {
+                format!("{:?}f64", d.as_f64().ok_or_else(|| bad("not a number"))?)
+            }
+            Schema::Prim(Prim::String) | Schema::Logical(LogicalType::Uuid) => {
                 format!(
                     "{}::from({})",
                     self.m.string_type(),
                     lit(d.as_str().ok_or_else(|| bad("not a string"))?)
                 )
             }
-            Schema::Bytes | Schema::Fixed(_) => {
+            Schema::Prim(Prim::Bytes) | Schema::Fixed(_) => {
                 let s = d.as_str().ok_or_else(|| bad("not a string"))?;
                 let bytes: Vec<String> = s
                     .chars()
                     .map(|c| format!("{}u8", u32::from(c) & 0xff))
                     .collect();
-                if matches!(rs, Schema::Bytes) {
+                if matches!(rs, Schema::Prim(Prim::Bytes)) {
                     format!("vec![{}]", bytes.join(", "))
                 } else {
                     format!("[{}]", bytes.join(", "))
@@ -562,7 +562,10 @@ impl Gen<'_, '_> {
             }
             Schema::Union(u) => {
                 let shape = self.m.shape(u)?;
-                let has_null = u.variants().iter().any(|b| matches!(b, Schema::Null));
+                let has_null = u
+                    .variants()
+                    .iter()
+                    .any(|b| matches!(b, Schema::Prim(Prim::Null)));
                 if d.is_null() && has_null {
                     return Ok("None".into());
                 }
@@ -743,7 +746,11 @@ impl Gen<'_, '_> {
                     if let Schema::Union(wu) = &ws {
                         match g.pick_writer_branch(rb, wu)? {
                             Some(i) => {
-                                let wb = wu.variants().get(i).cloned().unwrap_or(Schema::Null);
+                                let wb = wu
+                                    .variants()
+                                    .get(i)
+                                    .cloned()
+                                    .unwrap_or(Schema::Prim(Prim::Null));
                                 Ok(format!(
                                     "{} {}",
                                     index_stmt(&rt, i),
@@ -768,7 +775,7 @@ impl Gen<'_, '_> {
                 };
                 match self.m.shape(ru)? {
                     Shape::Option { inner: is, .. } => {
-                        let none = branch_stmt(self, &Schema::Null, "")?;
+                        let none = branch_stmt(self, &Schema::Prim(Prim::Null), "")?;
                         let none = if none.starts_with("return") || matches!(ws, Schema::Union(_)) {
                             none
                         } else {
@@ -794,7 +801,7 @@ impl Gen<'_, '_> {
                             .ok_or_else(|| Error::Unsupported("union".into()))?;
                         if null_idx.is_some() {
                             let none = if matches!(ws, Schema::Union(_)) {
-                                branch_stmt(self, &Schema::Null, "")?
+                                branch_stmt(self, &Schema::Prim(Prim::Null), "")?
                             } else {
                                 fail("null is not representable in the writer schema")
                             };
@@ -821,7 +828,11 @@ impl Gen<'_, '_> {
             }
             (_, Schema::Union(wu)) => match self.pick_writer_branch(&rs, wu)? {
                 Some(i) => {
-                    let wb = wu.variants().get(i).cloned().unwrap_or(Schema::Null);
+                    let wb = wu
+                        .variants()
+                        .get(i)
+                        .cloned()
+                        .unwrap_or(Schema::Prim(Prim::Null));
                     Ok(format!(
                         "{} {}",
                         index_stmt(&rt, i),
@@ -831,16 +842,14 @@ impl Gen<'_, '_> {
                 None => Err(self.incompatible(path, "no writer union branch for the reader type")),
             },
             (Schema::Record(a), Schema::Record(b)) if a.name.name() == b.name.name() => {
-                self.enc_queue
-                    .push((a.name.fullname(None), b.name.fullname(None)));
+                self.enc_queue.push((a.name.fullname(), b.name.fullname()));
                 Ok(format!(
                     "{v}.avro_encode_{}(out).map_err(|e| e{wsfx})?;",
                     self.sfx
                 ))
             }
             (Schema::Enum(a), Schema::Enum(b)) if a.name.name() == b.name.name() => {
-                self.enc_queue
-                    .push((a.name.fullname(None), b.name.fullname(None)));
+                self.enc_queue.push((a.name.fullname(), b.name.fullname()));
                 Ok(format!(
                     "{v}.avro_encode_{}(out).map_err(|e| e{wsfx})?;",
                     self.sfx
@@ -878,13 +887,15 @@ impl Gen<'_, '_> {
                     format!("{rt}::write_bytes(out, {v}.as_bytes());")
                 }
                 // narrowing back into an older writer type: checked at run time
-                (Phys::Prim(Prim::Long), Phys::Prim(Prim::Int)) if matches!(rs, Schema::Long) => {
+                (Phys::Prim(Prim::Long), Phys::Prim(Prim::Int))
+                    if matches!(rs, Schema::Prim(Prim::Long)) =>
+                {
                     format!(
                         "{rt}::write_int(out, i32::try_from(*{v}).map_err(|_| {rt}::EncodeError::new(\"value outside the writer's int range\"){wsfx})?);"
                     )
                 }
                 (Phys::Prim(Prim::Double), Phys::Prim(Prim::Float))
-                    if matches!(rs, Schema::Double) =>
+                    if matches!(rs, Schema::Prim(Prim::Double)) =>
                 {
                     let x = self.vars.next("x");
                     format!(
@@ -892,7 +903,7 @@ impl Gen<'_, '_> {
                     )
                 }
                 (Phys::Prim(Prim::Bytes), Phys::Prim(Prim::String))
-                    if matches!(rs, Schema::Bytes) =>
+                    if matches!(rs, Schema::Prim(Prim::Bytes)) =>
                 {
                     format!(
                         "{rt}::write_str(out, std::str::from_utf8({v}).map_err(|_| {rt}::EncodeError::new(\"bytes are not UTF-8, the writer has a string\"){wsfx})?);"
@@ -925,13 +936,13 @@ impl Gen<'_, '_> {
                     u.variants()
                         .iter()
                         .enumerate()
-                        .find(|(_, b)| matches!(b, Schema::Null))
+                        .find(|(_, b)| matches!(b, Schema::Prim(Prim::Null)))
                         .ok_or_else(|| bad("null default without null branch"))?
                 } else {
                     u.variants()
                         .iter()
                         .enumerate()
-                        .find(|(_, b)| !matches!(b, Schema::Null))
+                        .find(|(_, b)| !matches!(b, Schema::Prim(Prim::Null)))
                         .ok_or_else(|| bad("empty union"))?
                 };
                 write_len(out, i);

@@ -3,10 +3,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use apache_avro::Schema;
-
-use crate::model::{Model, field_ident, variant_ident};
+use crate::model::{Model, Schema, field_ident, variant_ident};
 use crate::{Error, lit};
+use audit_avro_model::Prim;
 
 fn doc_attr(out: &mut String, text: &str) {
     for line in text.lines() {
@@ -48,7 +47,7 @@ fn record(m: &Model<'_>, s: &Schema, out: &mut String) -> Result<(), Error> {
         return Ok(());
     };
     let name = m.named_rust(s)?;
-    let full = r.name.fullname(None);
+    let full = r.name.fullname();
     match &r.doc {
         Some(d) => doc_attr(out, d),
         None => doc_attr(out, &format!("Avro record `{full}`.")),
@@ -65,7 +64,7 @@ fn record(m: &Model<'_>, s: &Schema, out: &mut String) -> Result<(), Error> {
         if id.trim_start_matches("r#") != f.name {
             let _ = writeln!(out, "#[serde(rename = {})]", lit(&f.name));
         }
-        if let (Schema::Bytes, Some(with)) = (&f.schema, &m.opts.bytes_with) {
+        if let (Schema::Prim(Prim::Bytes), Some(with)) = (&f.schema, &m.opts.bytes_with) {
             let _ = writeln!(out, "#[serde(with = {})]", lit(with));
         }
         let _ = writeln!(out, "pub {id}: {},", m.rust_type(&f.schema)?);
@@ -79,7 +78,7 @@ fn enumeration(m: &Model<'_>, s: &Schema, out: &mut String) -> Result<(), Error>
         return Ok(());
     };
     let name = m.named_rust(s)?;
-    let full = e.name.fullname(None);
+    let full = e.name.fullname();
     match &e.doc {
         Some(d) => doc_attr(out, d),
         None => doc_attr(out, &format!("Avro enum `{full}`.")),
@@ -156,7 +155,7 @@ fn union(m: &Model<'_>, u: usize, out: &mut String) -> Result<(), Error> {
     let _ = writeln!(out, "pub enum {} {{", def.rust_name);
     for ((v, s), key) in def.variants.iter().zip(&def.key) {
         doc_attr(out, &format!("Branch `{key}`."));
-        if let (Schema::Bytes, Some(with)) = (s, &m.opts.bytes_with) {
+        if let (Schema::Prim(Prim::Bytes), Some(with)) = (s, &m.opts.bytes_with) {
             let _ = writeln!(out, "#[serde(with = {})]", lit(with));
         }
         let _ = writeln!(out, "{v}({}),", m.rust_type(s)?);

@@ -5,11 +5,10 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use apache_avro::Schema;
-
 use crate::Error;
 use crate::codec::{Vars, dec_v};
-use crate::model::{Model, Shape, field_ident};
+use crate::model::{Model, Schema, Shape, field_ident};
+use audit_avro_model::{LogicalType, Prim};
 
 pub(crate) fn emit(m: &Model<'_>, out: &mut String) -> Result<(), Error> {
     let rt = &m.opts.runtime_path;
@@ -155,8 +154,8 @@ fn own(m: &Model<'_>, s: &Schema, e: &str, vars: &Vars) -> Result<String, Error>
         return Ok(e.to_owned());
     }
     Ok(match s {
-        Schema::String | Schema::Uuid(_) => m.own_str(e),
-        Schema::Bytes => format!("{e}.to_vec()"),
+        Schema::Prim(Prim::String) | Schema::Logical(LogicalType::Uuid) => m.own_str(e),
+        Schema::Prim(Prim::Bytes) => format!("{e}.to_vec()"),
         Schema::Ref { .. } => own(m, m.doc.resolve(s)?, e, vars)?,
         Schema::Record(_) => format!("{e}.into_owned()"),
         Schema::Array(a) => {

@@ -154,6 +154,58 @@ fn unsupported_schemas_are_generator_errors() {
     );
 }
 
+#[test]
+fn schema_errors_are_the_models() {
+    let undefined =
+        r#"{"type": "record", "name": "R", "fields": [{"name": "a", "type": "Missing"}]}"#;
+    let err = generate(undefined, &[], &Options::default()).unwrap_err();
+    let audit_codegen::Error::Parse(source) = &err else {
+        panic!("not a parse error: {err}");
+    };
+    assert_eq!(source.path(), "$.fields[0].type");
+    assert!(std::error::Error::source(&err).is_some());
+    let decimal = r#"{"type": "record", "name": "R", "fields": [{"name": "d",
+        "type": {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2}}]}"#;
+    let err = generate(decimal, &[], &Options::default()).unwrap_err();
+    assert!(matches!(err, audit_codegen::Error::Unsupported(_)), "{err}");
+}
+
+#[test]
+fn writers_with_one_canonical_form_share_their_resolving_code() {
+    let schema = |ty: &str, doc: &str| {
+        format!(
+            r#"{{"type": "record", "name": "T", "doc": "{doc}", "fields": [{{"name": "at",
+                "type": {ty}}}]}}"#
+        )
+    };
+    let millis = r#"{"type": "long", "logicalType": "timestamp-millis"}"#;
+    let micros = r#"{"type": "long", "logicalType": "timestamp-micros"}"#;
+    let reader = schema(millis, "reader");
+    let texts = [
+        schema(
+            r#""long"}, {"name": "extra", "type": "int", "default": 0"#,
+            "one",
+        ),
+        schema(millis, "two"),
+        schema(millis, "three"),
+        schema(micros, "four"),
+    ];
+    let writers: Vec<WriterVersion<'_>> = ["1", "2", "3", "4"]
+        .iter()
+        .zip(&texts)
+        .map(|(version, schema_json)| WriterVersion {
+            version,
+            schema_json,
+        })
+        .collect();
+    let code = generate(&reader, &writers, &Options::default()).unwrap();
+    // 3 and 4 have 2's canonical form (docs and logical types stripped): they delegate to 2;
+    // 1 has another layout (a field the reader skips) and its own code
+    assert_eq!(code.matches("Self::avro_decode_v2(r)").count(), 2, "{code}");
+    assert_eq!(code.matches("Self::avro_decode_v1(r)").count(), 0, "{code}");
+    assert!(code.contains("fn avro_decode_v1("), "{code}");
+}
+
 // ---- the compiled golden code, against apache-avro ----
 
 use std::collections::{BTreeMap, HashMap};
