@@ -80,6 +80,7 @@
 //! drops it `WITH (FORCE)` on drop, so tests can run in parallel on one server.
 
 mod http_log;
+mod pki;
 mod postgres;
 mod process;
 mod registry;
@@ -90,6 +91,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use http_log::{HttpRecorder, RecordedRequest};
+pub use pki::{KeyCert, Pki};
 pub use postgres::{DEFAULT_PG_URL, PgDatabase, server_url as pg_server_url};
 pub use process::free_port;
 pub use registry::SchemaRegistry;

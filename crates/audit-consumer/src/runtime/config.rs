@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use audit_signing::VerifierConfig;
 use audit_support::{Backoff, redact};
 use rdkafka::config::ClientConfig;
 
@@ -96,6 +97,8 @@ pub struct ConsumerConfig {
     pub(super) dedup: Option<Dedup>,
     pub(super) max_uncommitted: usize,
     pub(super) client: Vec<(String, String)>,
+    pub(super) service_name: Option<String>,
+    pub(super) verification: Option<VerifierConfig>,
 }
 
 /// `(key, value)` pairs with secret values replaced by [`REDACTED`](audit_support::REDACTED).
@@ -120,6 +123,21 @@ impl std::fmt::Debug for ConsumerConfig {
             .field("retry", &self.retry)
             .field("dedup", &self.dedup)
             .field("client", &redacted(&self.client))
+            .field("service_name", &self.service_name)
+            .field(
+                "verification",
+                &self.verification.as_ref().map(|v| {
+                    format!(
+                        "require_signature={} chains for {:?}",
+                        v.require_signature,
+                        {
+                            let mut services: Vec<_> = v.certificate_chains.keys().collect();
+                            services.sort();
+                            services
+                        }
+                    )
+                }),
+            )
             .finish()
     }
 }
@@ -151,7 +169,38 @@ impl ConsumerConfig {
             dedup: None,
             max_uncommitted: DEFAULT_MAX_UNCOMMITTED_PER_PARTITION,
             client: vec![("auto.offset.reset".to_owned(), "earliest".to_owned())],
+            service_name: None,
+            verification: None,
         }
+    }
+
+    /// The name of this consuming service (jEAP `jeap.messaging.kafka.serviceName`, by default
+    /// `spring.application.name`). Records that jEAP's Error Handling Service resubmitted for
+    /// another service (header [`EH_TARGET_SERVICE_HEADER`](super::EH_TARGET_SERVICE_HEADER)
+    /// naming a different service) are skipped; it also labels the signature metrics. Default:
+    /// the consumer group id.
+    #[must_use]
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Verifies every record's jEAP signature headers (`jeap-sign`, `jeap-sign-key`, `jeap-cert`)
+    /// with an [`audit_signing::Verifier`] built from `config` when the consumer is created
+    /// (jEAP's `jeap.messaging.authentication.subscriber.*` options). A rejected record goes to
+    /// the error topic with the temporality and error code jEAP gives the case
+    /// ([`audit_signing::Rejection`]); accepted records are handled as usual. An empty
+    /// [`VerifierConfig::application`] is set to the [service name](Self::service_name).
+    /// Default: no verification (the same as jEAP without `require-signature`).
+    #[must_use]
+    pub fn signature_verification(mut self, config: VerifierConfig) -> Self {
+        self.verification = Some(config);
+        self
+    }
+
+    /// The effective service name: [`service_name`](Self::service_name) or the group id.
+    pub(super) fn effective_service_name(&self) -> &str {
+        self.service_name.as_deref().unwrap_or(&self.group_id)
     }
 
     /// Where permanently failing records go (original value, key and headers plus the
@@ -246,6 +295,13 @@ impl ConsumerConfig {
         if self.max_uncommitted == 0 {
             return invalid("max_uncommitted_per_partition must be at least 1");
         }
+        if self
+            .service_name
+            .as_ref()
+            .is_some_and(|name| name.trim().is_empty())
+        {
+            return invalid("the service name must not be blank");
+        }
         const MANAGED: &[&str] = &[
             "enable.auto.commit",
             "enable.auto.offset.store",
@@ -294,6 +350,7 @@ mod tests {
         assert!(reason(&ConsumerConfig::new("b:1", "g", Vec::<String>::new())).contains("topic"));
         assert!(reason(&ok.clone().error_topic("t")).contains("error topic"));
         assert!(reason(&ok.clone().max_in_flight(0)).contains("max_in_flight"));
+        assert!(reason(&ok.clone().service_name(" ")).contains("service name"));
         assert!(
             reason(&ok.clone().set("enable.auto.commit", "true")).contains("enable.auto.commit")
         );

@@ -1,5 +1,6 @@
-//! Permanent failures: the original record with the `audit-error-*` headers to the error topic.
+//! Failed records: the original record with the `audit-error-*` headers to the error topic.
 
+use audit_signing::Temporality;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
@@ -10,7 +11,7 @@ use crate::error::{BoxError, Error};
 
 /// Header on error-topic records: the error, with its chain of causes (`a: b: c`).
 pub const ERROR_MESSAGE_HEADER: &str = "audit-error-message";
-/// Header on error-topic records: the failure class, `decode` or `handler`.
+/// Header on error-topic records: the failure class, `decode`, `signature` or `handler`.
 pub const ERROR_STAGE_HEADER: &str = "audit-error-stage";
 /// Header on error-topic records: the topic the record was consumed from.
 pub const ERROR_TOPIC_HEADER: &str = "audit-error-topic";
@@ -18,6 +19,28 @@ pub const ERROR_TOPIC_HEADER: &str = "audit-error-topic";
 pub const ERROR_PARTITION_HEADER: &str = "audit-error-partition";
 /// Header on error-topic records: its offset (decimal).
 pub const ERROR_OFFSET_HEADER: &str = "audit-error-offset";
+/// Header on error-topic records: jEAP's temporality of the failure, `PERMANENT` or `TEMPORARY`
+/// (a rejected signature: [`audit_signing::Rejection::temporality`]; a transient handler failure
+/// past [`RetryPolicy::max_attempts`]: `TEMPORARY`; everything else `PERMANENT`).
+pub const ERROR_TEMPORALITY_HEADER: &str = "audit-error-temporality";
+/// Header on error-topic records: the error code (a rejected signature: jEAP's
+/// `MESSAGE_SIGNATURE_VALIDATION_ERROR` / `MESSAGE_CERTIFICATE_VALIDATION_ERROR`; a record that
+/// does not decode: [`DESERIALIZATION_FAILED`]; a handler failure: [`HANDLER_FAILED`]).
+pub const ERROR_CODE_HEADER: &str = "audit-error-code";
+
+/// Error code of a record that does not decode (framing, schema id, writer schema, Avro datum).
+pub const DESERIALIZATION_FAILED: &str = "DESERIALIZATION_FAILED";
+/// Error code of a handler failure (permanent, or transient past the retry bound).
+pub const HANDLER_FAILED: &str = "HANDLER_FAILED";
+
+/// Why a record goes to the error topic.
+pub(super) struct Failure {
+    /// `decode`, `signature` or `handler`.
+    pub(super) stage: &'static str,
+    pub(super) temporality: Temporality,
+    pub(super) code: &'static str,
+    pub(super) error: BoxError,
+}
 
 /// Sends the original record with the `audit-error-*` headers to the error topic (`producer`),
 /// retrying the produce until it is acknowledged; without an error topic the failure stops the
@@ -26,14 +49,19 @@ pub(super) async fn dead_letter(
     producer: Option<&(FutureProducer, String)>,
     retry: &RetryPolicy,
     message: &OwnedMessage,
-    stage: &'static str,
-    error: BoxError,
+    failure: Failure,
     retries: u64,
 ) -> Result<Outcome, Error> {
+    let Failure {
+        stage,
+        temporality,
+        code,
+        error,
+    } = failure;
     let text = chain(error.as_ref());
     let Some((producer, error_topic)) = producer else {
         tracing::error!(topic = message.topic(), partition = message.partition(), offset = message.offset(),
-            error = %text, "permanent failure and no error topic configured");
+            error = %text, code, temporality = temporality.as_str(), "record failed and no error topic configured");
         return Err(Error::PermanentFailure {
             topic: message.topic().to_owned(),
             partition: message.partition(),
@@ -55,6 +83,8 @@ pub(super) async fn dead_letter(
         (ERROR_TOPIC_HEADER, message.topic()),
         (ERROR_PARTITION_HEADER, partition.as_str()),
         (ERROR_OFFSET_HEADER, offset.as_str()),
+        (ERROR_TEMPORALITY_HEADER, temporality.as_str()),
+        (ERROR_CODE_HEADER, code),
     ] {
         headers = headers.insert(Header {
             key,
@@ -62,7 +92,7 @@ pub(super) async fn dead_letter(
         });
     }
     tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(),
-        error = %text, error_topic = %error_topic, "permanent failure; sending the record to the error topic");
+        error = %text, code, temporality = temporality.as_str(), error_topic = %error_topic, "record failed; sending it to the error topic");
     let mut attempts = 0u32;
     loop {
         let mut record: FutureRecord<'_, [u8], [u8]> =
