@@ -15,7 +15,7 @@ use audit_consumer::runtime::{
 use audit_outbox::{Outbox, OutboxMessage, RelayConfig};
 use audit_signing::{CERTIFICATE_HEADER, RecordSignature, Signer};
 use audit_testkit::{KeyCert, Pki};
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
@@ -223,14 +223,22 @@ fn text(headers: &HashMap<String, Vec<u8>>, name: &str) -> String {
     String::from_utf8(headers[name].clone()).unwrap()
 }
 
-/// Counter totals by metric name and the value of label `label` (or "" without it).
-fn counters(snapshotter: &Snapshotter, name: &str, label: &str) -> BTreeMap<String, u64> {
+type Snapshot = Vec<(
+    metrics_util::CompositeKey,
+    Option<metrics::Unit>,
+    Option<metrics::SharedString>,
+    DebugValue,
+)>;
+
+/// Counter totals by metric name and the value of label `label` (or "" without it). (Taking a
+/// snapshot resets the debugging recorder's counters: take one and query it.)
+fn counters(snapshot: &Snapshot, name: &str, label: &str) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
-    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+    for (key, _, _, value) in snapshot {
         if key.key().name() != name {
             continue;
         }
-        let DebugValue::Counter(n) = value else {
+        let DebugValue::Counter(n) = *value else {
             continue;
         };
         let l = key
@@ -452,23 +460,20 @@ async fn strict_consumer_passes_relay_signed_records_and_sends_each_rejection_to
         "code and temporality per case (by source offset)"
     );
 
+    let snapshot: Snapshot = snapshotter.snapshot().into_vec();
     // metrics: the runtime's rejection counter per outcome, the skip counter, jEAP's value checks
-    let rejections = counters(
-        &snapshotter,
-        runtime_metrics::SIGNATURE_REJECTIONS,
-        "outcome",
-    );
+    let rejections = counters(&snapshot, runtime_metrics::SIGNATURE_REJECTIONS, "outcome");
     let want: BTreeMap<String, u64> = expected
         .iter()
         .map(|(_, (name, _, _))| ((*name).to_owned(), 1))
         .collect();
     assert_eq!(rejections, want);
     assert_eq!(
-        counters(&snapshotter, runtime_metrics::SKIPPED, "reason"),
+        counters(&snapshot, runtime_metrics::SKIPPED, "reason"),
         BTreeMap::from([("eh_target_service".to_owned(), 1)])
     );
     let checks = counters(
-        &snapshotter,
+        &snapshot,
         audit_signing::metrics::VALIDATION_OUTCOME,
         "status",
     );
