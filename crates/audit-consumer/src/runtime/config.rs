@@ -7,6 +7,7 @@ use audit_support::{Backoff, redact};
 use rdkafka::config::ClientConfig;
 
 use super::dedup::Dedup;
+use super::error_events::ErrorEvents;
 use crate::error::Error;
 
 /// Capped exponential back-off for transient failures ([`Backoff`], shared with the outbox
@@ -99,6 +100,7 @@ pub struct ConsumerConfig {
     pub(super) client: Vec<(String, String)>,
     pub(super) service_name: Option<String>,
     pub(super) verification: Option<VerifierConfig>,
+    pub(super) error_events: Option<ErrorEvents>,
 }
 
 /// `(key, value)` pairs with secret values replaced by [`REDACTED`](audit_support::REDACTED).
@@ -124,6 +126,7 @@ impl std::fmt::Debug for ConsumerConfig {
             .field("dedup", &self.dedup)
             .field("client", &redacted(&self.client))
             .field("service_name", &self.service_name)
+            .field("error_events", &self.error_events)
             .field(
                 "verification",
                 &self.verification.as_ref().map(|v| {
@@ -171,6 +174,7 @@ impl ConsumerConfig {
             client: vec![("auto.offset.reset".to_owned(), "earliest".to_owned())],
             service_name: None,
             verification: None,
+            error_events: None,
         }
     }
 
@@ -198,13 +202,29 @@ impl ConsumerConfig {
         self
     }
 
-    /// The effective service name: [`service_name`](Self::service_name) or the group id.
-    pub(super) fn effective_service_name(&self) -> &str {
-        self.service_name.as_deref().unwrap_or(&self.group_id)
+    /// Publish failed records to the [error topic](Self::error_topic) as jEAP
+    /// `MessageProcessingFailedEvent`s (what jEAP's Error Handling Service reads) instead of raw
+    /// dead letters. Needs an error topic. Not the default, because the event needs the
+    /// service's system name and schema ids: jEAP landscapes turn it on, other users keep the
+    /// raw dead letter.
+    #[must_use]
+    pub fn error_events(mut self, events: ErrorEvents) -> Self {
+        self.error_events = Some(events);
+        self
     }
 
-    /// Where permanently failing records go (original value, key and headers plus the
-    /// `audit-error-*` headers).
+    /// The effective service name: [`service_name`](Self::service_name), else the error events'
+    /// publisher service, else the group id.
+    pub(super) fn effective_service_name(&self) -> &str {
+        self.service_name
+            .as_deref()
+            .or_else(|| self.error_events.as_ref().map(ErrorEvents::service))
+            .unwrap_or(&self.group_id)
+    }
+
+    /// Where failed records go. By default as the original record (value, key and headers) plus
+    /// the `audit-error-*` headers (a raw dead letter, readable by any Kafka tool); with
+    /// [`error_events`](Self::error_events) as jEAP `MessageProcessingFailedEvent`s instead.
     #[must_use]
     pub fn error_topic(mut self, topic: impl Into<String>) -> Self {
         self.error_topic = Some(topic.into());
@@ -302,6 +322,9 @@ impl ConsumerConfig {
         {
             return invalid("the service name must not be blank");
         }
+        if self.error_events.is_some() && self.error_topic.is_none() {
+            return invalid("error events need an error topic");
+        }
         const MANAGED: &[&str] = &[
             "enable.auto.commit",
             "enable.auto.offset.store",
@@ -342,6 +365,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn invalid_configurations_are_typed_errors_naming_the_problem() {
         let ok = ConsumerConfig::new("127.0.0.1:9092", "g", ["t"]);
         assert!(ok.validate().is_ok());
@@ -351,6 +375,12 @@ mod tests {
         assert!(reason(&ok.clone().error_topic("t")).contains("error topic"));
         assert!(reason(&ok.clone().max_in_flight(0)).contains("max_in_flight"));
         assert!(reason(&ok.clone().service_name(" ")).contains("service name"));
+        let events = ErrorEvents::with_schema_ids(
+            audit_error_event::ErrorEventConfig::new("SYS", "svc").unwrap(),
+            1,
+            2,
+        );
+        assert!(reason(&ok.clone().error_events(events)).contains("error topic"));
         assert!(
             reason(&ok.clone().set("enable.auto.commit", "true")).contains("enable.auto.commit")
         );

@@ -6,6 +6,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
 
 use super::config::RetryPolicy;
+use super::error_events::ErrorEvents;
 use super::{Outcome, chain};
 use crate::error::{BoxError, Error};
 
@@ -25,13 +26,14 @@ pub const ERROR_OFFSET_HEADER: &str = "audit-error-offset";
 pub const ERROR_TEMPORALITY_HEADER: &str = "audit-error-temporality";
 /// Header on error-topic records: the error code (a rejected signature: jEAP's
 /// `MESSAGE_SIGNATURE_VALIDATION_ERROR` / `MESSAGE_CERTIFICATE_VALIDATION_ERROR`; a record that
-/// does not decode: [`DESERIALIZATION_FAILED`]; a handler failure: [`HANDLER_FAILED`]).
+/// does not decode: [`DESERIALIZATION_FAILED`]; a handler failure: [`UNKNOWN_EXCEPTION`]).
 pub const ERROR_CODE_HEADER: &str = "audit-error-code";
 
 /// Error code of a record that does not decode (framing, schema id, writer schema, Avro datum).
 pub const DESERIALIZATION_FAILED: &str = "DESERIALIZATION_FAILED";
-/// Error code of a handler failure (permanent, or transient past the retry bound).
-pub const HANDLER_FAILED: &str = "HANDLER_FAILED";
+/// Error code of a handler failure (permanent, or transient past the retry bound): jEAP's code
+/// for an error that carries none.
+pub const UNKNOWN_EXCEPTION: &str = "UNKNOWN_EXCEPTION";
 
 /// Why a record goes to the error topic.
 pub(super) struct Failure {
@@ -47,6 +49,7 @@ pub(super) struct Failure {
 /// runtime ([`Error::PermanentFailure`]).
 pub(super) async fn dead_letter(
     producer: Option<&(FutureProducer, String)>,
+    events: Option<&ErrorEvents>,
     retry: &RetryPolicy,
     message: &OwnedMessage,
     failure: Failure,
@@ -69,6 +72,23 @@ pub(super) async fn dead_letter(
             source: error,
         });
     };
+    if let Some(events) = events {
+        return error_event(
+            producer,
+            error_topic,
+            events,
+            retry,
+            message,
+            Failure {
+                stage,
+                temporality,
+                code,
+                error,
+            },
+            retries,
+        )
+        .await;
+    }
     let mut headers = OwnedHeaders::new();
     if let Some(original) = message.headers() {
         for header in original.iter() {
@@ -108,6 +128,82 @@ pub(super) async fn dead_letter(
             Err((e, _)) => {
                 attempts = attempts.saturating_add(1);
                 tracing::warn!(error = %e, error_topic = %error_topic, "producing to the error topic failed; retrying");
+                tokio::time::sleep(retry.delay(attempts)).await;
+            }
+        }
+    }
+}
+
+/// The failure as a jEAP `MessageProcessingFailedEvent` (Confluent-framed value and key) on the
+/// error topic; schema-id look-ups and the produce are retried until they succeed.
+async fn error_event(
+    producer: &FutureProducer,
+    error_topic: &str,
+    events: &ErrorEvents,
+    retry: &RetryPolicy,
+    message: &OwnedMessage,
+    failure: Failure,
+    retries: u64,
+) -> Result<Outcome, Error> {
+    use audit_error_event::{
+        EVENT_SCHEMA_JSON, ErrorInfo, EventIdentity, FailedRecord, KEY_SCHEMA_JSON, RecordPart,
+        key_subject, value_subject,
+    };
+    let headers: Vec<(&str, Option<&[u8]>)> = message
+        .headers()
+        .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+        .unwrap_or_default();
+    let record = FailedRecord::new(message.topic(), message.partition(), message.offset())
+        .with_key(message.key())
+        .with_value(message.payload())
+        .with_headers(&headers);
+    let text = chain(failure.error.as_ref());
+    let cause: &(dyn std::error::Error + 'static) = failure.error.as_ref();
+    let info = if failure.stage == "decode" {
+        ErrorInfo::deserialization_failed(RecordPart::Value, cause)
+    } else {
+        let temporality = match failure.temporality {
+            Temporality::Permanent => audit_error_event::Temporality::Permanent,
+            Temporality::Temporary => audit_error_event::Temporality::Temporary,
+        };
+        ErrorInfo::new(failure.code, temporality, &text).with_cause(cause)
+    };
+    let event = events
+        .config
+        .build_event(&record, &info, EventIdentity::generate());
+    let (value_subject, key_subject) = (value_subject(error_topic), key_subject(error_topic));
+    let mut attempts = 0u32;
+    let (value_id, key_id) = loop {
+        let ids = async {
+            Ok::<_, BoxError>((
+                events.schema_id(&value_subject, EVENT_SCHEMA_JSON).await?,
+                events.schema_id(&key_subject, KEY_SCHEMA_JSON).await?,
+            ))
+        };
+        match ids.await {
+            Ok(ids) => break ids,
+            Err(e) => {
+                attempts = attempts.saturating_add(1);
+                tracing::warn!(error = %chain(e.as_ref()), subject = %value_subject,
+                    "error event schema id look-up failed; retrying");
+                tokio::time::sleep(retry.delay(attempts)).await;
+            }
+        }
+    };
+    let (value, key) = (event.framed_value(value_id), event.framed_key(key_id));
+    tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(),
+        error = %text, code = info.code, temporality = info.temporality.as_str(), error_topic = %error_topic,
+        "record failed; publishing a MessageProcessingFailedEvent");
+    let mut attempts = 0u32;
+    loop {
+        let record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(error_topic)
+            .payload(value.as_slice())
+            .key(key.as_slice());
+        match producer.send(record, Duration::from_secs(30)).await {
+            Ok(_) => return Ok(Outcome::DeadLettered { retries }),
+            Err((e, _)) => {
+                attempts = attempts.saturating_add(1);
+                tracing::warn!(error = %e, error_topic = %error_topic, "producing the error event failed; retrying");
                 tokio::time::sleep(retry.delay(attempts)).await;
             }
         }

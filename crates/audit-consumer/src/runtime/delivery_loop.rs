@@ -20,7 +20,7 @@ use tracing::{Instrument, field};
 use audit_signing::{MessageInfo, ReceivedHeaders, Rejection, Temporality, Verifier};
 
 use super::config::ConsumerConfig;
-use super::dead_letter::{DESERIALIZATION_FAILED, Failure, HANDLER_FAILED, dead_letter};
+use super::dead_letter::{DESERIALIZATION_FAILED, Failure, UNKNOWN_EXCEPTION, dead_letter};
 use super::dedup::{Dedup, DedupOutcome};
 use super::handler::{Attempt, Delivery, Handler, Plain, Transactional, TxHandler};
 use super::offsets::{OffsetTracker, Ticket};
@@ -523,6 +523,7 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
                     };
                     return dead_letter(
                         self.producer.as_ref(),
+                        self.config.error_events.as_ref(),
                         &self.config.retry,
                         message,
                         failure,
@@ -592,11 +593,12 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
                             } else {
                                 Temporality::Permanent
                             },
-                            code: HANDLER_FAILED,
+                            code: UNKNOWN_EXCEPTION,
                             error: Box::new(error),
                         };
                         return dead_letter(
                             self.producer.as_ref(),
+                            self.config.error_events.as_ref(),
                             &self.config.retry,
                             message,
                             failure,
@@ -639,6 +641,7 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
         };
         match dead_letter(
             self.producer.as_ref(),
+            self.config.error_events.as_ref(),
             &self.config.retry,
             message,
             failure,

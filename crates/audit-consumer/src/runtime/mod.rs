@@ -68,6 +68,7 @@ mod config;
 mod dead_letter;
 mod dedup;
 mod delivery_loop;
+mod error_events;
 mod handler;
 mod offsets;
 mod trace;
@@ -111,10 +112,11 @@ pub use config::{ConsumerConfig, DEFAULT_MAX_UNCOMMITTED_PER_PARTITION, RetryPol
 pub use dead_letter::{
     DESERIALIZATION_FAILED, ERROR_CODE_HEADER, ERROR_MESSAGE_HEADER, ERROR_OFFSET_HEADER,
     ERROR_PARTITION_HEADER, ERROR_STAGE_HEADER, ERROR_TEMPORALITY_HEADER, ERROR_TOPIC_HEADER,
-    HANDLER_FAILED,
+    UNKNOWN_EXCEPTION,
 };
 pub use dedup::{Dedup, DedupTx, Migration, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use delivery_loop::AuditConsumer;
+pub use error_events::ErrorEvents;
 pub use handler::{Delivery, Handler, HandlerError, TxHandler};
 pub use trace::TraceParent;
 

@@ -10,7 +10,8 @@ use std::time::Duration;
 use audit_consumer::runtime::{
     AuditConsumer, ConsumerConfig, Delivery, EH_ERROR_HANDLING_SERVICE_HEADER,
     EH_TARGET_SERVICE_HEADER, ERROR_CODE_HEADER, ERROR_OFFSET_HEADER, ERROR_STAGE_HEADER,
-    ERROR_TEMPORALITY_HEADER, HandlerError, VerifierConfig, metrics as runtime_metrics,
+    ERROR_TEMPORALITY_HEADER, ErrorEvents, HandlerError, VerifierConfig,
+    metrics as runtime_metrics,
 };
 use audit_outbox::{Outbox, OutboxMessage, RelayConfig};
 use audit_signing::{CERTIFICATE_HEADER, RecordSignature, Signer};
@@ -276,6 +277,20 @@ fn flip_user_id_byte(mut value: Vec<u8>, i: usize) -> Vec<u8> {
 
 const RELAYED: usize = 5;
 
+trait ErrorEventsIf {
+    fn error_events_if(self, on: bool, ids: &RecordingIds) -> Self;
+}
+
+impl ErrorEventsIf for ConsumerConfig {
+    fn error_events_if(self, on: bool, ids: &RecordingIds) -> Self {
+        if !on {
+            return self;
+        }
+        let config = audit_error_event::ErrorEventConfig::new("TEST", CONSUMER).unwrap();
+        self.error_events(ErrorEvents::new(config, ids.clone()))
+    }
+}
+
 /// (outcome name, error code, temporality) of a rejected case.
 type Expected = (&'static str, &'static str, &'static str);
 
@@ -287,6 +302,52 @@ type Expected = (&'static str, &'static str, &'static str);
 #[tokio::test(flavor = "current_thread")]
 async fn strict_consumer_passes_relay_signed_records_and_sends_each_rejection_to_the_error_topic_with_jeaps_temporality()
  {
+    strict_scenario(Mode::RawDeadLetter).await;
+}
+
+/// The same table with jEAP error events on the error topic: each rejection is a
+/// `MessageProcessingFailedEvent` with jEAP's code and temporality, the original bytes, the
+/// reference to topic/partition/offset, keyed by the command id, framed with the ids of the
+/// TopicRecordNameStrategy subjects of the error topic.
+#[tokio::test(flavor = "current_thread")]
+async fn with_error_events_each_rejection_is_a_message_processing_failed_event_with_jeaps_temporality()
+ {
+    strict_scenario(Mode::ErrorEvents).await;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    RawDeadLetter,
+    ErrorEvents,
+}
+
+const EVENT_SCHEMA_ID: u32 = 41;
+const KEY_SCHEMA_ID: u32 = 42;
+
+/// A schema-id source that answers fixed ids and records the subjects asked for.
+#[derive(Clone, Default)]
+struct RecordingIds(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl audit_schema::registry::SchemaIdProvider for RecordingIds {
+    fn command_subject(&self, topic: &str) -> String {
+        format!("{topic}-unused")
+    }
+
+    async fn schema_id(
+        &self,
+        subject: &str,
+        schema_json: &str,
+    ) -> Result<u32, audit_consumer::BoxError> {
+        self.0.lock().unwrap().push(subject.to_owned());
+        Ok(match schema_json {
+            audit_error_event::EVENT_SCHEMA_JSON => EVENT_SCHEMA_ID,
+            audit_error_event::KEY_SCHEMA_JSON => KEY_SCHEMA_ID,
+            other => panic!("unexpected schema {other}"),
+        })
+    }
+}
+
+async fn strict_scenario(mode: Mode) {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let _local = ::metrics::set_default_local_recorder(&recorder);
@@ -401,7 +462,13 @@ async fn strict_consumer_passes_relay_signed_records_and_sends_each_rejection_to
         .filter_map(|(n, (_, _, e))| e.map(|e| ((RELAYED + n) as i64, e)))
         .collect();
     let total = RELAYED + cases.len();
+    let produced: HashMap<i64, (Option<Vec<u8>>, Vec<u8>)> = cases
+        .iter()
+        .enumerate()
+        .map(|(n, (_, out, _))| ((RELAYED + n) as i64, (out.key.clone(), out.value.clone())))
+        .collect();
     produce_in_order(&topic, cases.into_iter().map(|(_, out, _)| out).collect()).await;
+    let ids = RecordingIds::default();
 
     let effects = Effects::default();
     let consumer = AuditConsumer::new(
@@ -410,7 +477,8 @@ async fn strict_consumer_passes_relay_signed_records_and_sends_each_rejection_to
             .max_in_flight(1)
             .service_name(CONSUMER)
             .error_topic(&error_topic)
-            .signature_verification(w.verification(true)),
+            .signature_verification(w.verification(true))
+            .error_events_if(mode == Mode::ErrorEvents, &ids),
         crate::versions(),
     )
     .unwrap();
@@ -438,16 +506,52 @@ async fn strict_consumer_passes_relay_signed_records_and_sends_each_rejection_to
     let errors = read(&error_topic, expected.len()).await;
     let mut seen: Vec<(i64, (String, String))> = errors
         .iter()
-        .map(|m| {
-            let h = headers_of(m);
-            assert_eq!(text(&h, ERROR_STAGE_HEADER), "signature");
-            (
-                text(&h, ERROR_OFFSET_HEADER).parse().unwrap(),
+        .map(|m| match mode {
+            Mode::RawDeadLetter => {
+                let h = headers_of(m);
+                assert_eq!(text(&h, ERROR_STAGE_HEADER), "signature");
+                let offset: i64 = text(&h, ERROR_OFFSET_HEADER).parse().unwrap();
+                assert_eq!(
+                    m.payload(),
+                    Some(produced[&offset].1.as_slice()),
+                    "original value"
+                );
                 (
-                    text(&h, ERROR_CODE_HEADER),
-                    text(&h, ERROR_TEMPORALITY_HEADER),
-                ),
-            )
+                    offset,
+                    (
+                        text(&h, ERROR_CODE_HEADER),
+                        text(&h, ERROR_TEMPORALITY_HEADER),
+                    ),
+                )
+            }
+            Mode::ErrorEvents => {
+                let (id, event) =
+                    audit_error_event::decode_framed_value(m.payload().unwrap()).unwrap();
+                assert_eq!(id, EVENT_SCHEMA_ID);
+                let (key_id, key) = audit_error_event::decode_framed_key(m.key().unwrap()).unwrap();
+                assert_eq!(key_id, KEY_SCHEMA_ID);
+                let reference = &event.references.message;
+                assert_eq!(reference.topic_name, topic);
+                assert_eq!(reference.partition, "0");
+                let offset: i64 = reference.offset.parse().unwrap();
+                let (original_key, original_value) = &produced[&offset];
+                assert_eq!(
+                    &event.payload.original_message, original_value,
+                    "original bytes"
+                );
+                assert_eq!(event.payload.original_key.as_ref(), original_key.as_ref());
+                assert_eq!(event.publisher.service, CONSUMER);
+                let metadata = event.payload.failed_message_metadata.as_ref().unwrap();
+                // keyed like jEAP: the failed command's id
+                assert_eq!(Some(&key.key), metadata.event_id.as_ref());
+                assert_eq!(metadata.service.as_deref(), Some(PUBLISHER));
+                assert!(!event.payload.error_message.is_empty());
+                let error_type = &event.references.error_type;
+                (
+                    offset,
+                    (error_type.code.clone(), error_type.temporality.clone()),
+                )
+            }
         })
         .collect();
     seen.sort();
@@ -460,6 +564,18 @@ async fn strict_consumer_passes_relay_signed_records_and_sends_each_rejection_to
         "code and temporality per case (by source offset)"
     );
 
+    if mode == Mode::ErrorEvents {
+        let asked: std::collections::BTreeSet<String> =
+            ids.0.lock().unwrap().iter().cloned().collect();
+        assert_eq!(
+            asked,
+            std::collections::BTreeSet::from([
+                audit_error_event::value_subject(&error_topic),
+                audit_error_event::key_subject(&error_topic),
+            ]),
+            "TopicRecordNameStrategy subjects of the error topic"
+        );
+    }
     let snapshot: Snapshot = snapshotter.snapshot().into_vec();
     // metrics: the runtime's rejection counter per outcome, the skip counter, jEAP's value checks
     let rejections = counters(&snapshot, runtime_metrics::SIGNATURE_REJECTIONS, "outcome");
