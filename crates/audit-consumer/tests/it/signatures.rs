@@ -658,3 +658,116 @@ fn an_unparsable_chain_certificate_is_a_typed_error_at_creation() {
         result.err()
     );
 }
+
+/// Without verification, in error-event mode: a value that does not decode is
+/// `DESERIALIZATION_FAILED`/`PERMANENT` (keyed by the event's idempotence id: no command id can be
+/// read), a permanent handler failure `UNKNOWN_EXCEPTION`/`PERMANENT`, a transient one past the
+/// retry bound `UNKNOWN_EXCEPTION`/`TEMPORARY`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decode_and_handler_failures_become_error_events() {
+    let topic = topic_with(1, "ev-fail");
+    let error_topic = topic_with(1, "ev-fail-errors");
+    let group = unique("g-ev-fail");
+    let garbage = b"\x00\x00\x00\x00\x03\xff\xff\xff garbage".to_vec();
+    let plain = |value: Vec<u8>| Out {
+        key: None,
+        value,
+        headers: Vec::new(),
+    };
+    produce_in_order(
+        &topic,
+        vec![
+            plain(garbage.clone()),
+            plain(command_value(1)),
+            plain(command_value(2)),
+            plain(command_value(3)),
+        ],
+    )
+    .await;
+    let ids = RecordingIds::default();
+    let effects = Effects::default();
+    let consumer = AuditConsumer::new(
+        config(&topic, &group)
+            .max_in_flight(1)
+            .retry(
+                audit_consumer::runtime::RetryPolicy::new(
+                    audit_support::Backoff::new(
+                        Duration::from_millis(5),
+                        Duration::from_millis(20),
+                    )
+                    .unwrap(),
+                )
+                .max_attempts(2),
+            )
+            .error_topic(&error_topic)
+            .error_events_if(true, &ids),
+        crate::versions(),
+    )
+    .unwrap();
+    let handler = {
+        let effects = effects.clone();
+        move |delivery: Arc<Delivery>| {
+            let effects = effects.clone();
+            async move {
+                match index_of(&delivery) {
+                    1 => Err(HandlerError::permanent("bad data")),
+                    2 => Err(HandlerError::transient("database down")),
+                    i => {
+                        effects.record(i);
+                        Ok(())
+                    }
+                }
+            }
+        }
+    };
+    let summary = guarded(consumer.run(handler, effects.reached(1)))
+        .await
+        .unwrap();
+    assert_eq!(summary.dead_lettered, 3);
+    let mut events: Vec<_> = read(&error_topic, 3)
+        .await
+        .iter()
+        .map(|m| {
+            let (_, event) = audit_error_event::decode_framed_value(m.payload().unwrap()).unwrap();
+            let (_, key) = audit_error_event::decode_framed_key(m.key().unwrap()).unwrap();
+            (event, key)
+        })
+        .collect();
+    events.sort_by_key(|(e, _)| e.references.message.offset.clone());
+    let summary: Vec<(String, String, String)> = events
+        .iter()
+        .map(|(e, _)| {
+            (
+                e.references.message.offset.clone(),
+                e.references.error_type.code.clone(),
+                e.references.error_type.temporality.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "0".into(),
+                "DESERIALIZATION_FAILED".into(),
+                "PERMANENT".into()
+            ),
+            ("1".into(), "UNKNOWN_EXCEPTION".into(), "PERMANENT".into()),
+            ("2".into(), "UNKNOWN_EXCEPTION".into(), "TEMPORARY".into()),
+        ]
+    );
+    let (poison, poison_key) = &events[0];
+    assert_eq!(poison.payload.original_message, garbage, "bit for bit");
+    assert_eq!(poison_key.key, poison.identity.idempotence_id);
+    let (failed, _) = &events[1];
+    assert!(
+        failed
+            .payload
+            .stack_trace
+            .as_deref()
+            .unwrap_or_default()
+            .contains("bad data"),
+        "{:?}",
+        failed.payload.stack_trace
+    );
+}
