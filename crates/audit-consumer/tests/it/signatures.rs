@@ -608,9 +608,10 @@ async fn unsigned_records_pass_a_non_strict_consumer() {
     let error_topic = topic_with(1, "sig-lax-errors");
     let group = unique("g-sig-lax");
     let good = signer(&w.good, PUBLISHER);
-    let records: Vec<Out> = (0..6)
+    // 0..6 alternately unsigned and signed; 6 (signed) closes the run
+    let records: Vec<Out> = (0..=6)
         .map(|i| {
-            if i % 2 == 0 {
+            if i % 2 == 0 && i < 6 {
                 Out {
                     key: None,
                     value: command_value(i),
@@ -625,18 +626,28 @@ async fn unsigned_records_pass_a_non_strict_consumer() {
     let effects = Effects::default();
     let consumer = AuditConsumer::new(
         config(&topic, &group)
+            // in order: when 6 is handled, everything before it finished
+            .max_in_flight(1)
             .service_name(CONSUMER)
             .error_topic(&error_topic)
             .signature_verification(w.verification(false)),
         crate::versions(),
     )
     .unwrap();
-    let summary = guarded(consumer.run(handler(&effects), effects.reached(6)))
+    let last_handled = {
+        let effects = effects.clone();
+        async move {
+            while !effects.snapshot().contains_key(&6) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let summary = guarded(consumer.run(handler(&effects), last_handled))
         .await
         .unwrap();
-    assert_eq!(summary.handled, 6);
-    assert_eq!(summary.dead_lettered, 0);
-    assert_eq!(effects.distinct(), 6);
+    assert_eq!(summary.dead_lettered, 0, "nothing rejected");
+    assert_eq!(summary.handled, 7);
+    assert_eq!(effects.distinct(), 7);
 }
 
 /// A certificate in the verifier configuration that does not parse stops the consumer at
