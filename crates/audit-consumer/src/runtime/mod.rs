@@ -106,6 +106,7 @@ pub const EH_TARGET_SERVICE_HEADER: &str = "jeap_eh_target_service";
 /// (logged when a record is skipped).
 pub const EH_ERROR_HANDLING_SERVICE_HEADER: &str = "jeap_eh_error_handling_service";
 
+pub use audit_error_event::ErrorEventConfig;
 pub use audit_signing::{Rejection, Temporality, VerifierConfig};
 pub use audit_support::{REDACTED, TRACEPARENT_HEADER, is_secret};
 pub use config::{ConsumerConfig, DEFAULT_MAX_UNCOMMITTED_PER_PARTITION, RetryPolicy};
