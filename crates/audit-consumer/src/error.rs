@@ -120,8 +120,9 @@ pub enum Error {
         #[source]
         source: audit_signing::Error,
     },
-    /// A record failed permanently and no error topic is configured to take it: the runtime stops
-    /// (after committing what was processed before it) rather than skip it silently.
+    /// A record failed permanently (or its signature was rejected, also with a temporary
+    /// rejection) and no error topic is configured to take it: the runtime stops (after
+    /// committing what was processed before it) rather than skip it silently.
     #[cfg(feature = "kafka")]
     #[error(
         "record {topic}/{partition}@{offset} failed permanently and no error topic is configured"

@@ -1,6 +1,7 @@
 //! Test infrastructure for the audit crates (internal, dev-dependency only): a real
 //! Kafka-protocol broker ([`Tansu`] 0.6.0), a real Confluent-API schema registry
-//! ([rivven-schema](SchemaRegistry) 0.0.22) and per-test PostgreSQL databases ([`PgDatabase`]).
+//! ([rivven-schema](SchemaRegistry) 0.0.22), per-test PostgreSQL databases ([`PgDatabase`]) and
+//! throw-away certificates ([`Pki`]).
 //!
 //! Everything listens on `127.0.0.1` on random free ports, is started by the test itself and is
 //! stopped when its handle is dropped. Server processes run behind a small watchdog shell that
@@ -72,6 +73,11 @@
 //! (no `POST /subjects/{s}` look-up, 404 on `POST /compatibility/subjects/{s}/versions`, logical
 //! types rejected by its own compatibility checker, ...) are listed at [`SchemaRegistry`]; tests
 //! that look schemas up against it turn on `RegistryConfig::lookup_by_version_scan`.
+//!
+//! # Certificates
+//!
+//! [`Pki`] makes throw-away RSA keys and X.509 certificates with the `openssl` CLI for the
+//! signing tests: root CAs, leaves signed by a CA with a chosen serial, expired leaves.
 //!
 //! # PostgreSQL
 //!

@@ -9,13 +9,16 @@
 //!   [`ConsumerConfig::max_in_flight`] at a time) complete out of order.
 //! - **Failure policy.** A *permanent* failure (bytes that do not decode, an incompatible or unknown
 //!   writer schema, a handler error marked permanent, or a transient one past
-//!   [`RetryPolicy::max_attempts`]) sends the original record (value, key, headers) to the
-//!   configured error topic with headers naming the source topic, partition, offset and the error,
-//!   then moves on. Without an error topic the runtime stops with [`Error::PermanentFailure`](crate::Error::PermanentFailure)
-//!   instead of skipping the record. A *transient* failure ([`HandlerError::transient`], an
-//!   unreachable schema registry or deduplication database) is retried with capped exponential
-//!   back-off; the record is never dropped. Error-topic records carry jEAP's temporality
-//!   ([`ERROR_TEMPORALITY_HEADER`]) and an error code ([`ERROR_CODE_HEADER`]).
+//!   [`RetryPolicy::max_attempts`]) or a rejected signature sends the record to the configured
+//!   error topic, then moves on: by default the original record (value, key, headers) with
+//!   headers naming the source topic, partition, offset, the error, jEAP's temporality
+//!   ([`ERROR_TEMPORALITY_HEADER`]) and an error code ([`ERROR_CODE_HEADER`]); with
+//!   [`ConsumerConfig::error_events`] a jEAP `MessageProcessingFailedEvent` instead
+//!   ([`ErrorEvents`]), what jEAP's Error Handling Service reads. Without an error topic the
+//!   runtime stops with [`Error::PermanentFailure`](crate::Error::PermanentFailure) instead of
+//!   skipping the record. A *transient* failure ([`HandlerError::transient`], an unreachable
+//!   schema registry or deduplication database) is retried with capped exponential back-off; the
+//!   record is never dropped.
 //! - **Signature verification** (optional, [`ConsumerConfig::signature_verification`]): every
 //!   record is checked like a jEAP subscriber checks it ([`audit_signing::Verifier`]): a key
 //!   signature (`jeap-sign-key`) when present, before decoding; the value signature
