@@ -782,3 +782,82 @@ async fn decode_and_handler_failures_become_error_events() {
         failed.payload.stack_trace
     );
 }
+
+/// Error events framed with the ids of a real schema registry (rivven-schema) through the
+/// registry client: the event and key schemas are registered under the TopicRecordNameStrategy
+/// subjects of the error topic, and the event carries exactly those ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_events_carry_the_schema_ids_the_registry_gives_for_the_error_topic_subjects() {
+    use audit_registry::{RegistryClient, RegistryConfig};
+    let url = audit_testkit::SchemaRegistry::shared().unwrap().url();
+    let topic = topic_with(1, "ev-reg");
+    let error_topic = topic_with(1, "ev-reg-errors");
+    let group = unique("g-ev-reg");
+    let garbage = b"not a confluent frame".to_vec();
+    produce_in_order(
+        &topic,
+        vec![
+            Out {
+                key: Some(b"k0".to_vec()),
+                value: garbage.clone(),
+                headers: Vec::new(),
+            },
+            Out {
+                key: None,
+                value: command_value(1),
+                headers: Vec::new(),
+            },
+        ],
+    )
+    .await;
+    let client = RegistryClient::new(RegistryConfig::new(url.clone()).auto_register(true)).unwrap();
+    let events = ErrorEvents::new(
+        audit_error_event::ErrorEventConfig::new("TEST", CONSUMER).unwrap(),
+        client,
+    );
+    let effects = Effects::default();
+    let consumer = AuditConsumer::new(
+        config(&topic, &group)
+            .max_in_flight(1)
+            .error_topic(&error_topic)
+            .error_events(events),
+        crate::versions(),
+    )
+    .unwrap();
+    let summary = guarded(consumer.run(handler(&effects), effects.reached(1)))
+        .await
+        .unwrap();
+    assert_eq!(summary.dead_lettered, 1);
+    let record = read(&error_topic, 1).await.remove(0);
+    let (value_id, event) =
+        audit_error_event::decode_framed_value(record.payload().unwrap()).unwrap();
+    let (key_id, _) = audit_error_event::decode_framed_key(record.key().unwrap()).unwrap();
+    assert_eq!(event.payload.original_message, garbage);
+    assert_eq!(event.payload.original_key.as_deref(), Some(&b"k0"[..]));
+    assert_eq!(
+        event.publisher.service, CONSUMER,
+        "the events' service is the consumer's"
+    );
+    // a fresh client (empty caches) asks the registry
+    let fresh = RegistryClient::new(RegistryConfig::new(url).lookup_by_version_scan(true)).unwrap();
+    for (subject, schema, id) in [
+        (
+            audit_error_event::value_subject(&error_topic),
+            audit_error_event::EVENT_SCHEMA_JSON,
+            value_id,
+        ),
+        (
+            audit_error_event::key_subject(&error_topic),
+            audit_error_event::KEY_SCHEMA_JSON,
+            key_id,
+        ),
+    ] {
+        let found = fresh
+            .lookup(&subject, schema)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{subject} not registered"));
+        assert_eq!(found.id, id, "{subject}");
+    }
+    assert_ne!(value_id, key_id);
+}
