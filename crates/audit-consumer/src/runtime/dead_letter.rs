@@ -149,28 +149,33 @@ async fn error_event(
         EVENT_SCHEMA_JSON, ErrorInfo, EventIdentity, FailedRecord, KEY_SCHEMA_JSON, RecordPart,
         key_subject, value_subject,
     };
-    let headers: Vec<(&str, Option<&[u8]>)> = message
-        .headers()
-        .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
-        .unwrap_or_default();
-    let record = FailedRecord::new(message.topic(), message.partition(), message.offset())
-        .with_key(message.key())
-        .with_value(message.payload())
-        .with_headers(&headers);
     let text = chain(failure.error.as_ref());
-    let cause: &(dyn std::error::Error + 'static) = failure.error.as_ref();
-    let info = if failure.stage == "decode" {
-        ErrorInfo::deserialization_failed(RecordPart::Value, cause)
-    } else {
-        let temporality = match failure.temporality {
-            Temporality::Permanent => audit_error_event::Temporality::Permanent,
-            Temporality::Temporary => audit_error_event::Temporality::Temporary,
+    // Built in a block: `ErrorInfo` borrows the cause as `&dyn Error` (not `Sync`), which must not
+    // live across an await (the consumer's future stays `Send`).
+    let (event, code, temporality) = {
+        let headers: Vec<(&str, Option<&[u8]>)> = message
+            .headers()
+            .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+            .unwrap_or_default();
+        let record = FailedRecord::new(message.topic(), message.partition(), message.offset())
+            .with_key(message.key())
+            .with_value(message.payload())
+            .with_headers(&headers);
+        let cause: &(dyn std::error::Error + 'static) = failure.error.as_ref();
+        let info = if failure.stage == "decode" {
+            ErrorInfo::deserialization_failed(RecordPart::Value, cause)
+        } else {
+            let temporality = match failure.temporality {
+                Temporality::Permanent => audit_error_event::Temporality::Permanent,
+                Temporality::Temporary => audit_error_event::Temporality::Temporary,
+            };
+            ErrorInfo::new(failure.code, temporality, &text).with_cause(cause)
         };
-        ErrorInfo::new(failure.code, temporality, &text).with_cause(cause)
+        let event = events
+            .config
+            .build_event(&record, &info, EventIdentity::generate());
+        (event, info.code.to_owned(), info.temporality.as_str())
     };
-    let event = events
-        .config
-        .build_event(&record, &info, EventIdentity::generate());
     let (value_subject, key_subject) = (value_subject(error_topic), key_subject(error_topic));
     let mut attempts = 0u32;
     let (value_id, key_id) = loop {
@@ -192,7 +197,7 @@ async fn error_event(
     };
     let (value, key) = (event.framed_value(value_id), event.framed_key(key_id));
     tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(),
-        error = %text, code = info.code, temporality = info.temporality.as_str(), error_topic = %error_topic,
+        error = %text, code = %code, temporality, error_topic = %error_topic,
         "record failed; publishing a MessageProcessingFailedEvent");
     let mut attempts = 0u32;
     loop {

@@ -861,3 +861,21 @@ async fn error_events_carry_the_schema_ids_the_registry_gives_for_the_error_topi
     }
     assert_ne!(value_id, key_id);
 }
+
+/// The consumer's futures can be spawned (`Send`), also with verification and error events on.
+#[test]
+fn the_run_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let w = world();
+    let consumer = AuditConsumer::new(
+        ConsumerConfig::new("127.0.0.1:1", "g", ["t"])
+            .error_topic("e")
+            .signature_verification(w.verification(true))
+            .error_events_if(true, &RecordingIds::default()),
+        crate::versions(),
+    )
+    .unwrap();
+    let effects = Effects::default();
+    let run = consumer.run(handler(&effects), async {});
+    assert_send(&run);
+}
