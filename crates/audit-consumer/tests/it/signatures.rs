@@ -863,8 +863,8 @@ async fn error_events_carry_the_schema_ids_the_registry_gives_for_the_error_topi
 }
 
 /// The consumer's futures can be spawned (`Send`), also with verification and error events on.
-#[test]
-fn the_run_future_is_send() {
+#[tokio::test]
+async fn the_run_future_is_send() {
     fn assert_send<T: Send>(_: &T) {}
     let w = world();
     let consumer = AuditConsumer::new(
