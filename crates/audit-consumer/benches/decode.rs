@@ -2,6 +2,9 @@
 //! user trigger, context, 3 event-data entries, an audited object with 4 object-data entries
 //! (value, absent value, JSON, S3).
 //!
+//! Also decode + map + the strict signature check of the runtime (`audit-signing` `Verifier`,
+//! RSA 2048, the documentation key of `audit-signing`).
+//!
 //! Run: `cargo bench -p audit-consumer --bench decode`
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,8 +18,12 @@ use chrono::DateTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn typical_value() -> Vec<u8> {
+    typical_value_of("invoice-service")
+}
+
+fn typical_value_of(service: &str) -> Vec<u8> {
     let at = DateTime::from_timestamp(1_779_955_200, 120_000_000).unwrap();
-    let command = AuditCommandBuilder::new("invoice-service", "BILLING", at)
+    let command = AuditCommandBuilder::new(service, "BILLING", at)
         .event_type(AuditEventType::Modified)
         .context_with_process_id("pay-invoice", "process-4711")
         .event_data("channel", "web")
@@ -52,6 +59,42 @@ fn bench(c: &mut Criterion) {
     group.bench_function("datum decode only (audit-schema)", |b| {
         b.iter(|| {
             audit_schema::CreateAuditRecordCommand::from_avro_datum(black_box(&datum)).unwrap()
+        });
+    });
+    // the runtime's per-record work with strict verification: decode, then verify_value
+    let key = include_bytes!("../../audit-signing/tests/data/doc-key.pem");
+    let cert = include_bytes!("../../audit-signing/tests/data/doc-cert.pem");
+    let service = "audit-demo-service";
+    let signed = typical_value_of(service);
+    let signature = audit_signing::Signer::from_pem(key, cert, service)
+        .unwrap()
+        .sign_record(None, &signed)
+        .unwrap();
+    let mut config = audit_signing::VerifierConfig {
+        require_signature: true,
+        ..audit_signing::VerifierConfig::default()
+    };
+    config.certificate_chains.insert(
+        service.into(),
+        std::collections::BTreeMap::from([(
+            "main".into(),
+            vec![String::from_utf8(cert.to_vec()).unwrap()],
+        )]),
+    );
+    let verifier = audit_signing::Verifier::new(config).unwrap();
+    let headers = audit_signing::ReceivedHeaders::from_headers(
+        signature.headers().map(|(n, v)| (n, Some(v))),
+    );
+    group.bench_function("decode + map + strict signature check", |b| {
+        b.iter(|| {
+            let record = decode(black_box(&signed), black_box(&versions)).unwrap();
+            let info = audit_signing::MessageInfo {
+                type_name: record.metadata().type_name(),
+                service: record.service_name(),
+            };
+            verifier
+                .verify_value(Some(info), &headers, black_box(&signed))
+                .unwrap()
         });
     });
     group.finish();

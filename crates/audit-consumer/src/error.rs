@@ -111,8 +111,18 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// A record failed permanently and no error topic is configured to take it: the runtime stops
-    /// (after committing what was processed before it) rather than skip it silently.
+    /// The signature verification configuration ([`ConsumerConfig::signature_verification`](crate::runtime::ConsumerConfig::signature_verification))
+    /// is invalid: a certificate that does not parse, an empty chain, ...
+    #[cfg(feature = "kafka")]
+    #[error("invalid signature verification configuration")]
+    SignatureConfig {
+        /// The verifier's error.
+        #[source]
+        source: audit_signing::Error,
+    },
+    /// A record failed permanently (or its signature was rejected, also with a temporary
+    /// rejection) and no error topic is configured to take it: the runtime stops (after
+    /// committing what was processed before it) rather than skip it silently.
     #[cfg(feature = "kafka")]
     #[error(
         "record {topic}/{partition}@{offset} failed permanently and no error topic is configured"

@@ -1,6 +1,7 @@
 //! Test infrastructure for the audit crates (internal, dev-dependency only): a real
 //! Kafka-protocol broker ([`Tansu`] 0.6.0), a real Confluent-API schema registry
-//! ([rivven-schema](SchemaRegistry) 0.0.22) and per-test PostgreSQL databases ([`PgDatabase`]).
+//! ([rivven-schema](SchemaRegistry) 0.0.22), per-test PostgreSQL databases ([`PgDatabase`]) and
+//! throw-away certificates ([`Pki`]).
 //!
 //! Everything listens on `127.0.0.1` on random free ports, is started by the test itself and is
 //! stopped when its handle is dropped. Server processes run behind a small watchdog shell that
@@ -73,6 +74,11 @@
 //! types rejected by its own compatibility checker, ...) are listed at [`SchemaRegistry`]; tests
 //! that look schemas up against it turn on `RegistryConfig::lookup_by_version_scan`.
 //!
+//! # Certificates
+//!
+//! [`Pki`] makes throw-away RSA keys and X.509 certificates with the `openssl` CLI for the
+//! signing tests: root CAs, leaves signed by a CA with a chosen serial, expired leaves.
+//!
 //! # PostgreSQL
 //!
 //! [`PgDatabase::create`] connects to `$AUDIT_PG_URL` (default
@@ -80,6 +86,7 @@
 //! drops it `WITH (FORCE)` on drop, so tests can run in parallel on one server.
 
 mod http_log;
+mod pki;
 mod postgres;
 mod process;
 mod registry;
@@ -90,6 +97,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use http_log::{HttpRecorder, RecordedRequest};
+pub use pki::{KeyCert, Pki};
 pub use postgres::{DEFAULT_PG_URL, PgDatabase, server_url as pg_server_url};
 pub use process::free_port;
 pub use registry::SchemaRegistry;

@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
+use audit_signing::VerifierConfig;
 use audit_support::{Backoff, redact};
 use rdkafka::config::ClientConfig;
 
 use super::dedup::Dedup;
+use super::error_events::ErrorEvents;
 use crate::error::Error;
 
 /// Capped exponential back-off for transient failures ([`Backoff`], shared with the outbox
@@ -96,6 +98,9 @@ pub struct ConsumerConfig {
     pub(super) dedup: Option<Dedup>,
     pub(super) max_uncommitted: usize,
     pub(super) client: Vec<(String, String)>,
+    pub(super) service_name: Option<String>,
+    pub(super) verification: Option<VerifierConfig>,
+    pub(super) error_events: Option<ErrorEvents>,
 }
 
 /// `(key, value)` pairs with secret values replaced by [`REDACTED`](audit_support::REDACTED).
@@ -120,6 +125,22 @@ impl std::fmt::Debug for ConsumerConfig {
             .field("retry", &self.retry)
             .field("dedup", &self.dedup)
             .field("client", &redacted(&self.client))
+            .field("service_name", &self.service_name)
+            .field("error_events", &self.error_events)
+            .field(
+                "verification",
+                &self.verification.as_ref().map(|v| {
+                    format!(
+                        "require_signature={} chains for {:?}",
+                        v.require_signature,
+                        {
+                            let mut services: Vec<_> = v.certificate_chains.keys().collect();
+                            services.sort();
+                            services
+                        }
+                    )
+                }),
+            )
             .finish()
     }
 }
@@ -151,11 +172,59 @@ impl ConsumerConfig {
             dedup: None,
             max_uncommitted: DEFAULT_MAX_UNCOMMITTED_PER_PARTITION,
             client: vec![("auto.offset.reset".to_owned(), "earliest".to_owned())],
+            service_name: None,
+            verification: None,
+            error_events: None,
         }
     }
 
-    /// Where permanently failing records go (original value, key and headers plus the
-    /// `audit-error-*` headers).
+    /// The name of this consuming service (jEAP `jeap.messaging.kafka.serviceName`, by default
+    /// `spring.application.name`). Records that jEAP's Error Handling Service resubmitted for
+    /// another service (header [`EH_TARGET_SERVICE_HEADER`](super::EH_TARGET_SERVICE_HEADER)
+    /// naming a different service) are skipped; it also labels the signature metrics. Default:
+    /// the consumer group id.
+    #[must_use]
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Verifies every record's jEAP signature headers (`jeap-sign`, `jeap-sign-key`, `jeap-cert`)
+    /// with an [`audit_signing::Verifier`] built from `config` when the consumer is created
+    /// (jEAP's `jeap.messaging.authentication.subscriber.*` options). A rejected record goes to
+    /// the error topic with the temporality and error code jEAP gives the case
+    /// ([`audit_signing::Rejection`]); accepted records are handled as usual. An empty
+    /// [`VerifierConfig::application`] is set to the [service name](Self::service_name).
+    /// Default: no verification (the same as jEAP without `require-signature`).
+    #[must_use]
+    pub fn signature_verification(mut self, config: VerifierConfig) -> Self {
+        self.verification = Some(config);
+        self
+    }
+
+    /// Publish failed records to the [error topic](Self::error_topic) as jEAP
+    /// `MessageProcessingFailedEvent`s (what jEAP's Error Handling Service reads) instead of raw
+    /// dead letters. Needs an error topic. Not the default, because the event needs the
+    /// service's system name and schema ids: jEAP landscapes turn it on, other users keep the
+    /// raw dead letter.
+    #[must_use]
+    pub fn error_events(mut self, events: ErrorEvents) -> Self {
+        self.error_events = Some(events);
+        self
+    }
+
+    /// The effective service name: [`service_name`](Self::service_name), else the error events'
+    /// publisher service, else the group id.
+    pub(super) fn effective_service_name(&self) -> &str {
+        self.service_name
+            .as_deref()
+            .or_else(|| self.error_events.as_ref().map(ErrorEvents::service))
+            .unwrap_or(&self.group_id)
+    }
+
+    /// Where failed records go. By default as the original record (value, key and headers) plus
+    /// the `audit-error-*` headers (a raw dead letter, readable by any Kafka tool); with
+    /// [`error_events`](Self::error_events) as jEAP `MessageProcessingFailedEvent`s instead.
     #[must_use]
     pub fn error_topic(mut self, topic: impl Into<String>) -> Self {
         self.error_topic = Some(topic.into());
@@ -246,6 +315,16 @@ impl ConsumerConfig {
         if self.max_uncommitted == 0 {
             return invalid("max_uncommitted_per_partition must be at least 1");
         }
+        if self
+            .service_name
+            .as_ref()
+            .is_some_and(|name| name.trim().is_empty())
+        {
+            return invalid("the service name must not be blank");
+        }
+        if self.error_events.is_some() && self.error_topic.is_none() {
+            return invalid("error events need an error topic");
+        }
         const MANAGED: &[&str] = &[
             "enable.auto.commit",
             "enable.auto.offset.store",
@@ -286,6 +365,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn invalid_configurations_are_typed_errors_naming_the_problem() {
         let ok = ConsumerConfig::new("127.0.0.1:9092", "g", ["t"]);
         assert!(ok.validate().is_ok());
@@ -294,6 +374,13 @@ mod tests {
         assert!(reason(&ConsumerConfig::new("b:1", "g", Vec::<String>::new())).contains("topic"));
         assert!(reason(&ok.clone().error_topic("t")).contains("error topic"));
         assert!(reason(&ok.clone().max_in_flight(0)).contains("max_in_flight"));
+        assert!(reason(&ok.clone().service_name(" ")).contains("service name"));
+        let events = ErrorEvents::with_schema_ids(
+            audit_error_event::ErrorEventConfig::new("SYS", "svc").unwrap(),
+            1,
+            2,
+        );
+        assert!(reason(&ok.clone().error_events(events)).contains("error topic"));
         assert!(
             reason(&ok.clone().set("enable.auto.commit", "true")).contains("enable.auto.commit")
         );

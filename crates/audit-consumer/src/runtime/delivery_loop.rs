@@ -17,12 +17,17 @@ use rdkafka::producer::FutureProducer;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::{Instrument, field};
 
+use audit_signing::{MessageInfo, ReceivedHeaders, Rejection, Temporality, Verifier};
+
 use super::config::ConsumerConfig;
-use super::dead_letter::dead_letter;
+use super::dead_letter::{DESERIALIZATION_FAILED, Failure, UNKNOWN_EXCEPTION, dead_letter};
 use super::dedup::{Dedup, DedupOutcome};
 use super::handler::{Attempt, Delivery, Handler, Plain, Transactional, TxHandler};
 use super::offsets::{OffsetTracker, Ticket};
-use super::{Outcome, RunSummary, TRACEPARENT_HEADER, TraceParent, chain, count, metrics};
+use super::{
+    EH_ERROR_HANDLING_SERVICE_HEADER, EH_TARGET_SERVICE_HEADER, Outcome, RunSummary,
+    TRACEPARENT_HEADER, TraceParent, chain, count, metrics,
+};
 use crate::decode::{AsyncWriterSchemaSource, decode_async};
 use crate::error::Error;
 
@@ -122,6 +127,7 @@ pub struct AuditConsumer<S> {
     tracker: Arc<Mutex<OffsetTracker>>,
     config: ConsumerConfig,
     schemas: S,
+    verifier: Option<Verifier>,
     /// Declared last: dropped after the fields above, it holds the last references.
     closer: Closer,
 }
@@ -156,9 +162,26 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
     /// ([`AsyncWriterSchemaSource`]); a failed lookup is retried, an unknown id is a permanent failure.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`], or [`Error::Kafka`] if a client cannot be created or subscribe fails.
+    /// [`Error::InvalidConfig`], [`Error::SignatureConfig`] if the verifier cannot be built from
+    /// [`ConsumerConfig::signature_verification`], or [`Error::Kafka`] if a client cannot be
+    /// created or subscribe fails.
     pub fn new(config: ConsumerConfig, schemas: S) -> Result<Self, Error> {
         config.validate()?;
+        let verifier = match &config.verification {
+            Some(verification) => {
+                let mut verification = verification.clone();
+                if verification.application.is_empty() {
+                    config
+                        .effective_service_name()
+                        .clone_into(&mut verification.application);
+                }
+                Some(
+                    Verifier::new(verification)
+                        .map_err(|source| Error::SignatureConfig { source })?,
+                )
+            }
+            None => None,
+        };
         let tracker = Arc::new(Mutex::new(OffsetTracker::new(config.max_uncommitted)));
         let context = RuntimeContext {
             tracker: Arc::clone(&tracker),
@@ -206,6 +229,7 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
             tracker,
             config,
             schemas,
+            verifier,
             closer,
         })
     }
@@ -450,8 +474,32 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
         handler: &A,
         message: &OwnedMessage,
     ) -> Result<Outcome, Error> {
+        if let Some(target) = eh_target_service(message)
+            && target != self.config.effective_service_name()
+        {
+            let resent_by = last_header(message, EH_ERROR_HANDLING_SERVICE_HEADER)
+                .map_or_else(|| "unknown".into(), String::from_utf8_lossy);
+            tracing::info!(
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                "Filtering out message because '{EH_TARGET_SERVICE_HEADER}={target}'. Message has been resent by '{resent_by}'"
+            );
+            ::metrics::counter!(metrics::SKIPPED, "reason" => "eh_target_service").increment(1);
+            return Ok(Outcome::SkippedOtherService);
+        }
         let payload = message.payload().unwrap_or_default();
         let mut retries = 0u64;
+        if let (Some(verifier), Some(key)) = (&self.verifier, message.key()) {
+            // Keys are opaque bytes here (like a jEAP consumer without an Avro key
+            // deserializer): a key signature, when present, must verify.
+            let signatures = received_headers(message);
+            if signatures.key_signature.is_some()
+                && let Err(rejection) = verifier.verify_key(&signatures, key)
+            {
+                return self.reject(message, rejection, retries).await;
+            }
+        }
         let record = loop {
             match decode_async(payload, &self.schemas).await {
                 Ok(record) => break record,
@@ -467,18 +515,35 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
                     .await;
                 }
                 Err(error) => {
+                    let failure = Failure {
+                        stage: "decode",
+                        temporality: Temporality::Permanent,
+                        code: DESERIALIZATION_FAILED,
+                        error: Box::new(error),
+                    };
                     return dead_letter(
                         self.producer.as_ref(),
+                        self.config.error_events.as_ref(),
                         &self.config.retry,
                         message,
-                        "decode",
-                        Box::new(error),
+                        failure,
                         retries,
                     )
                     .await;
                 }
             }
         };
+        if let Some(verifier) = &self.verifier {
+            let info = MessageInfo {
+                type_name: record.metadata().type_name(),
+                service: record.service_name(),
+            };
+            if let Err(rejection) =
+                verifier.verify_value(Some(info), &received_headers(message), payload)
+            {
+                return self.reject(message, rejection, retries).await;
+            }
+        }
         let traceparent = message
             .headers()
             .and_then(|headers| headers.iter().find(|h| h.key == TRACEPARENT_HEADER))
@@ -520,12 +585,23 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
                         .max_attempts
                         .is_some_and(|max| attempts >= max);
                     if !error.is_retryable() || exhausted {
+                        let failure = Failure {
+                            stage: "handler",
+                            // jEAP: a temporary error stays temporary when it is given up on
+                            temporality: if error.is_retryable() {
+                                Temporality::Temporary
+                            } else {
+                                Temporality::Permanent
+                            },
+                            code: UNKNOWN_EXCEPTION,
+                            error: Box::new(error),
+                        };
                         return dead_letter(
                             self.producer.as_ref(),
+                            self.config.error_events.as_ref(),
                             &self.config.retry,
                             message,
-                            "handler",
-                            Box::new(error),
+                            failure,
                             retries,
                         )
                         .await;
@@ -539,6 +615,67 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
             retries += 1;
             tokio::time::sleep(self.config.retry.delay(attempts)).await;
         }
+    }
+}
+
+impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
+    /// A record rejected by the signature check: to the error path with jEAP's temporality and
+    /// error code for the case.
+    async fn reject(
+        &self,
+        message: &OwnedMessage,
+        rejection: Rejection,
+        retries: u64,
+    ) -> Result<Outcome, Error> {
+        let temporality = rejection.temporality();
+        ::metrics::counter!(metrics::SIGNATURE_REJECTIONS,
+            "outcome" => rejection.name(),
+            "code" => rejection.error_code(),
+            "temporality" => temporality.as_str())
+        .increment(1);
+        let failure = Failure {
+            stage: "signature",
+            temporality,
+            code: rejection.error_code(),
+            error: Box::new(rejection),
+        };
+        match dead_letter(
+            self.producer.as_ref(),
+            self.config.error_events.as_ref(),
+            &self.config.retry,
+            message,
+            failure,
+            retries,
+        )
+        .await?
+        {
+            Outcome::DeadLettered { retries } => Ok(Outcome::SignatureRejected { retries }),
+            other => Ok(other),
+        }
+    }
+}
+
+/// The value of the last header named `name` (jEAP reads `lastHeader`); `None` when absent or
+/// without a value.
+fn last_header<'m>(message: &'m OwnedMessage, name: &str) -> Option<&'m [u8]> {
+    let headers = message.headers()?;
+    headers
+        .iter()
+        .filter(|h| h.key == name)
+        .last()
+        .and_then(|h| h.value)
+}
+
+/// `jeap_eh_target_service` (UTF-8, lossy as Java's `new String(bytes, UTF_8)`). A header
+/// without a value names no service: the record is kept (jEAP would fail on it).
+fn eh_target_service(message: &OwnedMessage) -> Option<std::borrow::Cow<'_, str>> {
+    last_header(message, EH_TARGET_SERVICE_HEADER).map(String::from_utf8_lossy)
+}
+
+fn received_headers(message: &OwnedMessage) -> ReceivedHeaders<'_> {
+    match message.headers() {
+        Some(headers) => ReceivedHeaders::from_headers(headers.iter().map(|h| (h.key, h.value))),
+        None => ReceivedHeaders::default(),
     }
 }
 

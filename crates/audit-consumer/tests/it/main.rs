@@ -23,6 +23,8 @@ mod roundtrip;
 #[cfg(feature = "kafka")]
 mod runtime;
 mod serialize;
+#[cfg(feature = "kafka")]
+mod signatures;
 
 use audit_consumer::{AuditRecord, LocalVersions, SchemaVersion, decode};
 use audit_schema::CreateAuditRecordCommand;

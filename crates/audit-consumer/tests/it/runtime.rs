@@ -29,11 +29,11 @@ use crate::{ID_1_0_2, record_value, t0, versions};
 /// Upper bound for a whole scenario: a hang guard, not a timing assertion.
 const HANG_GUARD: Duration = Duration::from_secs(300);
 
-fn tansu() -> &'static Tansu {
+pub(crate) fn tansu() -> &'static Tansu {
     Tansu::shared().unwrap()
 }
 
-fn unique(name: &str) -> String {
+pub(crate) fn unique(name: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -47,7 +47,7 @@ fn unique(name: &str) -> String {
 }
 
 /// Record `i`: a user-triggered command whose idempotence id ends in the user id `u{i}`.
-fn command_value(i: usize) -> Vec<u8> {
+pub(crate) fn command_value(i: usize) -> Vec<u8> {
     let command = AuditCommandBuilder::new("runtime-test", "TEST", t0())
         .event_type(AuditEventType::Modified)
         .user(format!("u{i}"), "idp")
@@ -58,7 +58,7 @@ fn command_value(i: usize) -> Vec<u8> {
 }
 
 /// The `i` of a record built by [`command_value`].
-fn index_of(delivery: &Delivery) -> usize {
+pub(crate) fn index_of(delivery: &Delivery) -> usize {
     match delivery.record().trigger() {
         audit_consumer::Trigger::User(user) => user.id().trim_start_matches('u').parse().unwrap(),
         other => panic!("unexpected trigger {other:?}"),
@@ -114,14 +114,14 @@ async fn produce(topic: &str, values: Vec<(Vec<u8>, Option<String>)>) {
     while pending.next().await.is_some() {}
 }
 
-fn topic_with(partitions: u32, name: &str) -> String {
+pub(crate) fn topic_with(partitions: u32, name: &str) -> String {
     let topic = unique(name);
     tansu().create_topic(&topic, partitions).unwrap();
     topic
 }
 
 /// The group's committed offsets summed over the partitions of `topic`.
-fn committed_total(group: &str, topic: &str, partitions: i32) -> i64 {
+pub(crate) fn committed_total(group: &str, topic: &str, partitions: i32) -> i64 {
     committed(group, topic, partitions).values().sum()
 }
 
@@ -153,21 +153,21 @@ fn committed(group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64> {
 
 /// Counts handler side effects per record index.
 #[derive(Clone, Default)]
-struct Effects(Arc<Mutex<HashMap<usize, u32>>>, Arc<AtomicUsize>);
+pub(crate) struct Effects(Arc<Mutex<HashMap<usize, u32>>>, Arc<AtomicUsize>);
 
 impl Effects {
-    fn record(&self, i: usize) {
+    pub(crate) fn record(&self, i: usize) {
         *self.0.lock().unwrap().entry(i).or_default() += 1;
         self.1.fetch_add(1, Ordering::SeqCst);
     }
-    fn distinct(&self) -> usize {
+    pub(crate) fn distinct(&self) -> usize {
         self.0.lock().unwrap().len()
     }
-    fn snapshot(&self) -> HashMap<usize, u32> {
+    pub(crate) fn snapshot(&self) -> HashMap<usize, u32> {
         self.0.lock().unwrap().clone()
     }
     /// Completes once `n` distinct records have a side effect.
-    fn reached(&self, n: usize) -> impl Future<Output = ()> + use<> {
+    pub(crate) fn reached(&self, n: usize) -> impl Future<Output = ()> + use<> {
         let me = self.clone();
         async move {
             while me.distinct() < n {
@@ -177,7 +177,7 @@ impl Effects {
     }
 }
 
-fn config(topic: &str, group: &str) -> ConsumerConfig {
+pub(crate) fn config(topic: &str, group: &str) -> ConsumerConfig {
     ConsumerConfig::new(tansu().bootstrap(), group, [topic])
         .commit_interval(Duration::from_millis(100))
         .retry(RetryPolicy::new(
@@ -186,7 +186,7 @@ fn config(topic: &str, group: &str) -> ConsumerConfig {
         ))
 }
 
-async fn guarded<T>(f: impl Future<Output = T>) -> T {
+pub(crate) async fn guarded<T>(f: impl Future<Output = T>) -> T {
     tokio::time::timeout(HANG_GUARD, f)
         .await
         .expect("scenario hung")
