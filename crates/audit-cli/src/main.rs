@@ -1,6 +1,7 @@
 //! The `audit` command line tool: design-time schema checks, Confluent Schema Registry commands,
 //! Avro encoding/decoding of jEAP's `CreateAuditRecordCommand`, and `audit tail`, which consumes
-//! a Kafka topic and prints the decoded records as JSON lines (with filters).
+//! a Kafka topic and prints the decoded records as JSON lines (with filters), and
+//! `audit verify-signature`, which checks a record's jEAP signature headers.
 //!
 //! Exit codes: 0 success; 1 a check failed (incompatible schema, finding, registry says
 //! incompatible); 2 usage or input error (bad arguments, invalid JSON, truncated bytes, unknown
@@ -13,6 +14,7 @@ mod error;
 mod registry;
 mod schema;
 mod tail;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -40,6 +42,7 @@ const TOP_EXAMPLES: &str = concat!(
   audit registry subjects --registry http://localhost:8081 --versions
   audit tail --brokers localhost:9092 --topic audit-commands --registry http://localhost:8081
   audit tail --topic audit-commands --schema-id 1=1.0.2 --from beginning --event-type DELETED --max 10
+  audit verify-signature record.bin --header jeap-sign=@record.sign --header jeap-cert=hex:01e241 --chain invoice-service=chain.pem
 
 ",
     exit_codes!()
@@ -67,6 +70,9 @@ enum Command {
     Registry(registry::RegistryCommand),
     /// Consume a Kafka topic and print the decoded audit records as JSON lines (with filters).
     Tail(Box<tail::TailArgs>),
+    /// Check a record's jEAP signature headers (jeap-sign, jeap-sign-key, jeap-cert) against
+    /// trusted certificate chains, with jEAP's subscriber rules.
+    VerifySignature(verify::VerifyArgs),
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -76,6 +82,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Decode(a) => codec::decode(a),
         Command::Registry(c) => registry::run(c),
         Command::Tail(a) => tail::run(*a),
+        Command::VerifySignature(a) => verify::run(a),
     }
 }
 

@@ -9,6 +9,7 @@ mod help;
 mod registry;
 mod schema_check;
 mod tail;
+mod verify;
 
 use std::path::{Path, PathBuf};
 
