@@ -201,9 +201,30 @@ async fn error_event(
         "record failed; publishing a MessageProcessingFailedEvent");
     let mut attempts = 0u32;
     loop {
-        let record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(error_topic)
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(error_topic)
             .payload(value.as_slice())
             .key(key.as_slice());
+        if let Some(signer) = &events.signer {
+            // signed at send time with the signer in force (rotation takes effect on a retry)
+            match signer.current().sign_record(Some(&key), &value) {
+                Ok(signature) => {
+                    let mut headers = OwnedHeaders::new();
+                    for (name, bytes) in signature.headers() {
+                        headers = headers.insert(Header {
+                            key: name,
+                            value: Some(bytes),
+                        });
+                    }
+                    record = record.headers(headers);
+                }
+                Err(e) => {
+                    attempts = attempts.saturating_add(1);
+                    tracing::warn!(error = %e, error_topic = %error_topic, "signing the error event failed; retrying");
+                    tokio::time::sleep(retry.delay(attempts)).await;
+                    continue;
+                }
+            }
+        }
         match producer.send(record, Duration::from_secs(30)).await {
             Ok(_) => return Ok(Outcome::DeadLettered { retries }),
             Err((e, _)) => {

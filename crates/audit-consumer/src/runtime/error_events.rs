@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use audit_error_event::ErrorEventConfig;
 use audit_schema::registry::SchemaIdProvider;
+use audit_signing::SignerHandle;
 
 use crate::error::BoxError;
 
@@ -60,12 +61,14 @@ impl SchemaIds for Pinned {
 pub struct ErrorEvents {
     pub(super) config: ErrorEventConfig,
     ids: Arc<dyn SchemaIds>,
+    pub(super) signer: Option<SignerHandle>,
 }
 
 impl std::fmt::Debug for ErrorEvents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ErrorEvents")
             .field("config", &self.config)
+            .field("signed", &self.signer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +88,7 @@ impl ErrorEvents {
         Self {
             config,
             ids: Arc::new(Provider(schema_ids)),
+            signer: None,
         }
     }
 
@@ -101,7 +105,19 @@ impl ErrorEvents {
                 value: value_schema_id,
                 key: key_schema_id,
             }),
+            signer: None,
         }
+    }
+
+    /// Signs every error event as a jEAP publisher does (`jeap-sign` over the framed value,
+    /// `jeap-sign-key` over the framed key, `jeap-cert`), with the signer in force when the event
+    /// is sent, so that a strict subscriber (jEAP's Error Handling Service with
+    /// `require-signature`) accepts it. The signer's certificate CN must be the events' service
+    /// ([`ErrorEventConfig`]'s), which is the publisher the events declare.
+    #[must_use]
+    pub fn signed_by(mut self, signer: SignerHandle) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// The service the events name as publisher.

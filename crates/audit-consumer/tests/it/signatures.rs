@@ -879,3 +879,105 @@ async fn the_run_future_is_send() {
     let run = consumer.run(handler(&effects), async {});
     assert_send(&run);
 }
+
+/// Error events are signed like every jEAP record when a signer is configured: a strict jEAP
+/// subscriber of the error topic (the Error Handling Service) verifies value and key with the
+/// consuming service's certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_events_are_signed_with_the_consuming_services_certificate() {
+    let world = world();
+    let pki = Pki::new().unwrap();
+    let consumer_leaf = pki.leaf(CONSUMER, &world.ca, "0x31", 30).unwrap();
+    let topic = topic_with(1, "ev-signed");
+    let error_topic = topic_with(1, "ev-signed-errors");
+    let group = unique("g-ev-signed");
+    let garbage = b"\x00\x00\x00\x00\x03\xff\xff\xff garbage".to_vec();
+    produce_in_order(
+        &topic,
+        vec![
+            Out {
+                key: Some(b"k-1".to_vec()),
+                value: garbage.clone(),
+                headers: Vec::new(),
+            },
+            Out {
+                key: None,
+                value: command_value(1),
+                headers: Vec::new(),
+            },
+        ],
+    )
+    .await;
+    let events = ErrorEvents::with_schema_ids(
+        audit_error_event::ErrorEventConfig::new("TEST", CONSUMER).unwrap(),
+        41,
+        42,
+    )
+    .signed_by(audit_signing::SignerHandle::new(signer(
+        &consumer_leaf,
+        CONSUMER,
+    )));
+    let effects = Effects::default();
+    let consumer = AuditConsumer::new(
+        config(&topic, &group)
+            .max_in_flight(1)
+            .error_topic(&error_topic)
+            .error_events(events),
+        crate::versions(),
+    )
+    .unwrap();
+    let handler = {
+        let effects = effects.clone();
+        move |delivery: Arc<Delivery>| {
+            let effects = effects.clone();
+            async move {
+                effects.record(index_of(&delivery));
+                Ok::<(), HandlerError>(())
+            }
+        }
+    };
+    let summary = guarded(consumer.run(handler, effects.reached(1)))
+        .await
+        .unwrap();
+    assert_eq!(summary.dead_lettered, 1);
+
+    let event = read(&error_topic, 1).await.remove(0);
+    let headers: Vec<(&str, Option<&[u8]>)> = event
+        .headers()
+        .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+        .unwrap_or_default();
+    let received = audit_signing::ReceivedHeaders::from_headers(headers);
+    assert!(
+        received.value_signature.is_some() && received.key_signature.is_some(),
+        "the error event carries jeap-sign and jeap-sign-key: {:?}",
+        headers_of(&event).keys().collect::<Vec<_>>()
+    );
+    let mut strict = VerifierConfig {
+        require_signature: true,
+        ..VerifierConfig::default()
+    };
+    strict.certificate_chains.insert(
+        CONSUMER.into(),
+        BTreeMap::from([(
+            "main".into(),
+            vec![consumer_leaf.cert_string(), world.ca.cert_string()],
+        )]),
+    );
+    let verifier = audit_signing::Verifier::new(strict).unwrap();
+    let (value, key) = (event.payload().unwrap(), event.key().unwrap());
+    let message = audit_signing::MessageInfo {
+        type_name: "MessageProcessingFailedEvent",
+        service: CONSUMER,
+    };
+    assert!(matches!(
+        verifier.verify_value(Some(message), &received, value),
+        Ok(audit_signing::Accepted::Verified { .. })
+    ));
+    assert!(matches!(
+        verifier.verify_key(&received, key),
+        Ok(audit_signing::Accepted::Verified { .. })
+    ));
+    let (_, decoded) = audit_error_event::decode_framed_value(value).unwrap();
+    assert_eq!(decoded.publisher.service, CONSUMER);
+    assert_eq!(decoded.payload.original_message, garbage);
+}
