@@ -1,0 +1,141 @@
+//! Shared helpers: commands with known ids, a publisher on a SQLite file in a temporary
+//! directory, a consumer that reads a mock-cluster topic up to its high watermarks.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use audit_builder::AuditCommandBuilder;
+use audit_outbox::RelayConfig;
+use audit_outbox::sender::{AuditSender, SchemaId};
+use audit_publisher::{AuditPublisher, PublisherConfig, open_sqlite};
+use audit_schema::CreateAuditRecordCommand;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type TestResult = Result<(), BoxError>;
+
+pub const LIMIT: Duration = Duration::from_secs(180);
+
+/// A number from the environment (for the full-size runs), or the default.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Command `i` with message id `{tag}-{i}`.
+pub fn command(tag: &str, i: u64) -> CreateAuditRecordCommand {
+    let built = AuditCommandBuilder::new("test-service", "TEST", chrono::Utc::now())
+        .user(format!("user-{}", i % 50), "https://idp.example.org")
+        .event_data("seq", i.to_string())
+        .build();
+    let mut command = match built {
+        Ok(c) => c,
+        Err(e) => unreachable!("the test command is valid: {e}"),
+    };
+    command.identity.id = format!("{tag}-{i}").into();
+    command.identity.idempotence_id = format!("{tag}-idem-{i}").into();
+    command
+}
+
+/// Relay settings for tests: short timeouts so an outage shows quickly.
+pub fn relay_config(bootstrap: &str) -> RelayConfig {
+    RelayConfig::new(bootstrap)
+        .poll_interval(Duration::from_millis(100))
+        .delivery_timeout(Duration::from_millis(1500))
+        .lease(Duration::from_secs(15))
+        .backoff(backoff(200, 1000))
+}
+
+pub fn backoff(initial_ms: u64, max_ms: u64) -> audit_support::Backoff {
+    audit_support::Backoff::new(
+        Duration::from_millis(initial_ms),
+        Duration::from_millis(max_ms),
+    )
+    .unwrap_or_else(|e| unreachable!("test back-off: {e}"))
+}
+
+/// A publisher for `topic` on a fresh SQLite file in `dir`.
+pub async fn start_publisher(
+    dir: &tempfile::TempDir,
+    relay: RelayConfig,
+    topic: &str,
+    config: PublisherConfig,
+) -> Result<(AuditPublisher, audit_outbox::Outbox<sqlx::Sqlite>), BoxError> {
+    let outbox = open_sqlite(dir.path().join("spill.db")).await?;
+    let sender = AuditSender::pinned(topic, SchemaId::Pinned(1))?;
+    let publisher = AuditPublisher::start(outbox.clone(), sender, relay, config)?;
+    Ok((publisher, outbox))
+}
+
+/// Polls `check` until it returns `Some`, or fails after `limit` (a bound against hanging, not a
+/// timing assertion).
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T, BoxError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, BoxError>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if start.elapsed() > limit {
+            return Err(format!("gave up waiting for: {what}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads `topic` from the beginning up to its high watermarks and returns how often each
+/// message id (decoded from the Confluent-framed Avro value) was seen.
+pub async fn consume_ids(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+) -> Result<HashMap<String, usize>, BoxError> {
+    let bootstrap = bootstrap.to_owned();
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || consume_blocking(&bootstrap, &topic, partitions)).await?
+}
+
+fn consume_blocking(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+) -> Result<HashMap<String, usize>, BoxError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("test-{}", std::process::id()))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    let mut end = 0i64;
+    for p in 0..partitions {
+        let (_low, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+        end += high;
+        tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+    }
+    consumer.assign(&tpl)?;
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut read = 0i64;
+    let started = Instant::now();
+    while read < end {
+        if started.elapsed() > LIMIT {
+            return Err(format!("read {read} of {end} records of {topic}").into());
+        }
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message?;
+        read += 1;
+        let value = message.payload().unwrap_or_default();
+        let (_schema_id, datum) = audit_schema::confluent::unframe(value)?;
+        let command = CreateAuditRecordCommand::from_avro_datum(datum)?;
+        *ids.entry(command.identity.id.to_string()).or_default() += 1;
+    }
+    Ok(ids)
+}
