@@ -85,9 +85,12 @@ fn broker_outage_loses_nothing_and_the_circuit_opens_then_closes() -> TestResult
             queued, total,
             "every command accepted while the broker is down"
         );
-        eventually("the circuit opens", LIMIT, || async {
-            Ok((publisher.status().circuit == CircuitState::Open).then_some(()))
-        })
+        // the delivery timeout is 1.5 s: well within the outage, the circuit must be open
+        eventually(
+            "the circuit opens",
+            outage + Duration::from_secs(30),
+            || async { Ok((publisher.status().circuit == CircuitState::Open).then_some(())) },
+        )
         .await?;
         tokio::time::sleep(outage.saturating_sub(down_at.elapsed())).await;
         let during = publisher.status();

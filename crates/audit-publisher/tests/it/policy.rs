@@ -158,21 +158,31 @@ async fn reject_gives_back_and_wait_waits() -> TestResult {
     Ok(())
 }
 
-/// Graceful shutdown writes what is still queued; afterwards calls get the command back.
+/// Graceful shutdown writes everything still queued, batch after batch; afterwards calls get
+/// the command back. Another connection holds SQLite's write lock meanwhile, so the writer is
+/// stuck in its first batch and the rest waits in the queue when the shutdown starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_flushes_the_queue_to_sqlite() -> TestResult {
+    use sqlx::Connection;
     let dir = tempfile::tempdir()?;
     let (publisher, outbox) = start_publisher(
         &dir,
         relay_config("127.0.0.1:9"),
         "flush",
-        // the writer lingers 60 s for a full batch: nothing is written before the shutdown
         PublisherConfig::new()
             .queue_capacity(5_000)
-            .batch_size(5_000)
-            .flush_interval(Duration::from_secs(60)),
+            .batch_size(100)
+            .flush_interval(Duration::ZERO),
     )
     .await?;
+    let mut blocker = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("spill.db").display()
+    ))
+    .await?;
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await?;
     for i in 0..1_000 {
         assert_eq!(
             publisher.try_publish(command("flush", i)).await?,
@@ -181,13 +191,24 @@ async fn shutdown_flushes_the_queue_to_sqlite() -> TestResult {
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = publisher.status();
-    assert_eq!(before.written, 0, "still queued before the shutdown");
-    assert_eq!(outbox.counts().await?.pending, 0);
-    let status = publisher.shutdown().await?;
+    assert_eq!(before.written, 0, "nothing written while SQLite is locked");
+    assert!(
+        publisher.queued() >= 800,
+        "still queued: {}",
+        publisher.queued()
+    );
+    let shutdown = {
+        let publisher = publisher.clone();
+        tokio::spawn(async move { publisher.shutdown().await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sqlx::raw_sql("ROLLBACK").execute(&mut blocker).await?;
+    let status = shutdown.await??;
     assert_eq!(
         (status.accepted, status.written, status.unwritten),
         (1_000, 1_000, 0)
     );
+    assert!(status.batches >= 9, "written batch after batch: {status:?}");
     assert_eq!(outbox.counts().await?.pending, 1_000);
     let after = publisher.try_publish(command("flush", 1_000)).await;
     assert!(
