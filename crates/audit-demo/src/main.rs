@@ -6,7 +6,9 @@
 //!    tenth command carries an e-mail address, an IBAN or a password in its event data or JSON
 //!    object data, and none of them may reach the consumed records unmasked;
 //! 2. enqueues them into a SQLite outbox (a file in a temporary directory) in business
-//!    transactions (one business row and 1-5 commands per transaction);
+//!    transactions (one business row and 1-5 commands per transaction), or with `--publisher`
+//!    hands them to the non-blocking `audit-publisher` (bounded queue, batched into the SQLite
+//!    outbox by its writer);
 //! 3. the outbox relay delivers them to Kafka: librdkafka's in-process mock cluster by default,
 //!    or `--brokers HOST:PORT`;
 //! 4. the consumer runtime of `audit-consumer` decodes them into `AuditRecord`s, written as JSON
@@ -35,6 +37,7 @@ use audit_consumer::runtime::{AuditConsumer, ConsumerConfig, Delivery, HandlerEr
 use audit_consumer::{LocalVersions, SchemaVersion};
 use audit_outbox::sender::{AuditSender, SchemaId};
 use audit_outbox::{Outbox, RelayConfig};
+use audit_publisher::{AuditPublisher, Published, PublisherConfig, WhenFull};
 use audit_sanitize::{MASK, Sanitizer};
 use chrono::{DateTime, Utc};
 use clap::Parser;
@@ -73,6 +76,10 @@ struct Args {
     /// Give up when no record arrives for this many seconds after all were committed.
     #[arg(long, default_value_t = 60)]
     stall_timeout: u64,
+    /// Publish through the non-blocking `AuditPublisher` (queue -> SQLite spill -> relay)
+    /// instead of business transactions.
+    #[arg(long)]
+    publisher: bool,
 }
 
 #[tokio::main]
@@ -182,7 +189,19 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     let outbox = Outbox::new(pool.clone());
     outbox.migrate().await?;
     let sender = AuditSender::pinned(args.topic.clone(), SchemaId::Pinned(SCHEMA_ID))?;
-    let relay = outbox.start_relay(RelayConfig::new(bootstrap.clone()))?;
+    let sending = if args.publisher {
+        Sending::Publisher(AuditPublisher::start(
+            outbox.clone(),
+            sender.clone(),
+            RelayConfig::new(bootstrap.clone()),
+            PublisherConfig::new()
+                .queue_capacity(20_000)
+                .batch_size(1_000)
+                .when_full(WhenFull::Wait(Duration::from_secs(5))),
+        )?)
+    } else {
+        Sending::Relay(outbox.start_relay(RelayConfig::new(bootstrap.clone()))?)
+    };
 
     // --- output
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -287,6 +306,10 @@ async fn run(args: Args) -> Result<bool, BoxError> {
                 sender: &sender,
                 sanitizer: &sanitizer,
                 planted: &planted,
+                publisher: match &sending {
+                    Sending::Publisher(p) => Some(p),
+                    Sending::Relay(_) => None,
+                },
             },
             count,
             &committed_at,
@@ -325,8 +348,14 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     recv_bar.finish();
     // Leave the group and stop the clients while the broker is still there.
     consumer.close().await;
-    let relay_stats = relay.stats();
-    relay.shutdown().await?;
+    let relay_stats = match sending {
+        Sending::Relay(relay) => {
+            let stats = relay.stats();
+            relay.shutdown().await?;
+            stats
+        }
+        Sending::Publisher(publisher) => publisher.shutdown().await?.relay,
+    };
     out.into_inner()
         .unwrap_or_else(PoisonError::into_inner)
         .flush()?;
@@ -341,6 +370,11 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     let planted = planted.into_inner().unwrap_or_else(PoisonError::into_inner);
     let ok = sent == got && summary.dead_lettered == 0 && received.leaked == 0;
     print_summary(&Summary {
+        path: if args.publisher {
+            "AuditPublisher (queue -> SQLite spill -> relay)"
+        } else {
+            "business transactions (SQLite outbox -> relay)"
+        },
         kafka: if mock.is_some() {
             "in-process mock cluster".to_owned()
         } else {
@@ -371,6 +405,14 @@ struct Producer<'a> {
     sender: &'a AuditSender,
     sanitizer: &'a Arc<Sanitizer>,
     planted: &'a Mutex<Planted>,
+    /// With `--publisher`: commands go through it instead of business transactions.
+    publisher: Option<&'a AuditPublisher>,
+}
+
+/// Who delivers: the demo's own relay, or the publisher (which runs its relay).
+enum Sending {
+    Relay(audit_outbox::RelayHandle),
+    Publisher(AuditPublisher),
 }
 
 /// Enqueues `count` commands in business transactions of 1-5 commands plus one business row.
@@ -399,6 +441,25 @@ async fn produce(
                 p.changes += report.total();
             }
             commands.push(command);
+        }
+        if let Some(publisher) = producer.publisher {
+            let now = Instant::now();
+            {
+                let mut map = committed_at.lock().unwrap_or_else(PoisonError::into_inner);
+                for command in &commands {
+                    map.insert(command.identity.id.clone(), now);
+                }
+            }
+            for command in commands {
+                if publisher.try_publish(command).await? != Published::Queued {
+                    return Err("the publisher dropped a command".into());
+                }
+            }
+            sent.fetch_add(size, Ordering::SeqCst);
+            bar.inc(size);
+            next += size;
+            transaction += 1;
+            continue;
         }
         let (outbox, pool, sender) = (producer.outbox, producer.pool, producer.sender);
         let mut tx = pool.begin().await?;
@@ -569,6 +630,7 @@ fn percentile(sorted: &[u64], p: usize) -> Option<Duration> {
 }
 
 struct Summary<'a> {
+    path: &'static str,
     kafka: String,
     sent: u64,
     relayed: u64,
@@ -595,6 +657,7 @@ fn print_summary(s: &Summary<'_>) {
     };
     let rate = audit_support::count_to_f64(s.received) / s.elapsed.as_secs_f64().max(1e-9);
     println!("audit-demo summary (Kafka: {})", s.kafka);
+    println!("  path                             {}", s.path);
     println!("  sent (committed to the outbox)   {}", s.sent);
     println!("  relayed (acknowledged by Kafka)  {}", s.relayed);
     println!("  received (distinct records)      {}", s.received);

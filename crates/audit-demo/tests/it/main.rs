@@ -104,3 +104,36 @@ fn demo_rejects_unknown_arguments() {
         .unwrap();
     assert!(!output.status.success());
 }
+
+#[test]
+fn demo_through_the_non_blocking_publisher() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("records.jsonl");
+    let output = Command::cargo_bin("audit-demo")
+        .unwrap()
+        .args(["--publisher", "--count", "2000", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("AuditPublisher"), "{stdout}");
+    assert!(stdout.contains("OK: sent == received (2000)"), "{stdout}");
+    assert!(
+        stdout.contains("200 consumed records show ****MASKED****, 0 show a planted value"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let ids: HashSet<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["metadata"]["messageId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 2000);
+}
