@@ -111,6 +111,8 @@ fn consume_blocking(
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("test-{}", std::process::id()))
         .set("enable.auto.commit", "false")
+        // the mock cluster answers fetches with little data; do not wait between them
+        .set("fetch.wait.max.ms", "10")
         .create()?;
     let mut tpl = TopicPartitionList::new();
     let mut end = 0i64;
