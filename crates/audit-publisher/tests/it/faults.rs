@@ -92,6 +92,10 @@ fn broker_outage_loses_nothing_and_the_circuit_opens_then_closes() -> TestResult
             || async { Ok((publisher.status().circuit == CircuitState::Open).then_some(())) },
         )
         .await?;
+        eventually("everything spilled to SQLite", LIMIT, || async {
+            Ok((publisher.status().written == total).then_some(()))
+        })
+        .await?;
         tokio::time::sleep(outage.saturating_sub(down_at.elapsed())).await;
         let during = publisher.status();
         eprintln!("during the outage ({outage:?}): {during:?}");

@@ -116,26 +116,34 @@ fn consume_blocking(
         .create()?;
     let mut tpl = TopicPartitionList::new();
     let mut end = 0i64;
+    let mut highs = Vec::new();
     for p in 0..partitions {
         let (_low, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10))?;
         end += high;
+        highs.push(high);
         tpl.add_partition_offset(topic, p, Offset::Beginning)?;
     }
     consumer.assign(&tpl)?;
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut read = 0i64;
+    let mut last_offsets: HashMap<i32, i64> = HashMap::new();
     let started = Instant::now();
     // a bound against hanging that grows with the records (slow debug builds on a busy machine)
     let limit = LIMIT + Duration::from_millis(5) * u32::try_from(end).unwrap_or(u32::MAX);
     while read < end {
         if started.elapsed() > limit {
-            return Err(format!("read {read} of {end} records of {topic}").into());
+            return Err(format!(
+                "read {read} of {end} records of {topic} (last offset per partition \
+                 {last_offsets:?}, high watermarks {highs:?})"
+            )
+            .into());
         }
         let Some(message) = consumer.poll(Duration::from_millis(200)) else {
             continue;
         };
         let message = message?;
         read += 1;
+        last_offsets.insert(message.partition(), message.offset());
         let value = message.payload().unwrap_or_default();
         let (_schema_id, datum) = audit_schema::confluent::unframe(value)?;
         let command = CreateAuditRecordCommand::from_avro_datum(datum)?;
