@@ -2,15 +2,20 @@
 //!
 //! 1. builds `--count` commands (default 100,000) of varied shapes with `audit-builder`
 //!    (user and system triggers, every event type, contexts, event data, audited objects with
-//!    value / null / JSON / S3 entries);
+//!    value / null / JSON / S3 entries), sanitized by `audit-sanitize`'s default rules: every
+//!    tenth command carries an e-mail address, an IBAN or a password in its event data or JSON
+//!    object data, and none of them may reach the consumed records unmasked;
 //! 2. enqueues them into a SQLite outbox (a file in a temporary directory) in business
-//!    transactions (one business row and 1-5 commands per transaction);
+//!    transactions (one business row and 1-5 commands per transaction), or with `--publisher`
+//!    hands them to the non-blocking `audit-publisher` (bounded queue, batched into the SQLite
+//!    outbox by its writer);
 //! 3. the outbox relay delivers them to Kafka: librdkafka's in-process mock cluster by default,
 //!    or `--brokers HOST:PORT`;
 //! 4. the consumer runtime of `audit-consumer` decodes them into `AuditRecord`s, written as JSON
 //!    lines to `--out` (default `demo-out/records.jsonl`);
 //! 5. prints a summary (sent, received, duplicates, throughput, p50/p99 commit-to-consume
-//!    latency) and exits non-zero unless every sent record was received.
+//!    latency, sensitive values planted / masked / seen downstream) and exits non-zero unless
+//!    every sent record was received and no planted value was seen in a consumed record.
 //!
 //! ```text
 //! cargo run --release -p audit-demo -- --count 100000 --out demo-out/records.jsonl
@@ -32,7 +37,8 @@ use audit_consumer::runtime::{AuditConsumer, ConsumerConfig, Delivery, HandlerEr
 use audit_consumer::{LocalVersions, SchemaVersion};
 use audit_outbox::sender::{AuditSender, SchemaId};
 use audit_outbox::{Outbox, RelayConfig};
-use audit_schema::CreateAuditRecordCommand;
+use audit_publisher::{AuditPublisher, Published, PublisherConfig, WhenFull};
+use audit_sanitize::{MASK, Sanitizer};
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -70,6 +76,10 @@ struct Args {
     /// Give up when no record arrives for this many seconds after all were committed.
     #[arg(long, default_value_t = 60)]
     stall_timeout: u64,
+    /// Publish through the non-blocking `AuditPublisher` (queue -> SQLite spill -> relay)
+    /// instead of business transactions.
+    #[arg(long)]
+    publisher: bool,
 }
 
 #[tokio::main]
@@ -105,6 +115,33 @@ struct Received {
     seen: HashSet<String>,
     duplicates: u64,
     latencies_micros: Vec<u64>,
+    /// Records with a masked value in them.
+    masked: u64,
+    /// Records in which a planted sensitive value appears (must stay 0).
+    leaked: u64,
+}
+
+/// The sensitive values the demo plants ([`command`]); the consumer checks each record's JSON.
+const PLANTED_EMAIL_DOMAIN: &str = "@customer-mail.example";
+const PLANTED_IBAN: &str = "CH93 0076 2011 6238 5295 7";
+const PLANTED_PASSWORD: &str = "correct-horse-battery-staple";
+
+/// Whether `json` contains a planted sensitive value.
+fn leaks(json: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(json);
+    text.contains(PLANTED_EMAIL_DOMAIN)
+        || text.contains(PLANTED_IBAN)
+        || text.contains(&PLANTED_IBAN.replace(' ', ""))
+        || text.contains(PLANTED_PASSWORD)
+}
+
+/// Sanitizer figures of the producer side.
+#[derive(Default)]
+struct Planted {
+    /// Commands that carry a sensitive value.
+    commands: u64,
+    /// Changes the sanitizer made (counts per rule summed).
+    changes: u64,
 }
 
 async fn run(args: Args) -> Result<bool, BoxError> {
@@ -152,7 +189,19 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     let outbox = Outbox::new(pool.clone());
     outbox.migrate().await?;
     let sender = AuditSender::pinned(args.topic.clone(), SchemaId::Pinned(SCHEMA_ID))?;
-    let relay = outbox.start_relay(RelayConfig::new(bootstrap.clone()))?;
+    let sending = if args.publisher {
+        Sending::Publisher(AuditPublisher::start(
+            outbox.clone(),
+            sender.clone(),
+            RelayConfig::new(bootstrap.clone()),
+            PublisherConfig::new()
+                .queue_capacity(20_000)
+                .batch_size(1_000)
+                .when_full(WhenFull::Wait(Duration::from_secs(5))),
+        )?)
+    } else {
+        Sending::Relay(outbox.start_relay(RelayConfig::new(bootstrap.clone()))?)
+    };
 
     // --- output
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -192,6 +241,8 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     );
     let received = Mutex::new(Received::default());
     let sent = AtomicU64::new(0);
+    let planted = Mutex::new(Planted::default());
+    let sanitizer = Arc::new(Sanitizer::with_defaults());
     let producing_done = AtomicBool::new(false);
     let distinct = AtomicU64::new(0);
     let started: Mutex<Option<Instant>> = Mutex::new(None);
@@ -205,11 +256,15 @@ async fn run(args: Args) -> Result<bool, BoxError> {
             let record = delivery.record();
             let id = record.metadata().message_id();
             let line = serde_json::to_vec(record).map_err(HandlerError::permanent)?;
+            let leaked = leaks(&line);
+            let masked = String::from_utf8_lossy(&line).contains(MASK);
             let mut r = received.lock().unwrap_or_else(PoisonError::into_inner);
             if !r.seen.insert(id.to_owned()) {
                 r.duplicates += 1;
                 return Ok(());
             }
+            r.leaked += u64::from(leaked);
+            r.masked += u64::from(masked);
             let committed = committed_at
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -245,9 +300,17 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         }
         *started.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
         let result = produce(
-            &outbox,
-            &pool,
-            &sender,
+            &Producer {
+                outbox: &outbox,
+                pool: &pool,
+                sender: &sender,
+                sanitizer: &sanitizer,
+                planted: &planted,
+                publisher: match &sending {
+                    Sending::Publisher(p) => Some(p),
+                    Sending::Relay(_) => None,
+                },
+            },
             count,
             &committed_at,
             &sent,
@@ -285,8 +348,14 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     recv_bar.finish();
     // Leave the group and stop the clients while the broker is still there.
     consumer.close().await;
-    let relay_stats = relay.stats();
-    relay.shutdown().await?;
+    let relay_stats = match sending {
+        Sending::Relay(relay) => {
+            let stats = relay.stats();
+            relay.shutdown().await?;
+            stats
+        }
+        Sending::Publisher(publisher) => publisher.shutdown().await?.relay,
+    };
     out.into_inner()
         .unwrap_or_else(PoisonError::into_inner)
         .flush()?;
@@ -298,8 +367,14 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     let got = received.seen.len() as u64;
     let mut latencies = received.latencies_micros;
     latencies.sort_unstable();
-    let ok = sent == got && summary.dead_lettered == 0;
+    let planted = planted.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let ok = sent == got && summary.dead_lettered == 0 && received.leaked == 0;
     print_summary(&Summary {
+        path: if args.publisher {
+            "AuditPublisher (queue -> SQLite spill -> relay)"
+        } else {
+            "business transactions (SQLite outbox -> relay)"
+        },
         kafka: if mock.is_some() {
             "in-process mock cluster".to_owned()
         } else {
@@ -314,16 +389,35 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         p50: percentile(&latencies, 50),
         p99: percentile(&latencies, 99),
         out: &args.out,
+        planted_commands: planted.commands,
+        sanitizer_changes: planted.changes,
+        masked_records: received.masked,
+        leaked_records: received.leaked,
         ok,
     });
     Ok(ok)
 }
 
+/// What the producing side writes with.
+struct Producer<'a> {
+    outbox: &'a Outbox<sqlx::Sqlite>,
+    pool: &'a sqlx::SqlitePool,
+    sender: &'a AuditSender,
+    sanitizer: &'a Arc<Sanitizer>,
+    planted: &'a Mutex<Planted>,
+    /// With `--publisher`: commands go through it instead of business transactions.
+    publisher: Option<&'a AuditPublisher>,
+}
+
+/// Who delivers: the demo's own relay, or the publisher (which runs its relay).
+enum Sending {
+    Relay(audit_outbox::RelayHandle),
+    Publisher(AuditPublisher),
+}
+
 /// Enqueues `count` commands in business transactions of 1-5 commands plus one business row.
 async fn produce(
-    outbox: &Outbox<sqlx::Sqlite>,
-    pool: &sqlx::SqlitePool,
-    sender: &AuditSender,
+    producer: &Producer<'_>,
     count: u64,
     committed_at: &Mutex<HashMap<audit_schema::CompactString, Instant>>,
     sent: &AtomicU64,
@@ -335,9 +429,39 @@ async fn produce(
     let mut transaction = 0u64;
     while next < count {
         let size = (1 + transaction % 5).min(count - next);
-        let commands = (next..next + size)
-            .map(|i| command(i, base))
-            .collect::<Result<Vec<CreateAuditRecordCommand>, _>>()?;
+        let mut commands = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        for i in next..next + size {
+            let (command, report) = command(i, base, producer.sanitizer)?.build_with_report()?;
+            if is_planted(i) {
+                let mut p = producer
+                    .planted
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                p.commands += 1;
+                p.changes += report.total();
+            }
+            commands.push(command);
+        }
+        if let Some(publisher) = producer.publisher {
+            let now = Instant::now();
+            {
+                let mut map = committed_at.lock().unwrap_or_else(PoisonError::into_inner);
+                for command in &commands {
+                    map.insert(command.identity.id.clone(), now);
+                }
+            }
+            for command in commands {
+                if publisher.try_publish(command).await? != Published::Queued {
+                    return Err("the publisher dropped a command".into());
+                }
+            }
+            sent.fetch_add(size, Ordering::SeqCst);
+            bar.inc(size);
+            next += size;
+            transaction += 1;
+            continue;
+        }
+        let (outbox, pool, sender) = (producer.outbox, producer.pool, producer.sender);
         let mut tx = pool.begin().await?;
         sqlx::query("INSERT INTO business_event (description) VALUES (?)")
             .bind(format!(
@@ -375,8 +499,20 @@ const EVENT_TYPES: [AuditEventType; 8] = [
     AuditEventType::Unknown,
 ];
 
-/// Command number `i`: shapes vary with `i`; the timestamp `base + i ms` keeps idempotence ids unique.
-fn command(i: u64, base: DateTime<Utc>) -> Result<CreateAuditRecordCommand, audit_builder::Error> {
+/// Whether command `i` carries a sensitive value (every tenth).
+fn is_planted(i: u64) -> bool {
+    i % 10 == 7
+}
+
+/// The builder of command number `i` (sanitized with `sanitizer`): shapes vary with `i`; the
+/// timestamp `base + i ms` keeps idempotence ids unique. Every tenth command carries a sensitive
+/// value ([`is_planted`]): an e-mail address or an IBAN in event data, or a password and an
+/// e-mail address in a JSON document.
+fn command(
+    i: u64,
+    base: DateTime<Utc>,
+    sanitizer: &Arc<Sanitizer>,
+) -> Result<AuditCommandBuilder, audit_builder::Error> {
     let timestamp = base + chrono::Duration::milliseconds(i64::try_from(i).unwrap_or(i64::MAX));
     let (service, system) = match i % 3 {
         0 => ("invoice-service", "BILLING"),
@@ -387,7 +523,9 @@ fn command(i: u64, base: DateTime<Utc>) -> Result<CreateAuditRecordCommand, audi
         .get((i % 8) as usize)
         .copied()
         .unwrap_or_default();
-    let mut builder = AuditCommandBuilder::new(service, system, timestamp).event_type(event_type);
+    let mut builder = AuditCommandBuilder::new(service, system, timestamp)
+        .event_type(event_type)
+        .sanitizer(Arc::clone(sanitizer));
     builder = if i % 4 == 3 {
         builder.system_component("BIT", "SCHEDULER", format!("nightly-job-{}", i % 3))
     } else {
@@ -408,6 +546,23 @@ fn command(i: u64, base: DateTime<Utc>) -> Result<CreateAuditRecordCommand, audi
     }
     for k in 0..(i % 4) {
         builder = builder.event_data(format!("key-{k}"), format!("value-{i}-{k}"));
+    }
+    if is_planted(i) {
+        builder = match (i / 10) % 3 {
+            0 => builder.event_data(
+                "contact",
+                format!("Jane Doe <jane.doe.{i}{PLANTED_EMAIL_DOMAIN}>"),
+            ),
+            1 => builder.event_data("payment", format!("refund to {PLANTED_IBAN}")),
+            // i = 30k + 27 is a multiple of 3: no other audited object replaces this one
+            _ => builder.audited_object(AuditedObject::new("Account", format!("ACC-{i}")).json(
+                "profile",
+                &serde_json::json!({
+                    "login": {"password": PLANTED_PASSWORD, "recovery": [format!("ops.{i}{PLANTED_EMAIL_DOMAIN}")]},
+                    "active": true
+                }),
+            )),
+        };
     }
     if !i.is_multiple_of(3) {
         let mut object = AuditedObject::new(
@@ -444,7 +599,7 @@ fn command(i: u64, base: DateTime<Utc>) -> Result<CreateAuditRecordCommand, audi
         };
         builder = builder.audited_object(object);
     }
-    builder.build()
+    Ok(builder)
 }
 
 async fn create_topics(bootstrap: &str, topics: &[(&str, i32)]) -> Result<(), BoxError> {
@@ -475,6 +630,7 @@ fn percentile(sorted: &[u64], p: usize) -> Option<Duration> {
 }
 
 struct Summary<'a> {
+    path: &'static str,
     kafka: String,
     sent: u64,
     relayed: u64,
@@ -485,6 +641,10 @@ struct Summary<'a> {
     p50: Option<Duration>,
     p99: Option<Duration>,
     out: &'a Path,
+    planted_commands: u64,
+    sanitizer_changes: u64,
+    masked_records: u64,
+    leaked_records: u64,
     ok: bool,
 }
 
@@ -497,6 +657,7 @@ fn print_summary(s: &Summary<'_>) {
     };
     let rate = audit_support::count_to_f64(s.received) / s.elapsed.as_secs_f64().max(1e-9);
     println!("audit-demo summary (Kafka: {})", s.kafka);
+    println!("  path                             {}", s.path);
     println!("  sent (committed to the outbox)   {}", s.sent);
     println!("  relayed (acknowledged by Kafka)  {}", s.relayed);
     println!("  received (distinct records)      {}", s.received);
@@ -512,13 +673,24 @@ fn print_summary(s: &Summary<'_>) {
         ms(s.p50),
         ms(s.p99)
     );
+    println!(
+        "  sensitive data (sanitizer)       {} commands with an e-mail, IBAN or password; {} values masked",
+        s.planted_commands, s.sanitizer_changes
+    );
+    println!(
+        "                                   {} consumed records show {MASK}, {} show a planted value",
+        s.masked_records, s.leaked_records
+    );
     println!("  records written to               {}", s.out.display());
     if s.ok {
-        println!("OK: sent == received ({})", s.sent);
+        println!(
+            "OK: sent == received ({}), no sensitive value downstream",
+            s.sent
+        );
     } else {
         println!(
-            "FAILED: sent {} != received {} (or records on the error topic)",
-            s.sent, s.received
+            "FAILED: sent {} != received {} (or records on the error topic, or {} records with a planted sensitive value)",
+            s.sent, s.received, s.leaked_records
         );
     }
 }

@@ -16,6 +16,9 @@
 //! | `audit_outbox_claims_total` | counter | | claim statements run by relays (with or without rows) |
 //! | `audit_outbox_claims_lost_total` | counter | `reason` = `taken_over` / `lease_expired` | rows whose status change a relay did not make: another relay held the claim by then, or the lease had run out before the statement |
 //! | `audit_outbox_settle_panics_total` | counter | | batch-settling tasks that panicked (their rows are released at once) |
+//! | `audit_outbox_circuit_open` | gauge | | the relay's circuit state: 1 open (the broker is failing, rows wait in back-off), 0 closed (set at each transition) |
+//! | `audit_outbox_circuit_transitions_total` | counter | `state` = `open` / `closed` | circuit state changes |
+//! | `audit_outbox_rate_limit_waits_total` | counter | | times a rate-limited relay waited for tokens before claiming |
 
 /// Gauge: pending rows.
 pub const BACKLOG: &str = "audit_outbox_backlog";
@@ -46,6 +49,12 @@ pub const CLAIMS: &str = "audit_outbox_claims_total";
 pub const CLAIMS_LOST: &str = "audit_outbox_claims_lost_total";
 /// Counter: panicked batch-settling tasks.
 pub const SETTLE_PANICS: &str = "audit_outbox_settle_panics_total";
+/// Gauge: 1 while the relay's circuit is open (broker failing), 0 when closed.
+pub const CIRCUIT_OPEN: &str = "audit_outbox_circuit_open";
+/// Counter with label `state` (`open` / `closed`): circuit state changes.
+pub const CIRCUIT_TRANSITIONS: &str = "audit_outbox_circuit_transitions_total";
+/// Counter: waits of a rate-limited relay for tokens.
+pub const RATE_LIMIT_WAITS: &str = "audit_outbox_rate_limit_waits_total";
 
 /// Registers descriptions and units of all metrics with the installed recorder.
 pub fn describe() {
@@ -93,6 +102,21 @@ pub fn describe() {
         SETTLE_PANICS,
         Unit::Count,
         "Relay batch-settling tasks that panicked"
+    );
+    describe_gauge!(
+        CIRCUIT_OPEN,
+        Unit::Count,
+        "1 while the relay's circuit is open (broker failing), 0 when closed"
+    );
+    describe_counter!(
+        CIRCUIT_TRANSITIONS,
+        Unit::Count,
+        "Relay circuit state changes by new state"
+    );
+    describe_counter!(
+        RATE_LIMIT_WAITS,
+        Unit::Count,
+        "Waits of a rate-limited relay for tokens"
     );
     describe_counter!(
         LISTENER_RECONNECTS,

@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -83,6 +83,7 @@ pub struct RelayConfig {
     listen: bool,
     pipeline_depth: u32,
     signing: Option<Signing>,
+    rate_limit: Option<RateLimit>,
 }
 
 /// How the relay gets its signer.
@@ -131,6 +132,7 @@ impl std::fmt::Debug for RelayConfig {
             .field("listen", &self.listen)
             .field("pipeline_depth", &self.pipeline_depth)
             .field("signing", &self.signing)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -186,6 +188,7 @@ impl RelayConfig {
             listen: true,
             pipeline_depth: 2,
             signing: None,
+            rate_limit: None,
         }
     }
 
@@ -296,6 +299,17 @@ impl RelayConfig {
         self
     }
 
+    /// Limits deliveries to `per_second` records per second on average with bursts of up to
+    /// `burst` records (a token bucket that starts full; default: no limit). Rows over the limit
+    /// stay pending in the outbox (the spill) and are claimed when tokens are available: nothing
+    /// is dropped. Each wait for tokens counts in [`RelayStats::rate_limit_waits`] and the metric
+    /// `audit_outbox_rate_limit_waits_total`. Both numbers must be at least 1.
+    #[must_use]
+    pub fn rate_limit(mut self, per_second: u32, burst: u32) -> Self {
+        self.rate_limit = Some(RateLimit { per_second, burst });
+        self
+    }
+
     /// The signer the relay will use (built now from PEM, or the given handle).
     fn build_signer(&self) -> Result<Option<SignerHandle>> {
         match &self.signing {
@@ -341,6 +355,14 @@ impl RelayConfig {
         }
         if self.poll_interval.is_zero() {
             return Err(Error::Config("poll interval must not be zero".into()));
+        }
+        if let Some(limit) = &self.rate_limit
+            && (limit.per_second == 0 || limit.burst == 0)
+        {
+            return Err(Error::Config(format!(
+                "rate limit: records per second ({}) and burst ({}) must be at least 1",
+                limit.per_second, limit.burst
+            )));
         }
         let client = kafka::client_config(
             &self.bootstrap_servers,
@@ -402,6 +424,97 @@ pub struct RelayStats {
     pub database_errors: u64,
     /// Batch-settling tasks that panicked (their claims were released).
     pub settle_panics: u64,
+    /// Times the circuit opened: a batch failed transiently at the broker with no record
+    /// acknowledged (see [`CircuitState`]).
+    pub circuit_opened: u64,
+    /// Times the circuit closed again: a batch had records acknowledged after the circuit opened.
+    pub circuit_closed: u64,
+    /// Times the relay waited for rate-limit tokens before claiming ([`RelayConfig::rate_limit`]).
+    pub rate_limit_waits: u64,
+}
+
+/// The relay's circuit breaker, derived from delivery outcomes: the relay's back-off is the
+/// breaker (rows that fail transiently are not tried again before their back-off ends, so a
+/// failing broker is probed at the back-off rate, not hammered).
+///
+/// * [`Open`](CircuitState::Open): the last settled batch with broker outcomes had transient
+///   failures and no acknowledged record (the broker is down, unreachable or timing out);
+/// * [`Closed`](CircuitState::Closed): at start, and from the first settled batch with an
+///   acknowledged record on.
+///
+/// Exposed as [`RelayHandle::circuit`], [`RelayHandle::circuit_watch`], the gauge
+/// `audit_outbox_circuit_open` (1 open, 0 closed) and the counter
+/// `audit_outbox_circuit_transitions_total{state}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CircuitState {
+    /// Deliveries succeed (or nothing has failed yet).
+    #[default]
+    Closed,
+    /// The broker is failing: rows wait in the outbox in back-off.
+    Open,
+}
+
+/// A token bucket: `per_second` tokens per second, at most `burst` stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RateLimit {
+    per_second: u32,
+    burst: u32,
+}
+
+/// The relay's tokens.
+#[derive(Debug)]
+struct Bucket {
+    limit: RateLimit,
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl Bucket {
+    fn new(limit: RateLimit) -> Self {
+        Self {
+            limit,
+            tokens: f64::from(limit.burst),
+            refilled: Instant::now(),
+        }
+    }
+
+    fn refill(&mut self) {
+        let now = Instant::now();
+        let earned =
+            now.duration_since(self.refilled).as_secs_f64() * f64::from(self.limit.per_second);
+        self.tokens = (self.tokens + earned).min(f64::from(self.limit.burst));
+        self.refilled = now;
+    }
+
+    /// Whole tokens available now (refilled first).
+    fn available(&mut self) -> u32 {
+        self.refill();
+        let whole = self.tokens.floor().clamp(0.0, f64::from(self.limit.burst));
+        // `whole` is an integer within 0..=burst (a u32): the conversion is exact
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let whole = whole as u32;
+        whole
+    }
+
+    /// Tokens worth claiming at once: 50 ms worth of the rate (so a limited relay does not claim
+    /// one row at a time), at most the burst and the batch size, at least 1.
+    fn claim_target(&self, batch_size: u32) -> u32 {
+        (self.limit.per_second / 20)
+            .min(self.limit.burst)
+            .min(batch_size)
+            .max(1)
+    }
+
+    /// How long until `target` whole tokens are available.
+    fn wait_for(&self, target: u32) -> Duration {
+        let missing = (f64::from(target) - self.tokens).max(0.0);
+        Duration::from_secs_f64(missing / f64::from(self.limit.per_second))
+    }
+
+    fn take(&mut self, n: usize) {
+        self.tokens -= audit_support::count_to_f64(n as u64);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -416,11 +529,38 @@ struct Stats {
     rows_changed: AtomicU64,
     database_errors: AtomicU64,
     settle_panics: AtomicU64,
+    circuit_opened: AtomicU64,
+    circuit_closed: AtomicU64,
+    rate_limit_waits: AtomicU64,
+    circuit_open: AtomicBool,
+    circuit: Option<watch::Sender<CircuitState>>,
 }
 
 impl Stats {
     fn add(field: &AtomicU64, n: u64) {
         field.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Records the circuit state after a settled batch; counts and reports transitions.
+    fn set_circuit(&self, open: bool) {
+        if self.circuit_open.swap(open, Ordering::AcqRel) == open {
+            return;
+        }
+        let state = if open {
+            tracing::warn!("the broker is failing: circuit open (rows wait in the outbox)");
+            Stats::add(&self.circuit_opened, 1);
+            CircuitState::Open
+        } else {
+            tracing::info!("deliveries succeed again: circuit closed");
+            Stats::add(&self.circuit_closed, 1);
+            CircuitState::Closed
+        };
+        metrics::gauge!(m::CIRCUIT_OPEN).set(if open { 1.0 } else { 0.0 });
+        metrics::counter!(m::CIRCUIT_TRANSITIONS, "state" => if open { "open" } else { "closed" })
+            .increment(1);
+        if let Some(tx) = &self.circuit {
+            tx.send_replace(state);
+        }
     }
 }
 
@@ -464,6 +604,27 @@ impl RelayHandle {
             rows_changed: s.rows_changed.load(Ordering::Relaxed),
             database_errors: s.database_errors.load(Ordering::Relaxed),
             settle_panics: s.settle_panics.load(Ordering::Relaxed),
+            circuit_opened: s.circuit_opened.load(Ordering::Relaxed),
+            circuit_closed: s.circuit_closed.load(Ordering::Relaxed),
+            rate_limit_waits: s.rate_limit_waits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The circuit state now (see [`CircuitState`]).
+    pub fn circuit(&self) -> CircuitState {
+        if self.stats.circuit_open.load(Ordering::Acquire) {
+            CircuitState::Open
+        } else {
+            CircuitState::Closed
+        }
+    }
+
+    /// A receiver that sees every change of the circuit state (e.g. to alert or to report
+    /// readiness).
+    pub fn circuit_watch(&self) -> watch::Receiver<CircuitState> {
+        match &self.stats.circuit {
+            Some(tx) => tx.subscribe(),
+            None => watch::channel(self.circuit()).1,
         }
     }
 
@@ -494,7 +655,10 @@ impl<DB: Backend> Outbox<DB> {
         } else {
             None
         };
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(Stats {
+            circuit: Some(watch::Sender::new(CircuitState::Closed)),
+            ..Stats::default()
+        });
         let nonce: String = uuid::Uuid::new_v4()
             .simple()
             .to_string()
@@ -502,6 +666,7 @@ impl<DB: Backend> Outbox<DB> {
             .take(12)
             .collect();
         let token = format!("{}#{nonce}", config.relay_id);
+        let config_rate_limit = config.rate_limit;
         let relay = Relay {
             outbox: self.clone(),
             token,
@@ -511,6 +676,7 @@ impl<DB: Backend> Outbox<DB> {
             signer,
             stop: stop_rx,
             stats: stats.clone(),
+            bucket: config_rate_limit.map(Bucket::new),
         };
         let task = tokio::spawn(relay.run());
         Ok(RelayHandle {
@@ -533,6 +699,8 @@ struct Relay<DB: Backend> {
     signer: Option<SignerHandle>,
     stop: watch::Receiver<bool>,
     stats: Arc<Stats>,
+    /// Tokens of the rate limit, if one is configured.
+    bucket: Option<Bucket>,
 }
 
 enum Outcome {
@@ -613,15 +781,12 @@ impl<DB: Backend> Relay<DB> {
                 self.settle_oldest(&mut in_flight).await;
                 self.check_fatal().await;
             }
+            let Some(limit) = self.claim_limit().await else {
+                continue;
+            };
             let claim_started = Instant::now();
             metrics::counter!(m::CLAIMS).increment(1);
-            let claimed = DB::claim(
-                &pool,
-                &self.token,
-                i64::from(self.config.batch_size),
-                self.config.lease,
-            )
-            .await;
+            let claimed = DB::claim(&pool, &self.token, i64::from(limit), self.config.lease).await;
             tracing::trace!(elapsed = ?claim_started.elapsed(), "outbox claim");
             let rows = match claimed {
                 Ok(rows) => {
@@ -660,6 +825,9 @@ impl<DB: Backend> Relay<DB> {
                     () = tokio::time::sleep(self.config.poll_interval) => {}
                 }
                 continue;
+            }
+            if let Some(bucket) = &mut self.bucket {
+                bucket.take(rows.len());
             }
             let span =
                 tracing::info_span!("outbox relay batch", relay = %self.token, rows = rows.len());
@@ -708,6 +876,26 @@ impl<DB: Backend> Relay<DB> {
         }
         tracing::warn!("claims not released; they expire with the lease");
         Ok(())
+    }
+
+    /// Rows to claim now: the batch size, or with a rate limit the whole tokens available (at
+    /// most the batch size). With fewer tokens than worth a claim (50 ms of the rate) it waits
+    /// for them (returning early on shutdown) and returns `None`, so the loop checks for
+    /// shutdown first.
+    async fn claim_limit(&mut self) -> Option<u32> {
+        let Some(bucket) = &mut self.bucket else {
+            return Some(self.config.batch_size);
+        };
+        let available = bucket.available();
+        let target = bucket.claim_target(self.config.batch_size);
+        if available >= target {
+            return Some(available.min(self.config.batch_size));
+        }
+        let wait = bucket.wait_for(target);
+        Stats::add(&self.stats.rate_limit_waits, 1);
+        metrics::counter!(m::RATE_LIMIT_WAITS).increment(1);
+        self.pause(wait).await;
+        None
     }
 
     /// After a fatal idempotent-producer error, replaces the producer (the rows it failed were
@@ -925,6 +1113,8 @@ impl<DB: Backend> Settle<DB> {
             .map(|(i, fut)| async move { (i, fut.await) })
             .collect();
         let commit_to_ack = metrics::histogram!(m::COMMIT_TO_ACK);
+        // transient failures reported by the broker path (not signing), for the circuit state
+        let mut broker_failures = 0u64;
         while let Some((i, result)) = pending.next().await {
             let outcome = match result {
                 Ok(Ok(_delivery)) => {
@@ -937,7 +1127,13 @@ impl<DB: Backend> Settle<DB> {
                     }
                     Outcome::Acked
                 }
-                Ok(Err((e, _))) => Outcome::Failed(kafka::classify(&e), e.to_string()),
+                Ok(Err((e, _))) => {
+                    let class = kafka::classify(&e);
+                    if class == FailureClass::Transient {
+                        broker_failures += 1;
+                    }
+                    Outcome::Failed(class, e.to_string())
+                }
                 Err(_canceled) => Outcome::Failed(
                     FailureClass::Transient,
                     "delivery report lost (producer closed)".into(),
@@ -970,6 +1166,11 @@ impl<DB: Backend> Settle<DB> {
                     e.0.push(row.id);
                 }
             }
+        }
+        if !acked.is_empty() {
+            stats.set_circuit(false);
+        } else if broker_failures > 0 {
+            stats.set_circuit(true);
         }
         let acks_done = started.elapsed();
         // The claim is ours until `claimed + lease` (the database's clock started it a little

@@ -27,6 +27,11 @@ fn demo_delivers_every_record_once_and_writes_json_lines() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("OK: sent == received (3000)"), "{stdout}");
+    // every tenth command carries an e-mail address, an IBAN or a password: masked downstream
+    assert!(
+        stdout.contains("300 consumed records show ****MASKED****, 0 show a planted value"),
+        "{stdout}"
+    );
 
     let text = std::fs::read_to_string(&out).unwrap();
     let records: Vec<serde_json::Value> = text
@@ -34,6 +39,31 @@ fn demo_delivers_every_record_once_and_writes_json_lines() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(records.len(), 3000);
+    for planted in [
+        "@customer-mail.example",
+        "CH93 0076 2011 6238 5295 7",
+        "CH9300762011623852957",
+        "correct-horse-battery-staple",
+    ] {
+        assert!(!text.contains(planted), "{planted} reached the records");
+    }
+    let masked = text
+        .lines()
+        .filter(|l| l.contains("****MASKED****"))
+        .count();
+    assert_eq!(masked, 300, "the planted values are masked");
+    // nested JSON: the password and the e-mail inside the document are masked, the rest kept
+    let nested = records
+        .iter()
+        .find(|r| r["auditedObject"]["objectType"] == "Account")
+        .unwrap();
+    let profile = &nested["auditedObject"]["objectData"][0]["kind"]["json"]["json"];
+    assert_eq!(profile["login"]["password"], "****MASKED****", "{profile}");
+    assert_eq!(
+        profile["login"]["recovery"][0], "****MASKED****",
+        "{profile}"
+    );
+    assert_eq!(profile["active"], true, "{profile}");
     let ids: HashSet<&str> = records
         .iter()
         .map(|r| r["metadata"]["messageId"].as_str().unwrap())
@@ -73,4 +103,37 @@ fn demo_rejects_unknown_arguments() {
         .output()
         .unwrap();
     assert!(!output.status.success());
+}
+
+#[test]
+fn demo_through_the_non_blocking_publisher() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("records.jsonl");
+    let output = Command::cargo_bin("audit-demo")
+        .unwrap()
+        .args(["--publisher", "--count", "2000", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("AuditPublisher"), "{stdout}");
+    assert!(stdout.contains("OK: sent == received (2000)"), "{stdout}");
+    assert!(
+        stdout.contains("200 consumed records show ****MASKED****, 0 show a planted value"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let ids: HashSet<String> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["metadata"]["messageId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 2000);
 }
