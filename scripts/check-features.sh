@@ -29,6 +29,11 @@ expect_present audit-consumer sqlite "$SQLITE" "the SQLite driver"
 expect_absent  audit-outbox postgres "$SQLITE" "SQLite code"
 expect_absent  audit-outbox sqlite "$POSTGRES" "PostgreSQL code"
 expect_absent  audit-consumer "" '^(sqlx|rdkafka) ' "sqlx or rdkafka (decode only)"
+expect_absent  audit-store postgres "$SQLITE" "SQLite code"
+expect_present audit-store postgres "$POSTGRES" "the PostgreSQL driver"
+expect_absent  audit-store sqlite "$POSTGRES" "PostgreSQL code"
+expect_present audit-store sqlite "$SQLITE" "the SQLite driver"
+expect_absent  audit-store postgres,sqlite '^(rdkafka|axum|hyper) ' "rdkafka or HTTP (storage only)"
 
 # no backend: the compile_error! names the features to enable
 expect_compile_error() { # package features message
@@ -39,5 +44,6 @@ expect_compile_error() { # package features message
   else step "FAIL: $1 failed without the expected message:"; printf '%s\n' "$out" | tail -20 >&2; fail=1; fi
 }
 expect_compile_error audit-outbox "" "audit-outbox: no storage backend: enable the feature \`postgres\`, \`sqlite\`"
+expect_compile_error audit-store "" "audit-store: no storage backend: enable the feature \`postgres\`, \`sqlite\`"
 expect_compile_error audit-consumer kafka "audit-consumer: the \`kafka\` runtime needs a deduplication backend"
 exit $fail
