@@ -6,9 +6,10 @@
 //!    100, over the PostgreSQL store: p50 / p99 / max latency.
 //!
 //! ```text
-//! cargo run --release -p audit-store --example store-bench -- [records] [batch] [queries] [sqlite-records]
+//! cargo run --release -p audit-store --example store-bench -- [records] [batch] [queries] [sqlite-records] [writers]
 //! ```
-//! Defaults: 1,000,000 records, batches of 1,000, 1,000 queries per filter, 200,000 SQLite records.
+//! Defaults: 1,000,000 records, batches of 1,000, 1,000 queries per filter, 200,000 SQLite records
+//! and 1 PostgreSQL writer (`records` 0: SQLite only).
 //! PostgreSQL: `AUDIT_PG_URL` (default postgres://postgres@127.0.0.1:5432), a fresh database.
 #![allow(
     clippy::cast_possible_truncation,
@@ -81,18 +82,33 @@ fn record(rng: &mut Rng, i: u64) -> IncomingRecord {
     )
 }
 
-async fn load(store: &AuditStore, records: u64, batch: u64) -> f64 {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut insert = Duration::ZERO;
-    let mut i = 0;
-    while i < records {
-        let n = batch.min(records - i);
-        let chunk: Vec<_> = (i..i + n).map(|k| record(&mut rng, k)).collect();
-        let start = Instant::now();
-        store.write_batch(&chunk).await.unwrap();
-        insert += start.elapsed();
-        i += n;
+/// Loads `records` records in batches of `batch` through `writers` concurrent writers (each
+/// generates its own share, generation time not counted); returns records/s of wall time.
+async fn load(store: &AuditStore, records: u64, batch: u64, writers: u64) -> f64 {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (w + 1));
+            let mut generate = Duration::ZERO;
+            let mut i = w * batch;
+            while i < records {
+                let n = batch.min(records - i);
+                let start = Instant::now();
+                let chunk: Vec<_> = (i..i + n).map(|k| record(&mut rng, k)).collect();
+                generate += start.elapsed();
+                store.write_batch(&chunk).await.unwrap();
+                i += batch * writers;
+            }
+            generate
+        }));
     }
+    let mut generate = Duration::ZERO;
+    for t in tasks {
+        generate += t.await.unwrap();
+    }
+    let insert = started.elapsed().saturating_sub(generate / writers as u32);
     records as f64 / insert.as_secs_f64()
 }
 
@@ -138,21 +154,27 @@ async fn main() {
     let batch = args.get(1).copied().unwrap_or(1_000);
     let queries = args.get(2).copied().unwrap_or(1_000);
     let sqlite_records = args.get(3).copied().unwrap_or(200_000);
+    let writers = args.get(4).copied().unwrap_or(1);
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let sqlite = AuditStore::connect(&url).await.unwrap();
     sqlite.migrate().await.unwrap();
-    let rate = load(&sqlite, sqlite_records, batch).await;
+    let rate = load(&sqlite, sqlite_records, batch, 1).await;
     println!(
         "SQLite: inserted {sqlite_records} records in batches of {batch}: {rate:.0} records/s"
     );
 
+    if records == 0 {
+        return;
+    }
     let db = audit_testkit::PgDatabase::create().await.unwrap();
     let pg = AuditStore::connect(db.url()).await.unwrap();
     pg.migrate().await.unwrap();
-    let rate = load(&pg, records, batch).await;
-    println!("PostgreSQL: inserted {records} records in batches of {batch}: {rate:.0} records/s");
+    let rate = load(&pg, records, batch, writers).await;
+    println!(
+        "PostgreSQL: inserted {records} records in batches of {batch} by {writers} writer(s): {rate:.0} records/s"
+    );
     let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
     sqlx::query("VACUUM ANALYZE audit_record")
         .execute(&pool)

@@ -45,6 +45,9 @@ async fn assert_plans(store: &AuditStore, name: &str) {
     for (what, filter, index) in cases() {
         for access in [Access::AllSystems, Access::systems(["HR", "BILLING"])] {
             let plan = store.explain(&filter, &access, None, 100).await.unwrap();
+            if std::env::var_os("AUDIT_STORE_SHOW_PLANS").is_some() {
+                eprintln!("{name}: {what} ({access:?}):\n{plan}\n");
+            }
             assert!(
                 plan.contains(index),
                 "{name}: {what} ({access:?}) should use {index}:\n{plan}"
