@@ -232,3 +232,133 @@ async fn graceful_shutdown_writes_what_was_queued() {
         "stop returned before the queue was written"
     );
 }
+
+#[tokio::test]
+async fn retention_deletes_only_records_older_than_the_retention() {
+    let server = TestServer::sqlite(|c| {
+        c.retention.days = Some(30);
+        c.retention.interval_secs = 1;
+    })
+    .await;
+    let writer = token("audit:write");
+    let now = chrono::Utc::now();
+    let at = |days: i64| {
+        let t = now - chrono::Duration::days(days);
+        let cmd = audit_builder::AuditCommandBuilder::new("svc", "BILLING", t)
+            .user("u", "idp")
+            .build()
+            .unwrap();
+        audit_schema::json::to_json(&cmd)
+    };
+    let (status, body) = server
+        .ingest(&writer, &[at(400), at(31), at(29), at(1)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 4);
+    let admin = token("audit:admin");
+    let mut records = 4;
+    for _ in 0..50 {
+        records = server.get_json("/v1/audit/status", &admin).await.1["records"]
+            .as_u64()
+            .unwrap();
+        if records == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(records, 2, "the two records older than 30 days are deleted");
+    let left = server
+        .store
+        .query(
+            &audit_store::RecordFilter::default(),
+            &audit_store::Access::AllSystems,
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(
+        left.records
+            .iter()
+            .all(|r| r.event_timestamp > now - chrono::Duration::days(30))
+    );
+    let (_, status) = server.get_json("/v1/audit/status", &admin).await;
+    assert_eq!(status["retentionDays"], 30);
+}
+
+/// Every log line of the process, for the no-secrets-in-logs check.
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn tokens_and_record_contents_never_reach_the_log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("audit_server=trace,audit_store=trace")
+        .with_writer(|| Capture)
+        .try_init();
+    let server = TestServer::sqlite(|_| {}).await;
+    // an expired token, a wrong-audience token, a valid one: each carries the marker
+    let marker = "SECRET-MARKER-7f3a";
+    let mut expired = crate::support::claims("audit:write");
+    expired["exp"] = serde_json::json!(crate::support::now_secs() - 3600);
+    expired["sub"] = serde_json::json!(marker);
+    let expired = crate::support::sign(&expired);
+    let mut valid = crate::support::claims("audit:write audit:read");
+    valid["sub"] = serde_json::json!(marker);
+    let valid = crate::support::sign(&valid);
+    assert_eq!(
+        server
+            .get("/v1/audit/records", Some(&expired))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        server
+            .get("/v1/audit/records", Some("garbage-token"))
+            .await
+            .status(),
+        401
+    );
+    // a record whose contents carry the marker, stored, read and exported; and a rejected one
+    let mut item = command("BILLING", marker, marker, 1);
+    let mut bad = item.clone();
+    bad["identity"]["idempotenceId"] = serde_json::json!(" ");
+    item["payload"]["event"]["eventData"] = serde_json::json!([{"key": marker, "value": marker}]);
+    assert_eq!(server.ingest(&valid, &[item, bad]).await.0, 200);
+    let _ = server
+        .get(
+            &format!("/v1/audit/records?objectId={marker}"),
+            Some(&valid),
+        )
+        .await
+        .text()
+        .await;
+    let _ = server
+        .get("/v1/audit/records/export", Some(&valid))
+        .await
+        .text()
+        .await;
+    drop(server);
+    let logs = String::from_utf8(LOGS.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("request not authenticated"),
+        "the capture sees the server's log lines:\n{logs}"
+    );
+    assert!(
+        !logs.contains(marker),
+        "a secret or record value reached the log:\n{logs}"
+    );
+    assert!(!logs.contains(&expired) && !logs.contains(&valid) && !logs.contains("garbage-token"));
+}
