@@ -126,6 +126,9 @@ pub struct IngestConfig {
     pub writer_batch: usize,
     /// The `Retry-After` seconds of a 429.
     pub retry_after_secs: u64,
+    /// Writer tasks writing store batches concurrently (`AUDIT_SERVER_WRITERS`; SQLite
+    /// serializes them anyway).
+    pub writers: usize,
 }
 
 impl Default for IngestConfig {
@@ -136,6 +139,7 @@ impl Default for IngestConfig {
             queue_capacity: 20_000,
             writer_batch: 1_000,
             retry_after_secs: 1,
+            writers: 2,
         }
     }
 }
@@ -280,6 +284,11 @@ impl Config {
                     .parse()
                     .map_err(|_| bad("a whole number of records", false))?;
             }
+            "WRITERS" => {
+                self.ingest.writers = value
+                    .parse()
+                    .map_err(|_| bad("a whole number of tasks", false))?;
+            }
             "MAX_PAGE" => {
                 self.query.max_limit = value
                     .parse()
@@ -319,6 +328,13 @@ impl Config {
         }
         if i.writer_batch == 0 {
             return invalid("ingest.writer_batch", "0".into(), "must be at least 1");
+        }
+        if i.writers == 0 || i.writers > 64 {
+            return invalid(
+                "ingest.writers",
+                i.writers.to_string(),
+                "must be between 1 and 64",
+            );
         }
         if i.max_body_bytes == 0 {
             return invalid("ingest.max_body_bytes", "0".into(), "must be at least 1");

@@ -141,15 +141,25 @@ impl std::fmt::Debug for Job {
 }
 
 impl Ingestor {
-    /// Starts the writer task. It ends when every [`Ingestor`] clone is dropped and the queue
-    /// is drained.
+    /// Starts `writers` writer tasks (each writes one store batch at a time). They end when
+    /// every [`Ingestor`] clone is dropped and the queue is drained; the returned task ends
+    /// with the last of them.
     pub fn start(
         store: AuditStore,
         capacity: usize,
         writer_batch: usize,
+        writers: usize,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(writer(store, rx, writer_batch));
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let tasks: Vec<_> = (0..writers.max(1))
+            .map(|_| tokio::spawn(writer(store.clone(), Arc::clone(&rx), writer_batch)))
+            .collect();
+        let task = tokio::spawn(async move {
+            for t in tasks {
+                let _ = t.await;
+            }
+        });
         (
             Self {
                 tx,
@@ -198,19 +208,30 @@ impl Ingestor {
     }
 }
 
-async fn writer(store: AuditStore, mut rx: mpsc::UnboundedReceiver<Job>, writer_batch: usize) {
-    while let Some(first) = rx.recv().await {
-        let mut total = first.records.len();
-        let mut jobs = vec![first];
-        while total < writer_batch {
-            match rx.try_recv() {
-                Ok(job) => {
-                    total += job.records.len();
-                    jobs.push(job);
+async fn writer(
+    store: AuditStore,
+    rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>,
+    writer_batch: usize,
+) {
+    loop {
+        // take one store batch's worth of jobs, then let the next writer take its own
+        let jobs = {
+            let mut rx = rx.lock().await;
+            let Some(first) = rx.recv().await else { break };
+            let mut total = first.records.len();
+            let mut jobs = vec![first];
+            while total < writer_batch {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        total += job.records.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
-        }
+            jobs
+        };
+        let total = jobs.iter().map(|j| j.records.len()).sum();
         let mut batch = Vec::with_capacity(total);
         let mut sizes = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());

@@ -95,6 +95,7 @@ impl AuditServer {
             store.clone(),
             config.ingest.queue_capacity,
             config.ingest.writer_batch,
+            config.ingest.writers,
         );
         let retention = config.retention.days.map(|days| {
             tokio::spawn(retention_task(

@@ -43,6 +43,7 @@ fn file_then_environment() {
     assert_eq!(config.ingest.queue_capacity, 500);
     assert_eq!(config.auth.audience, "audit-api");
     assert_eq!(config.listen.port(), 9000);
+    assert_eq!(config.ingest.writers, 2);
     let config = Config::load_from(
         Some(&toml),
         env(&[("AUDIT_SERVER_RETENTION_DAYS", "forever")]),
@@ -86,6 +87,9 @@ fn bad_values_are_named() {
         text.contains("ingest.queue_capacity") && text.contains("`10`"),
         "{text}"
     );
+
+    let err = Config::load_from(None, env(&[("AUDIT_SERVER_WRITERS", "0")])).unwrap_err();
+    assert!(err.to_string().contains("ingest.writers"), "{err}");
 
     let err = Config::load_from(None, env(&[("AUDIT_SERVER_RETENTION_DAYS", "0")])).unwrap_err();
     assert!(err.to_string().contains("retention.days"), "{err}");
