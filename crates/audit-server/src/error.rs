@@ -1,0 +1,82 @@
+//! The crate's error types: [`Error`] for starting and running the server, [`ConfigError`] for
+//! the configuration it starts from.
+
+use std::path::PathBuf;
+
+/// A bad configuration: names the file, variable or setting and the bad value (secrets are
+/// shown as `<redacted>`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the configuration file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML/JSON or has an unknown or mistyped setting.
+    #[error("invalid configuration file {}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (names the setting).
+        message: String,
+    },
+    /// An environment variable has a value the setting cannot take.
+    #[error("environment variable {var}=`{value}` is invalid: expected {expected}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// Its value (`<redacted>` for secrets), at most 200 characters.
+        value: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// An `AUDIT_SERVER_*` variable that names no setting (a typo would otherwise be ignored).
+    #[error("unknown environment variable {var}: no such AUDIT_SERVER_ setting")]
+    UnknownEnv {
+        /// The variable.
+        var: String,
+    },
+    /// A setting is out of range or contradicts another.
+    #[error("invalid setting {setting} = `{value}`: {reason}")]
+    Invalid {
+        /// The setting.
+        setting: &'static str,
+        /// Its value.
+        value: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A JWT public-key file cannot be read or is not a PEM key of its algorithm.
+    #[error("JWT key file {} ({algorithm}) is unusable: {reason}", path.display())]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// `RS256` or `ES256`.
+        algorithm: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Everything that can stop the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store cannot be opened or migrated.
+    #[error("audit store unavailable")]
+    Store(#[from] audit_store::Error),
+    /// Listening or serving failed.
+    #[error("HTTP server I/O failed")]
+    Io(#[from] std::io::Error),
+    /// The Prometheus recorder cannot be installed.
+    #[error("cannot install the Prometheus metrics recorder: {0}")]
+    Metrics(String),
+}
