@@ -89,7 +89,7 @@ impl RecordParams {
     /// The store filter these parameters describe.
     ///
     /// # Errors
-    /// The first [`BadParam`].
+    /// The first bad parameter (its name and why).
     pub fn filter(&self) -> Result<RecordFilter, BadParam> {
         let texts: [(&'static str, &Option<String>); 16] = [
             ("from", &self.from),
