@@ -5,7 +5,7 @@ use audit_schema::{
     AuditObjectData, AuditObjectDataRole, AuditTrigger, CompactString, CreateAuditRecordCommand,
 };
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
@@ -13,7 +13,11 @@ use crate::error::Error;
 ///
 /// Immutable: built by [`decode`](crate::decode) or `From<CreateAuditRecordCommand>`, read through
 /// getters. Lists are always present (empty when the wire carries none).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Its JSON (serde, camelCase; what `audit decode` prints) reads back into the same record:
+/// unknown fields are refused, absent optional fields are `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
     service_name: CompactString,
@@ -70,7 +74,8 @@ impl AuditRecord {
 }
 
 /// The message envelope values consumers need to deduplicate and trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageMetadata {
     message_id: CompactString,
@@ -134,7 +139,8 @@ impl MessageMetadata {
 }
 
 /// What happened: event type, optional context and the event data (always a list).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     event_type: AuditEventType,
@@ -163,7 +169,8 @@ impl AuditEvent {
 }
 
 /// The event context: use case and optional process id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct Context {
     use_case: CompactString,
@@ -185,7 +192,8 @@ impl Context {
 }
 
 /// One event-data key/value pair.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EventData {
     key: CompactString,
     value: CompactString,
@@ -206,7 +214,8 @@ impl EventData {
 }
 
 /// Who triggered the audited action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub enum Trigger {
     /// A user.
@@ -216,7 +225,8 @@ pub enum Trigger {
 }
 
 /// A user trigger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     id: CompactString,
@@ -238,7 +248,8 @@ impl User {
 }
 
 /// A system-component trigger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SystemComponent {
     department: CompactString,
     system: CompactString,
@@ -266,7 +277,8 @@ impl SystemComponent {
 }
 
 /// The audited object: type, id, optional version and object data (always a list).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordedObject {
     object_type: CompactString,
@@ -302,19 +314,27 @@ impl RecordedObject {
 }
 
 /// What an object-data entry carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub enum ObjectDataKind {
     /// A value, possibly absent.
     Value(Option<CompactString>),
     /// A JSON document as UTF-8 bytes (see [`RecordedObjectData::json_value`]).
-    Json(#[serde(serialize_with = "audit_schema::json::bytes::serialize")] Vec<u8>),
+    Json(
+        #[serde(
+            serialize_with = "audit_schema::json::bytes::serialize",
+            deserialize_with = "audit_schema::json::bytes::deserialize"
+        )]
+        Vec<u8>,
+    ),
     /// An S3 object reference.
     S3Reference(CompactString),
 }
 
 /// One object-data entry: name, optional role and its [`ObjectDataKind`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecordedObjectData {
     name: CompactString,
     role: Option<AuditObjectDataRole>,

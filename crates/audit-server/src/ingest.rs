@@ -6,7 +6,7 @@ use std::sync::Arc;
 use audit_builder::Field;
 use audit_consumer::{AuditRecord, Trigger};
 use audit_store::{AuditStore, IncomingRecord, WriteOutcome};
-use serde::Serialize;
+use serde::{Deserialize as _, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// A record the validation refused: where and why.
@@ -18,92 +18,156 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// Decodes and validates one batch item (a `CreateAuditRecordCommand` in the JSON of
-/// `audit_schema::json`).
+/// The two JSON forms a batch item may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// A `CreateAuditRecordCommand` in the JSON of `audit_schema::json` (Avro field names).
+    Command,
+    /// An `AuditRecord` as serde writes it (camelCase; what `audit decode` prints).
+    Record,
+}
+
+/// Decodes and validates one batch item: a `CreateAuditRecordCommand` in the JSON of
+/// `audit_schema::json`, or an `AuditRecord` in the JSON the workspace prints (recognised by
+/// its `metadata` object).
 ///
 /// # Errors
-/// The [`Rejection`] naming the field.
+/// The [`Rejection`] naming the field (in the item's own form).
 pub fn parse_item(item: &serde_json::Value) -> Result<AuditRecord, Rejection> {
-    if !item.is_object() {
+    let Some(object) = item.as_object() else {
         return Err(Rejection {
             path: String::new(),
-            reason: "a batch item must be a JSON object (a CreateAuditRecordCommand)".into(),
+            reason:
+                "a batch item must be a JSON object (a CreateAuditRecordCommand or an AuditRecord)"
+                    .into(),
         });
-    }
-    let command = audit_schema::json::from_json_value(item).map_err(|e| Rejection {
-        path: String::new(),
-        reason: format!("not a CreateAuditRecordCommand: {e}"),
-    })?;
-    let record = AuditRecord::from(command);
-    validate(&record)?;
+    };
+    let form = if object.contains_key("metadata") && !object.contains_key("identity") {
+        Form::Record
+    } else {
+        Form::Command
+    };
+    let record = match form {
+        Form::Command => {
+            let command = audit_schema::json::from_json_value(item).map_err(|e| Rejection {
+                path: String::new(),
+                reason: format!("not a CreateAuditRecordCommand: {e}"),
+            })?;
+            AuditRecord::from(command)
+        }
+        Form::Record => {
+            let record = AuditRecord::deserialize(item).map_err(|e| Rejection {
+                path: String::new(),
+                reason: format!("not an AuditRecord: {e}"),
+            })?;
+            millis_only(record.timestamp(), "timestamp")?;
+            millis_only(record.metadata().created(), "metadata.created")?;
+            record
+        }
+    };
+    validate(&record, form)?;
     Ok(record)
 }
 
+/// Avro carries milliseconds: a finer time would not survive the trail's own round trip.
+fn millis_only(time: chrono::DateTime<chrono::Utc>, path: &str) -> Result<(), Rejection> {
+    if time.timestamp_subsec_nanos().is_multiple_of(1_000_000) {
+        Ok(())
+    } else {
+        Err(Rejection {
+            path: path.into(),
+            reason: "a time must have millisecond precision (timestamp-millis)".into(),
+        })
+    }
+}
+
+/// Where a field sits in an item of the given form.
+fn path(field: Option<Field>, form: Form) -> String {
+    let Some(field) = field else {
+        // the message id, which the builder sets itself and so has no `Field`
+        return match form {
+            Form::Command => "identity.id".into(),
+            Form::Record => "metadata.messageId".into(),
+        };
+    };
+    if form == Form::Command {
+        return field.path();
+    }
+    match field {
+        Field::IdempotenceId | Field::ConsumedIdempotenceId => "metadata.idempotenceId".into(),
+        Field::ServiceName => "serviceName".into(),
+        Field::SystemName => "systemName".into(),
+        Field::UserId => "trigger.user.id".into(),
+        Field::IdentityProvider => "trigger.user.identityProvider".into(),
+        Field::Department => "trigger.systemComponent.department".into(),
+        Field::ComponentSystem => "trigger.systemComponent.system".into(),
+        Field::Component => "trigger.systemComponent.component".into(),
+        Field::UseCase => "event.context.useCase".into(),
+        Field::EventDataKey { index } => format!("event.eventData[{index}].key"),
+        Field::ObjectType => "auditedObject.objectType".into(),
+        Field::ObjectId => "auditedObject.id".into(),
+        Field::ObjectDataName { index } => format!("auditedObject.objectData[{index}].name"),
+        other => other.path(),
+    }
+}
+
 /// The builder's rules for what must not be blank, checked on a received record.
-fn validate(record: &AuditRecord) -> Result<(), Rejection> {
-    fn need(value: &str, path: String, what: &str) -> Result<(), Rejection> {
+fn validate(record: &AuditRecord, form: Form) -> Result<(), Rejection> {
+    let need = |value: &str, field: Option<Field>, what: &str| {
         if value.trim().is_empty() {
             Err(Rejection {
-                path,
+                path: path(field, form),
                 reason: format!("{what} must not be blank"),
             })
         } else {
             Ok(())
         }
-    }
+    };
     let meta = record.metadata();
-    need(meta.message_id(), "identity.id".into(), "message id")?;
+    need(meta.message_id(), None, "message id")?;
     need(
         meta.idempotence_id(),
-        Field::IdempotenceId.path(),
+        Some(Field::IdempotenceId),
         "idempotence id",
     )?;
     need(
         record.service_name(),
-        Field::ServiceName.path(),
+        Some(Field::ServiceName),
         "service name",
     )?;
-    need(
-        record.system_name(),
-        Field::SystemName.path(),
-        "system name",
-    )?;
+    need(record.system_name(), Some(Field::SystemName), "system name")?;
     match record.trigger() {
         Trigger::User(u) => {
-            need(u.id(), Field::UserId.path(), "user id")?;
+            need(u.id(), Some(Field::UserId), "user id")?;
             need(
                 u.identity_provider(),
-                Field::IdentityProvider.path(),
+                Some(Field::IdentityProvider),
                 "identity provider",
             )?;
         }
         Trigger::SystemComponent(c) => {
-            need(c.department(), Field::Department.path(), "department")?;
-            need(c.system(), Field::ComponentSystem.path(), "system")?;
-            need(c.component(), Field::Component.path(), "component")?;
+            need(c.department(), Some(Field::Department), "department")?;
+            need(c.system(), Some(Field::ComponentSystem), "system")?;
+            need(c.component(), Some(Field::Component), "component")?;
         }
     }
     if let Some(context) = record.event().context() {
-        need(context.use_case(), Field::UseCase.path(), "use case")?;
+        need(context.use_case(), Some(Field::UseCase), "use case")?;
     }
     for (index, data) in record.event().event_data().iter().enumerate() {
         need(
             data.key(),
-            Field::EventDataKey { index }.path(),
+            Some(Field::EventDataKey { index }),
             "event-data key",
         )?;
     }
     if let Some(object) = record.audited_object() {
-        need(
-            object.object_type(),
-            Field::ObjectType.path(),
-            "object type",
-        )?;
-        need(object.id(), Field::ObjectId.path(), "object id")?;
+        need(object.object_type(), Some(Field::ObjectType), "object type")?;
+        need(object.id(), Some(Field::ObjectId), "object id")?;
         for (index, data) in object.object_data().iter().enumerate() {
             need(
                 data.name(),
-                Field::ObjectDataName { index }.path(),
+                Some(Field::ObjectDataName { index }),
                 "object-data name",
             )?;
         }

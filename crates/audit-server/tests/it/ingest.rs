@@ -229,3 +229,62 @@ async fn full_queue_answers_429_with_retry_after() {
     assert_eq!(status, 200);
     assert_eq!(stored(&server).await, 3);
 }
+
+/// The `AuditRecord` JSON (what `audit decode` prints) is taken like the command JSON: stored
+/// as the same record, deduplicated against the command form, refused with paths of its own form.
+#[tokio::test]
+async fn audit_record_json_is_ingested_validated_and_deduplicated() {
+    let server = TestServer::sqlite(|_| {}).await;
+    let writer = token("audit:write");
+    let as_record = |command: &Value| -> (audit_consumer::AuditRecord, Value) {
+        let command = audit_schema::json::from_json_value(command).unwrap();
+        let record = audit_consumer::AuditRecord::from(command);
+        let json = serde_json::to_value(&record).unwrap();
+        (record, json)
+    };
+    let (record, valid) = as_record(&command("BILLING", "R-1", "u1", 1));
+    // the same record in the command form: a duplicate of the record form
+    let sent_as_command = command("BILLING", "R-2", "u2", 2);
+    let (_, same_as_record) = as_record(&sent_as_command);
+    let (_, mut blank_user) = as_record(&command("BILLING", "R-3", "u3", 3));
+    blank_user["trigger"]["user"]["id"] = json!("  ");
+    let (_, mut sub_milli) = as_record(&command("BILLING", "R-4", "u4", 4));
+    sub_milli["timestamp"] = json!("2026-05-28T08:00:00.000123Z");
+    let (_, mut unknown) = as_record(&command("BILLING", "R-5", "u5", 5));
+    unknown["serviceNam"] = json!("typo");
+
+    let (status, body) = server
+        .ingest(&writer, std::slice::from_ref(&sent_as_command))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let batch = [valid, same_as_record, blank_user, sub_milli, unknown];
+    let (status, body) = server.ingest(&writer, &batch).await;
+    assert_eq!(status, 200, "{body}");
+    let results = body["results"].as_array().unwrap();
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["accepted", "duplicate", "rejected", "rejected", "rejected"],
+        "{body}"
+    );
+    assert_eq!(results[2]["error"]["path"], "trigger.user.id", "{body}");
+    assert_eq!(results[3]["error"]["path"], "timestamp", "{body}");
+    let reason = results[4]["error"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("not an AuditRecord") && reason.contains("serviceNam"),
+        "{body}"
+    );
+    assert_eq!(stored(&server).await, 2);
+    // the stored document reads back as the sent record, field by field
+    let stored = server
+        .store
+        .get(record.metadata().message_id(), &Access::AllSystems)
+        .await
+        .unwrap()
+        .unwrap();
+    let back: audit_consumer::AuditRecord = serde_json::from_value(stored.document).unwrap();
+    assert_eq!(back, record);
+}

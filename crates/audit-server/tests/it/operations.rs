@@ -105,6 +105,61 @@ async fn readyz_follows_the_database_through_a_cut_proxy() {
     drop(server);
 }
 
+/// Ingestion while the database is unreachable answers 503 with `Retry-After` and stores
+/// nothing; the same batch sent again once the database is back is stored in full.
+#[tokio::test]
+async fn ingestion_answers_503_while_the_database_is_down_and_loses_nothing() {
+    let db = audit_testkit::PgDatabase::create()
+        .await
+        .expect("PostgreSQL test database");
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let mut c = config(None);
+    c.store_url = format!("postgres://postgres@{}/{}", proxy.addr, db.name());
+    c.ready_timeout_secs = 1;
+    let store = audit_store::AuditStore::connect(&c.store_url)
+        .await
+        .unwrap();
+    let server = TestServer::start(c, store, None).await;
+    let writer = token("audit:write");
+    let batch = [
+        command("BILLING", "DOWN-1", "u", 1),
+        command("BILLING", "DOWN-2", "u", 2),
+    ];
+
+    proxy.cut.send_replace(true);
+    let (status, body) = server.ingest(&writer, &batch).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "unavailable", "{body}");
+    assert!(
+        proxy.severed.load(Ordering::SeqCst) >= 1,
+        "the cut severed or refused a connection"
+    );
+    let response = server
+        .post(
+            "/v1/audit/records",
+            &writer,
+            serde_json::to_vec(&batch).unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+
+    proxy.cut.send_replace(false);
+    let mut answer = (0, Value::Null);
+    for _ in 0..50 {
+        answer = server.ingest(&writer, &batch).await;
+        if answer.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) = answer;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 2, "nothing was stored while down: {body}");
+    assert_eq!(server.store.stats().await.unwrap().records, 2);
+    drop(server);
+}
+
 #[tokio::test]
 async fn status_and_metrics() {
     let server = TestServer::sqlite(|_| {}).await;
