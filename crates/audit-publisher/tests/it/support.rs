@@ -115,7 +115,7 @@ pub fn assert_exactly(consumed: &Consumed, tag: &str, total: u64) -> Result<usiz
         return Err(format!(
             "{} of {total} commands missing downstream, first {:?}",
             missing.len(),
-            &missing[..missing.len().min(10)]
+            missing.iter().take(10).collect::<Vec<_>>()
         )
         .into());
     }
