@@ -2,7 +2,7 @@
 //! (every command read back from the topic by message id and idempotence id), the circuit opens
 //! and closes again (status, watch and the metrics, in that order).
 //!
-//! Default: 10,000 commands, 5 s outage. Full run (release, about 1.5 min):
+//! Default: 10,000 commands, 5 s outage. Full run (a debug build takes about 45 s):
 //! `PUBLISHER_FAULT_COMMANDS=100000 PUBLISHER_OUTAGE_SECS=30 nice cargo test --release -p
 //! audit-publisher --test it faults -- --nocapture`.
 
