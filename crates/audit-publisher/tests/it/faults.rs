@@ -3,7 +3,7 @@
 //! and closes again (status, watch and the metrics, in that order).
 //!
 //! Default: 10,000 commands, 5 s outage. Full run (a debug build takes about 45 s):
-//! `PUBLISHER_FAULT_COMMANDS=100000 PUBLISHER_OUTAGE_SECS=30 nice cargo test --release -p
+//! `PUBLISHER_FAULT_COMMANDS=100000 PUBLISHER_OUTAGE_SECS=30 nice cargo test -p
 //! audit-publisher --test it faults -- --nocapture`.
 
 use std::sync::{Arc, Mutex, PoisonError};
