@@ -16,12 +16,14 @@
 //! * `outage`: the broker is down for `OUTAGE_SECS` (default 30) while `COMMANDS` (default
 //!   100,000) commands are published from 8 tasks, paced evenly over the outage; prints the
 //!   `try_publish` latency distribution, the circuit transitions and the time to deliver
-//!   everything after the broker is back; fails unless every command is delivered.
+//!   everything after the broker is back; then reads the topic back and fails unless every
+//!   command is there (by message id, with its idempotence id; redeliveries counted apart).
 //! * `throughput`: `COMMANDS` (default 200,000) from 8 tasks as fast as they go (policy `wait`,
 //!   queue 10,000, broker up): commands/s accepted and written to SQLite, latency distribution.
 //! * `rate`: a burst of `COMMANDS` (default 10,000) with a limit of 1,000/s (bucket 1,000):
 //!   time to spill, delivery rate measured at the relay.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use audit_builder::AuditCommandBuilder;
@@ -31,11 +33,18 @@ use audit_publisher::{
     AuditPublisher, CircuitState, Published, PublisherConfig, RateLimit, WhenFull, open_sqlite,
 };
 use audit_schema::CreateAuditRecordCommand;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const TASKS: u64 = 8;
+/// librdkafka's mock cluster keeps at most 5 MiB of record batches per partition (fixed in
+/// `rd_kafka_mock_partition_init`) and deletes the oldest beyond that: 100,000 commands of about
+/// 400 bytes need 8 partitions at least; 16 leave room.
+const PARTITIONS: i32 = 16;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -88,14 +97,18 @@ fn print_latencies(mut nanos: Vec<u64>) {
     );
 }
 
+/// Message id -> idempotence id of the published commands.
+type Ids = HashMap<String, String>;
+
 /// Publishes `total` commands from 8 tasks, each call at most every `pace` (zero: as fast as
-/// possible); returns the latency of every call in nanoseconds.
+/// possible); returns the latency of every call in nanoseconds and the commands' ids.
 async fn publish(
     publisher: &AuditPublisher,
     total: u64,
     pace: Duration,
-) -> Result<Vec<u64>, BoxError> {
+) -> Result<(Vec<u64>, Ids), BoxError> {
     let mut tasks = Vec::new();
+    let mut ids = Ids::new();
     for t in 0..TASKS {
         let publisher = publisher.clone();
         // commands are built before the clock starts: the figures are the publisher's
@@ -103,6 +116,12 @@ async fn publish(
             .step_by(TASKS as usize)
             .map(command)
             .collect::<Result<Vec<_>, _>>()?;
+        ids.extend(commands.iter().map(|c| {
+            (
+                c.identity.id.to_string(),
+                c.identity.idempotence_id.to_string(),
+            )
+        }));
         tasks.push(tokio::spawn(async move {
             let mut nanos = Vec::with_capacity(commands.len());
             let mut tick = tokio::time::interval(pace.max(Duration::from_nanos(1)));
@@ -125,7 +144,70 @@ async fn publish(
     for t in tasks {
         all.extend(t.await??);
     }
-    Ok(all)
+    Ok((all, ids))
+}
+
+/// Reads every partition of `topic` from offset 0 to its high watermark and checks that it holds
+/// exactly the commands of `expected` (each with its idempotence id). Returns the duplicates.
+fn read_back(bootstrap: &str, topic: &str, expected: &Ids) -> Result<u64, BoxError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "publisher-load")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    let mut highs = HashMap::new();
+    for p in 0..PARTITIONS {
+        let (low, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+        if low > 0 {
+            return Err(format!(
+                "partition {p} starts at offset {low}: the mock cluster's 5 MiB per partition \
+                 limit dropped records"
+            )
+            .into());
+        }
+        if high > 0 {
+            highs.insert(p, high);
+        }
+        tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+    }
+    consumer.assign(&tpl)?;
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let started = Instant::now();
+    while !highs.is_empty() {
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err(format!("read {} distinct ids, gave up", seen.len()).into());
+        }
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message?;
+        if highs
+            .get(&message.partition())
+            .is_some_and(|high| message.offset() + 1 >= *high)
+        {
+            highs.remove(&message.partition());
+        }
+        let (_schema_id, datum) =
+            audit_schema::confluent::unframe(message.payload().unwrap_or_default())?;
+        let command = CreateAuditRecordCommand::from_avro_datum(datum)?;
+        let id = command.identity.id.to_string();
+        match expected.get(&id) {
+            Some(idem) if **idem == *command.identity.idempotence_id => {}
+            _ => return Err(format!("unexpected record {id} on the topic").into()),
+        }
+        *seen.entry(id).or_default() += 1;
+    }
+    let missing = expected.keys().filter(|id| !seen.contains_key(*id)).count();
+    if missing > 0 {
+        return Err(format!(
+            "{missing} of {} commands missing on the topic",
+            expected.len()
+        )
+        .into());
+    }
+    Ok(seen.values().map(|n| n - 1).sum())
 }
 
 async fn wait_until(what: &str, limit: Duration, check: impl Fn() -> bool) -> Result<(), BoxError> {
@@ -143,7 +225,7 @@ async fn outage() -> Result<(), BoxError> {
     let total = env_u64("COMMANDS", 100_000).div_ceil(TASKS) * TASKS;
     let outage = Duration::from_secs(env_u64("OUTAGE_SECS", 30));
     let mock = MockCluster::new(1)?;
-    mock.create_topic("audit", 4, 1)?;
+    mock.create_topic("audit", PARTITIONS, 1)?;
     let dir = tempfile::tempdir()?;
     let outbox = open_sqlite(dir.path().join("spill.db")).await?;
     let publisher = AuditPublisher::start(
@@ -158,7 +240,7 @@ async fn outage() -> Result<(), BoxError> {
     let down = Instant::now();
     // paced: the commands are spread over 90 % of the outage
     let pace = outage.mul_f64(0.9).div_f64((total / TASKS) as f64);
-    let nanos = publish(&publisher, total, pace).await?;
+    let (nanos, ids) = publish(&publisher, total, pace).await?;
     let published = down.elapsed();
     tokio::time::sleep(outage.saturating_sub(down.elapsed())).await;
     let during = publisher.status();
@@ -194,6 +276,15 @@ async fn outage() -> Result<(), BoxError> {
     if counts.sent != total || status.rejected + status.dropped_queue_full > 0 {
         return Err("not everything was delivered".into());
     }
+    let bootstrap = mock.bootstrap_servers();
+    let read = Instant::now();
+    let duplicates =
+        tokio::task::spawn_blocking(move || read_back(&bootstrap, "audit", &ids)).await??;
+    println!(
+        "read back from the topic ({PARTITIONS} partitions) in {:.1} s: all {total} commands by \
+         message id and idempotence id, {duplicates} redelivered duplicates",
+        read.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -213,7 +304,7 @@ async fn throughput() -> Result<(), BoxError> {
             .when_full(WhenFull::Wait(Duration::from_secs(1))),
     )?;
     let started = Instant::now();
-    let nanos = publish(&publisher, total, Duration::ZERO).await?;
+    let (nanos, _ids) = publish(&publisher, total, Duration::ZERO).await?;
     let accepted = started.elapsed();
     wait_until("written", Duration::from_secs(600), || {
         publisher.status().written >= total
