@@ -9,7 +9,7 @@
 //! cargo run --release -p audit-store --example store-bench -- [records] [batch] [queries] [sqlite-records] [writers]
 //! ```
 //! Defaults: 1,000,000 records, batches of 1,000, 1,000 queries per filter, 200,000 SQLite records
-//! and 1 PostgreSQL writer (`records` 0: SQLite only).
+//! and 1 PostgreSQL writer (`records` 0: SQLite only; `queries` 0: inserts only).
 //! PostgreSQL: `AUDIT_PG_URL` (default postgres://postgres@127.0.0.1:5432), a fresh database.
 #![allow(
     clippy::cast_possible_truncation,
@@ -175,6 +175,11 @@ async fn main() {
     println!(
         "PostgreSQL: inserted {records} records in batches of {batch} by {writers} writer(s): {rate:.0} records/s"
     );
+    if queries == 0 {
+        drop(pg);
+        db.drop_database().await.unwrap();
+        return;
+    }
     let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
     sqlx::query("VACUUM ANALYZE audit_record")
         .execute(&pool)

@@ -32,9 +32,152 @@ FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::ti
 ON CONFLICT (idempotence_id) DO NOTHING
 RETURNING id, idempotence_id";
 
-/// Inserts the (already in-batch deduplicated) rows in one statement; returns
+/// Inserts the (already in-batch deduplicated) rows in one transaction; returns
 /// `(id, idempotence_id)` of the rows stored now.
 pub(crate) async fn insert(pool: &PgPool, rows: &[Columns<'_>]) -> Result<Vec<(i64, String)>> {
+    if std::env::var_os("AUDIT_STORE_PG_UNNEST").is_some() {
+        insert_unnest(pool, rows).await
+    } else {
+        insert_copy(pool, rows).await
+    }
+}
+
+/// The per-session staging table: the inserted columns, no index, no WAL (temporary), emptied
+/// at every commit. Created on first use by each connection.
+const STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS audit_record_stage (
+    message_id text, idempotence_id text, event_ts timestamptz, created_ts timestamptz,
+    received_ts timestamptz, service text, system text, event_type text, use_case text,
+    process_id text, trigger_kind text, user_id text, identity_provider text,
+    trigger_department text, trigger_system text, trigger_component text, object_type text,
+    object_id text, object_version text, schema_version text, source_kind text,
+    source_topic text, source_partition int4, source_offset int8, http_client text,
+    document jsonb) ON COMMIT DELETE ROWS";
+
+const STAGE_COPY: &str = "COPY audit_record_stage (message_id, idempotence_id, event_ts, \
+    created_ts, received_ts, service, system, event_type, use_case, process_id, trigger_kind, \
+    user_id, identity_provider, trigger_department, trigger_system, trigger_component, \
+    object_type, object_id, object_version, schema_version, source_kind, source_topic, \
+    source_partition, source_offset, http_client, document) FROM STDIN (FORMAT binary)";
+
+const STAGE_INSERT: &str = "INSERT INTO audit_record (message_id, idempotence_id, event_ts, \
+    created_ts, received_ts, service, system, event_type, use_case, process_id, trigger_kind, \
+    user_id, identity_provider, trigger_department, trigger_system, trigger_component, \
+    object_type, object_id, object_version, schema_version, source_kind, source_topic, \
+    source_partition, source_offset, http_client, document)
+SELECT message_id, idempotence_id, event_ts, created_ts, received_ts, service, system,
+    event_type, use_case, process_id, trigger_kind, user_id, identity_provider,
+    trigger_department, trigger_system, trigger_component, object_type, object_id,
+    object_version, schema_version, source_kind, source_topic, source_partition, source_offset,
+    http_client, document
+FROM audit_record_stage
+ON CONFLICT (idempotence_id) DO NOTHING
+RETURNING id, idempotence_id";
+
+/// Binary `COPY` into the session's staging table, then one `INSERT ... SELECT ... ON CONFLICT
+/// DO NOTHING RETURNING`, in one transaction.
+async fn insert_copy(pool: &PgPool, rows: &[Columns<'_>]) -> Result<Vec<(i64, String)>> {
+    let data = copy_data(rows);
+    let mut tx = pool.begin().await.map_err(Error::db("write batch"))?;
+    sqlx::query(STAGE)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::db("write batch"))?;
+    let mut copy = tx
+        .copy_in_raw(STAGE_COPY)
+        .await
+        .map_err(Error::db("write batch"))?;
+    copy.send(data).await.map_err(Error::db("write batch"))?;
+    copy.finish().await.map_err(Error::db("write batch"))?;
+    let stored = sqlx::query(STAGE_INSERT)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(Error::db("write batch"))?;
+    let stored = stored
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Error::db("write batch"))?;
+    tx.commit().await.map_err(Error::db("write batch"))?;
+    Ok(stored)
+}
+
+/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// The rows in `COPY ... (FORMAT binary)` format: header, per row the field count and each
+/// field as length + bytes (-1: NULL), trailer.
+fn copy_data(rows: &[Columns<'_>]) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, v: Option<&str>) {
+        match v {
+            Some(v) => {
+                // a field is far below 2 GiB (a record is one Kafka message)
+                out.extend_from_slice(&i32::try_from(v.len()).unwrap_or(i32::MAX).to_be_bytes());
+                out.extend_from_slice(v.as_bytes());
+            }
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+    }
+    fn ts(out: &mut Vec<u8>, t: DateTime<Utc>) {
+        out.extend_from_slice(&8i32.to_be_bytes());
+        out.extend_from_slice(&(t.timestamp_micros() - PG_EPOCH_MICROS).to_be_bytes());
+    }
+    let size: usize = rows.iter().map(|r| 400 + r.document.len()).sum();
+    let mut out = Vec::with_capacity(19 + size + 2);
+    out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    out.extend_from_slice(&0i32.to_be_bytes()); // flags
+    out.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+    for r in rows {
+        out.extend_from_slice(&26i16.to_be_bytes());
+        text(&mut out, Some(r.message_id));
+        text(&mut out, Some(r.idempotence_id));
+        ts(&mut out, r.event_ts);
+        ts(&mut out, r.created_ts);
+        ts(&mut out, r.received_ts);
+        text(&mut out, Some(r.service));
+        text(&mut out, Some(r.system));
+        text(&mut out, Some(r.event_type));
+        text(&mut out, r.use_case);
+        text(&mut out, r.process_id);
+        text(&mut out, Some(r.trigger_kind));
+        text(&mut out, r.user_id);
+        text(&mut out, r.identity_provider);
+        text(&mut out, r.trigger_department);
+        text(&mut out, r.trigger_system);
+        text(&mut out, r.trigger_component);
+        text(&mut out, r.object_type);
+        text(&mut out, r.object_id);
+        text(&mut out, r.object_version);
+        text(&mut out, Some(r.schema_version));
+        text(&mut out, Some(r.source_kind));
+        text(&mut out, r.source_topic);
+        match r.source_partition {
+            Some(p) => {
+                out.extend_from_slice(&4i32.to_be_bytes());
+                out.extend_from_slice(&p.to_be_bytes());
+            }
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+        match r.source_offset {
+            Some(o) => {
+                out.extend_from_slice(&8i32.to_be_bytes());
+                out.extend_from_slice(&o.to_be_bytes());
+            }
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+        text(&mut out, r.http_client);
+        // jsonb binary: version 1, then the JSON text
+        let len = i32::try_from(r.document.len() + 1).unwrap_or(i32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.push(1);
+        out.extend_from_slice(r.document.as_bytes());
+    }
+    out.extend_from_slice(&(-1i16).to_be_bytes());
+    out
+}
+
+/// One `INSERT ... SELECT FROM UNNEST(...)` statement (the previous write path, kept for
+/// comparison).
+async fn insert_unnest(pool: &PgPool, rows: &[Columns<'_>]) -> Result<Vec<(i64, String)>> {
     macro_rules! col {
         ($f:ident) => {
             rows.iter().map(|r| r.$f).collect::<Vec<_>>()
