@@ -112,6 +112,34 @@ async fn load(store: &AuditStore, records: u64, batch: u64, writers: u64) -> f64
     records as f64 / insert.as_secs_f64()
 }
 
+/// Experiment knob: `AUDIT_BENCH_DROP_INDEXES=service,process` drops those secondary indexes
+/// of the bench database before the load (to measure what each index costs per insert; the
+/// store's queries on those columns then scan).
+async fn drop_indexes(url: &str) {
+    let Ok(names) = std::env::var("AUDIT_BENCH_DROP_INDEXES") else {
+        return;
+    };
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    for name in names.split(',').filter(|n| !n.is_empty()) {
+        let index = match name {
+            "message" => "audit_record_message_idx",
+            "time" => "audit_record_time_idx",
+            "system" => "audit_record_system_idx",
+            "service" => "audit_record_service_idx",
+            "user" => "audit_record_user_idx",
+            "object" => "audit_record_object_idx",
+            "process" => "audit_record_process_idx",
+            other => panic!("AUDIT_BENCH_DROP_INDEXES: unknown index {other}"),
+        };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        println!("(dropped {index})");
+    }
+    pool.close().await;
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx]
@@ -171,6 +199,7 @@ async fn main() {
     let db = audit_testkit::PgDatabase::create().await.unwrap();
     let pg = AuditStore::connect(db.url()).await.unwrap();
     pg.migrate().await.unwrap();
+    drop_indexes(db.url()).await;
     let rate = load(&pg, records, batch, writers).await;
     println!(
         "PostgreSQL: inserted {records} records in batches of {batch} by {writers} writer(s): {rate:.0} records/s"
