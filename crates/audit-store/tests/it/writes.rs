@@ -248,8 +248,9 @@ async fn connect_rejects_unknown_schemes_without_echoing_the_url() {
 }
 
 #[tokio::test]
-async fn postgres_batches_on_one_session_never_see_each_others_rows() {
-    // one connection: every batch goes through the same session (and its staging table)
+async fn postgres_a_failed_batch_stores_none_of_its_records_and_leaves_the_session_clean() {
+    // one connection: every batch goes through the same session (a write path that keeps
+    // per-session state, e.g. a staging table, must not leak rows from one batch into the next)
     let db = audit_testkit::PgDatabase::create().await.unwrap();
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
