@@ -9,7 +9,7 @@
 //! cargo run --release -p audit-store --example store-bench -- [records] [batch] [queries] [sqlite-records] [writers]
 //! ```
 //! Defaults: 1,000,000 records, batches of 1,000, 1,000 queries per filter, 200,000 SQLite records
-//! and 1 PostgreSQL writer (`records` 0: SQLite only).
+//! and 1 PostgreSQL writer (`records` 0: SQLite only; `queries` 0: inserts only).
 //! PostgreSQL: `AUDIT_PG_URL` (default postgres://postgres@127.0.0.1:5432), a fresh database.
 #![allow(
     clippy::cast_possible_truncation,
@@ -19,6 +19,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
+    clippy::panic,
     missing_docs
 )]
 
@@ -112,6 +113,34 @@ async fn load(store: &AuditStore, records: u64, batch: u64, writers: u64) -> f64
     records as f64 / insert.as_secs_f64()
 }
 
+/// Experiment knob: `AUDIT_BENCH_DROP_INDEXES=service,process` drops those secondary indexes
+/// of the bench database before the load (to measure what each index costs per insert; the
+/// store's queries on those columns then scan).
+async fn drop_indexes(url: &str) {
+    let Ok(names) = std::env::var("AUDIT_BENCH_DROP_INDEXES") else {
+        return;
+    };
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    for name in names.split(',').filter(|n| !n.is_empty()) {
+        let index = match name {
+            "message" => "audit_record_message_idx",
+            "time" => "audit_record_time_idx",
+            "system" => "audit_record_system_idx",
+            "service" => "audit_record_service_idx",
+            "user" => "audit_record_user_idx",
+            "object" => "audit_record_object_idx",
+            "process" => "audit_record_process_idx",
+            other => panic!("AUDIT_BENCH_DROP_INDEXES: unknown index {other}"),
+        };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        println!("(dropped {index})");
+    }
+    pool.close().await;
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx]
@@ -171,10 +200,16 @@ async fn main() {
     let db = audit_testkit::PgDatabase::create().await.unwrap();
     let pg = AuditStore::connect(db.url()).await.unwrap();
     pg.migrate().await.unwrap();
+    drop_indexes(db.url()).await;
     let rate = load(&pg, records, batch, writers).await;
     println!(
         "PostgreSQL: inserted {records} records in batches of {batch} by {writers} writer(s): {rate:.0} records/s"
     );
+    if queries == 0 {
+        drop(pg);
+        db.drop_database().await.unwrap();
+        return;
+    }
     let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
     sqlx::query("VACUUM ANALYZE audit_record")
         .execute(&pool)

@@ -246,3 +246,48 @@ async fn connect_rejects_unknown_schemes_without_echoing_the_url() {
     );
     assert!(text.contains("mysql") && !text.contains("secret"), "{text}");
 }
+
+#[tokio::test]
+async fn postgres_a_failed_batch_stores_none_of_its_records_and_leaves_the_session_clean() {
+    // one connection: every batch goes through the same session (a write path that keeps
+    // per-session state, e.g. a staging table, must not leak rows from one batch into the next)
+    let db = audit_testkit::PgDatabase::create().await.unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(db.url())
+        .await
+        .unwrap();
+    let store = audit_store::AuditStore::postgres(pool);
+    store.migrate().await.unwrap();
+    let mut rng = Rng(14);
+    let first: Vec<_> = (0..3).map(|i| support::record(&mut rng, "s", i)).collect();
+    let out = store.write_batch(&first).await.unwrap();
+    assert!(out.iter().all(stored));
+    // retention removes them; a later batch must not bring them back
+    let far = Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).unwrap();
+    assert_eq!(store.delete_older_than(far, 100).await.unwrap().deleted, 3);
+
+    // a batch the database rejects (NUL in a text column) stores none of its records
+    let good = support::record(&mut rng, "s", 10);
+    let bad = support::record(&mut rng, "s", 11);
+    let bad = IncomingRecord::new(
+        bad.record().clone(),
+        Source::Http {
+            client: "nul\0client".into(),
+        },
+    );
+    let err = store.write_batch(&[good.clone(), bad]).await.unwrap_err();
+    assert!(
+        matches!(err, audit_store::Error::Database { .. }),
+        "{err:?}"
+    );
+    assert_eq!(store.stats().await.unwrap().records, 0);
+
+    // the next batch on the same session stores exactly its own records
+    let next = support::record(&mut rng, "s", 12);
+    let out = store.write_batch(&[good, next]).await.unwrap();
+    assert!(out.iter().all(stored), "{out:?}");
+    assert_eq!(store.stats().await.unwrap().records, 2);
+    drop(store);
+    db.drop_database().await.unwrap();
+}
