@@ -13,9 +13,15 @@
 //!    or `--brokers HOST:PORT`;
 //! 4. the consumer runtime of `audit-consumer` decodes them into `AuditRecord`s, written as JSON
 //!    lines to `--out` (default `demo-out/records.jsonl`);
-//! 5. prints a summary (sent, received, duplicates, throughput, p50/p99 commit-to-consume
-//!    latency, sensitive values planted / masked / seen downstream) and exits non-zero unless
-//!    every sent record was received and no planted value was seen in a consumed record.
+//! 5. at the same time the audit service (`audit-server`, in process, on a random loopback
+//!    port) ingests the topic in its own consumer group into a SQLite store (`--store`, default
+//!    `demo-out/audit.db`, created fresh), and the demo asks its HTTP API, with a bearer token
+//!    it mints, for the records about object `Invoice/INV-42`;
+//! 6. prints a summary (sent, received, stored, duplicates, throughput, p50/p99
+//!    commit-to-consume latency, sensitive values planted / masked / seen downstream, the
+//!    query's answer) and exits non-zero unless every sent record was received and stored, no
+//!    planted value was seen in a consumed or stored record, and the query found every record
+//!    about the object.
 //!
 //! ```text
 //! cargo run --release -p audit-demo -- --count 100000 --out demo-out/records.jsonl
@@ -51,6 +57,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use audit_support::BoxError;
 
+mod trail;
+
 /// The schema id the demo pins for version 1.0.2 (no registry in the embedded set-up).
 const SCHEMA_ID: u32 = 1;
 
@@ -80,6 +88,18 @@ struct Args {
     /// instead of business transactions.
     #[arg(long)]
     publisher: bool,
+    /// The audit service's SQLite store (removed and created fresh).
+    #[arg(long, default_value = "demo-out/audit.db")]
+    store: PathBuf,
+}
+
+/// The object the demo asks the audit service about: every thousandth command
+/// ([`is_about_the_queried_object`]) is about it.
+const QUERIED_OBJECT: (&str, &str) = ("Invoice", "INV-42");
+
+/// Whether command `i` is about [`QUERIED_OBJECT`].
+fn is_about_the_queried_object(i: u64) -> bool {
+    i % 1_000 == 42
 }
 
 #[tokio::main]
@@ -171,6 +191,16 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         }
     }
 
+    // --- the audit service: its own consumer group on the same topic, SQLite store
+    let trail = trail::Trail::start(
+        &args.store,
+        &bootstrap,
+        &args.topic,
+        &error_topic,
+        SCHEMA_ID,
+    )
+    .await?;
+
     // --- SQLite outbox in a temporary directory
     let dir = tempfile::tempdir()?;
     let options = SqliteConnectOptions::new()
@@ -221,8 +251,13 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     );
     let recv_bar = bars.add(
         ProgressBar::new(count)
-            .with_style(style)
+            .with_style(style.clone())
             .with_prefix("consumed"),
+    );
+    let store_bar = bars.add(
+        ProgressBar::new(count)
+            .with_style(style)
+            .with_prefix("stored"),
     );
 
     // --- consumer
@@ -360,6 +395,18 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         .unwrap_or_else(PoisonError::into_inner)
         .flush()?;
 
+    // --- the audit service: everything stored? then ask it about one object
+    let stored = trail
+        .wait_stored(sent.load(Ordering::SeqCst), stall, &store_bar)
+        .await?;
+    store_bar.finish();
+    let expected_about = (0..count).filter(|&i| is_about_the_queried_object(i)).count() as u64;
+    let about = trail
+        .query_object(QUERIED_OBJECT.0, QUERIED_OBJECT.1, 3)
+        .await?;
+    let stored_leaks = trail.stored_leaks(leaks).await?;
+    trail.shutdown().await?;
+
     let sent = sent.load(Ordering::SeqCst);
     let received = received
         .into_inner()
@@ -368,7 +415,12 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     let mut latencies = received.latencies_micros;
     latencies.sort_unstable();
     let planted = planted.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let ok = sent == got && summary.dead_lettered == 0 && received.leaked == 0;
+    let ok = sent == got
+        && summary.dead_lettered == 0
+        && received.leaked == 0
+        && stored == sent
+        && stored_leaks == 0
+        && about.count == expected_about;
     print_summary(&Summary {
         path: if args.publisher {
             "AuditPublisher (queue -> SQLite spill -> relay)"
@@ -393,6 +445,11 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         sanitizer_changes: planted.changes,
         masked_records: received.masked,
         leaked_records: received.leaked,
+        stored,
+        stored_leaks,
+        store: &args.store,
+        about,
+        expected_about,
         ok,
     });
     Ok(ok)
@@ -599,6 +656,13 @@ fn command(
         };
         builder = builder.audited_object(object);
     }
+    if is_about_the_queried_object(i) {
+        builder = builder.audited_object(
+            AuditedObject::new(QUERIED_OBJECT.0, QUERIED_OBJECT.1)
+                .version(format!("{}", i / 1_000))
+                .value("status", if i % 2_000 == 42 { "OPEN" } else { "PAID" }),
+        );
+    }
     Ok(builder)
 }
 
@@ -645,6 +709,11 @@ struct Summary<'a> {
     sanitizer_changes: u64,
     masked_records: u64,
     leaked_records: u64,
+    stored: u64,
+    stored_leaks: u64,
+    store: &'a Path,
+    about: trail::ObjectQuery,
+    expected_about: u64,
     ok: bool,
 }
 
@@ -682,15 +751,41 @@ fn print_summary(s: &Summary<'_>) {
         s.masked_records, s.leaked_records
     );
     println!("  records written to               {}", s.out.display());
+    println!(
+        "  audit service (audit-server)     {} records stored in {}, {} of them show a planted value",
+        s.stored,
+        s.store.display(),
+        s.stored_leaks
+    );
+    println!(
+        "  records about object {}/{}  {} (expected {}; {} pages over HTTP, as {}):",
+        QUERIED_OBJECT.0,
+        QUERIED_OBJECT.1,
+        s.about.count,
+        s.expected_about,
+        s.about.pages,
+        trail::READER
+    );
+    for line in &s.about.first_lines {
+        println!("    {line}");
+    }
     if s.ok {
         println!(
-            "OK: sent == received ({}), no sensitive value downstream",
+            "OK: sent == received == stored ({}), no sensitive value downstream",
             s.sent
         );
     } else {
         println!(
-            "FAILED: sent {} != received {} (or records on the error topic, or {} records with a planted sensitive value)",
-            s.sent, s.received, s.leaked_records
+            "FAILED: sent {} / received {} / stored {} (or records on the error topic, {} consumed and {} stored records with a planted sensitive value, or {} of {} records about {}/{} found)",
+            s.sent,
+            s.received,
+            s.stored,
+            s.leaked_records,
+            s.stored_leaks,
+            s.about.count,
+            s.expected_about,
+            QUERIED_OBJECT.0,
+            QUERIED_OBJECT.1
         );
     }
 }

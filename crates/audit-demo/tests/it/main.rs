@@ -18,6 +18,8 @@ fn demo_delivers_every_record_once_and_writes_json_lines() {
         .unwrap()
         .args(["--count", "3000", "--out"])
         .arg(&out)
+        .arg("--store")
+        .arg(dir.path().join("audit.db"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -26,7 +28,23 @@ fn demo_delivers_every_record_once_and_writes_json_lines() {
         "stdout:\n{stdout}\nstderr:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("OK: sent == received (3000)"), "{stdout}");
+    assert!(
+        stdout.contains("OK: sent == received == stored (3000)"),
+        "{stdout}"
+    );
+    // the audit service stored every record and answers the query over HTTP
+    assert!(
+        stdout.contains("3000 records stored in") && stdout.contains("0 of them show a planted value"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("records about object Invoice/INV-42  3 (expected 3;"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Invoice/INV-42 v0") && stdout.contains("Invoice/INV-42 v2"),
+        "{stdout}"
+    );
     // every tenth command carries an e-mail address, an IBAN or a password: masked downstream
     assert!(
         stdout.contains("300 consumed records show ****MASKED****, 0 show a planted value"),
@@ -113,6 +131,8 @@ fn demo_through_the_non_blocking_publisher() {
         .unwrap()
         .args(["--publisher", "--count", "2000", "--out"])
         .arg(&out)
+        .arg("--store")
+        .arg(dir.path().join("audit.db"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -122,7 +142,10 @@ fn demo_through_the_non_blocking_publisher() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("AuditPublisher"), "{stdout}");
-    assert!(stdout.contains("OK: sent == received (2000)"), "{stdout}");
+    assert!(
+        stdout.contains("OK: sent == received == stored (2000)"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("200 consumed records show ****MASKED****, 0 show a planted value"),
         "{stdout}"
