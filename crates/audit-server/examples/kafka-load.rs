@@ -20,7 +20,15 @@
 //! Prints records/s of each and the process's peak RSS (`VmHWM`) before and after the server
 //! run. Needs PostgreSQL at `AUDIT_TEST_PG_URL`/127.0.0.1:5432 and the Tansu binary (testkit).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::field_reassign_with_default
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -132,9 +140,11 @@ async fn main() {
         let config = ConsumerConfig::new(broker.bootstrap(), "load-consumer-only", [topic.clone()])
             .max_in_flight(in_flight)
             .set("auto.offset.reset", "earliest");
-        let consumer =
-            AuditConsumer::new(config, LocalVersions::new().with_id(SCHEMA_ID, SchemaVersion::LATEST))
-                .unwrap();
+        let consumer = AuditConsumer::new(
+            config,
+            LocalVersions::new().with_id(SCHEMA_ID, SchemaVersion::LATEST),
+        )
+        .unwrap();
         let count = Arc::new(AtomicU64::new(0));
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         let done_tx = Arc::new(std::sync::Mutex::new(Some(done_tx)));
@@ -199,7 +209,9 @@ async fn main() {
                 let chunks = Arc::clone(&chunks);
                 tokio::spawn(async move {
                     loop {
-                        let Some(chunk) = chunks.lock().await.next() else { break };
+                        let Some(chunk) = chunks.lock().await.next() else {
+                            break;
+                        };
                         store.write_batch(&chunk).await.unwrap();
                     }
                 })
@@ -216,14 +228,19 @@ async fn main() {
     }
 
     // 3. the server
-    println!("RSS before the server: VmRSS {}, VmHWM {}", vm("VmRSS:"), vm("VmHWM:"));
+    println!(
+        "RSS before the server: VmRSS {}, VmHWM {}",
+        vm("VmRSS:"),
+        vm("VmHWM:")
+    );
     let mut config = Config::default();
     config.store_url = db.url().to_owned();
     config.auth.hs256_secret = Some("load-secret-load-secret-load-secret".to_owned());
     config.ingest.writer_batch = writer_batch;
     config.ingest.writers = writers;
     config.ingest.queue_capacity = config.ingest.queue_capacity.max(in_flight * 2);
-    let mut kafka = KafkaConfig::new(broker.bootstrap(), [topic.clone()]).pin_schema(SCHEMA_ID, "1.0.2");
+    let mut kafka =
+        KafkaConfig::new(broker.bootstrap(), [topic.clone()]).pin_schema(SCHEMA_ID, "1.0.2");
     kafka.group_id = "load-server".to_owned();
     kafka.max_in_flight = in_flight;
     kafka.lag_interval_ms = 1_000;
@@ -268,7 +285,11 @@ async fn main() {
         "   stored {stored}, ingested {}, duplicates {}, store failures {}",
         s.ingested, s.duplicates, s.store_failures
     );
-    println!("RSS after the server run: VmRSS {}, VmHWM {}", vm("VmRSS:"), vm("VmHWM:"));
+    println!(
+        "RSS after the server run: VmRSS {}, VmHWM {}",
+        vm("VmRSS:"),
+        vm("VmHWM:")
+    );
     let _ = stop.send(());
     served.await.unwrap().unwrap();
     assert_eq!(stored, n as u64, "every distinct record stored once");

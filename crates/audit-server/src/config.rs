@@ -438,7 +438,9 @@ impl Config {
                     "BOOTSTRAP_SERVERS" => value.clone_into(&mut k.bootstrap_servers),
                     "GROUP_ID" => value.clone_into(&mut k.group_id),
                     "TOPICS" => k.topics = list(value),
-                    "ERROR_TOPIC" => k.error_topic = Some(value.to_owned()).filter(|v| !v.is_empty()),
+                    "ERROR_TOPIC" => {
+                        k.error_topic = Some(value.to_owned()).filter(|v| !v.is_empty())
+                    }
                     "REGISTRY_URL" => {
                         k.registry_url = Some(value.to_owned()).filter(|v| !v.is_empty());
                     }
@@ -634,7 +636,7 @@ impl KafkaConfig {
             if topic.trim().is_empty() {
                 return invalid("kafka.topics", topic, "a topic must not be blank");
             }
-            if self.topics[..i].contains(topic) {
+            if self.topics.iter().take(i).any(|t| t == topic) {
                 return invalid("kafka.topics", topic, "a topic is named twice");
             }
         }
@@ -664,7 +666,7 @@ impl KafkaConfig {
                     "unknown schema version (known: 1.0.0, 1.0.1, 1.0.2)",
                 );
             }
-            if self.pinned_schemas[..i].iter().any(|p| p.id == pin.id) {
+            if self.pinned_schemas.iter().take(i).any(|p| p.id == pin.id) {
                 return invalid(
                     "kafka.pinned_schemas",
                     &pin.id.to_string(),

@@ -158,7 +158,9 @@ impl KafkaMonitor {
     }
 
     /// Ready: the consumer runs and has at least one partition assigned.
-    #[must_use]
+    ///
+    /// # Errors
+    /// Why not (the `/readyz` reason).
     pub fn ready(&self) -> Result<(), &'static str> {
         if !self.shared.running.load(Ordering::Acquire) {
             return Err("kafka consumer stopped");
@@ -226,7 +228,12 @@ mod running {
             let pins: Vec<(u32, SchemaVersion)> = config
                 .pinned_schemas
                 .iter()
-                .map(|p| (p.id, SchemaVersion::parse(&p.version).unwrap_or(SchemaVersion::LATEST)))
+                .map(|p| {
+                    (
+                        p.id,
+                        SchemaVersion::parse(&p.version).unwrap_or(SchemaVersion::LATEST),
+                    )
+                })
                 .collect();
             match &config.registry_url {
                 Some(url) => {
@@ -410,6 +417,7 @@ mod running {
 
     /// Measures the group's committed offsets and the high watermarks every `lag_interval_ms`
     /// with a client of its own (same group id, never subscribed, so never a group member).
+    #[allow(clippy::cast_precision_loss)] // gauges: a lag beyond 2^52 records is not a concern
     async fn lag_loop(config: KafkaConfig, shared: Arc<Shared>) {
         let mut client = ClientConfig::new();
         client

@@ -50,8 +50,8 @@ pub use config::{
     RetentionConfig,
 };
 pub use error::{ConfigError, Error, NotStored};
-pub use kafka::{KafkaMonitor, KafkaStatus, PartitionLag};
 pub use ingest::{Rejection, parse_item};
+pub use kafka::{KafkaMonitor, KafkaStatus, PartitionLag};
 pub use openapi::document as openapi_document;
 pub use query::{MAX_PARAM_LEN, RecordParams};
 pub use server::{ApiError, AppState, AuditServer, Caller, Route, route_table};

@@ -24,8 +24,8 @@ use tokio::task::JoinHandle;
 use crate::auth::{AuthFailure, Authenticator, Principal, Scope};
 use crate::config::Config;
 use crate::error::Error;
-use crate::kafka::{KafkaMonitor, KafkaStatus};
 use crate::ingest::{Ingestor, Rejection, parse_item};
+use crate::kafka::{KafkaMonitor, KafkaStatus};
 use crate::query::{
     BadParam, CSV_HEADER, PageView, RecordParams, RecordView, check_text, csv_line,
 };
@@ -593,8 +593,9 @@ pub(crate) async fn status(
         retention_days: state.inner.config.retention.days,
         kafka: state.inner.kafka.as_ref().map(|k| {
             let status = k.status();
-            metrics::gauge!("audit_server_kafka_assigned_partitions")
-                .set(status.assigned_partitions as f64);
+            metrics::gauge!("audit_server_kafka_assigned_partitions").set(f64::from(
+                u32::try_from(status.assigned_partitions).unwrap_or(u32::MAX),
+            ));
             status
         }),
     }))

@@ -1,5 +1,6 @@
 //! Kafka ingestion: outbox -> relay -> Tansu -> the audit-server process -> PostgreSQL, with a
 //! SIGKILL in the middle (acceptance 1), and the in-process API the demo uses.
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
@@ -52,12 +53,12 @@ fn command(i: usize) -> CreateAuditRecordCommand {
     })
     .event_data("i", i.to_string())
     .event_data("note", format!("ünïcode {i} \"quoted\""));
-    b = if i % 3 == 0 {
+    b = if i.is_multiple_of(3) {
         b.system_component("DEPT", format!("sys-{}", i % 11), "batch")
     } else {
         b.user(format!("user-{}", i % 101), "https://idp.test")
     };
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         b = b.context(format!("use-case-{}", i % 13));
     }
     if i % 5 != 4 {
@@ -145,7 +146,10 @@ fn spawn_server(store_url: &str, bootstrap: &str, topic: &str, group: &str) -> S
         .env("AUDIT_SERVER_KAFKA_BOOTSTRAP_SERVERS", bootstrap)
         .env("AUDIT_SERVER_KAFKA_TOPICS", topic)
         .env("AUDIT_SERVER_KAFKA_GROUP_ID", group)
-        .env("AUDIT_SERVER_KAFKA_PINNED_SCHEMAS", format!("{SCHEMA_ID}=1.0.2"))
+        .env(
+            "AUDIT_SERVER_KAFKA_PINNED_SCHEMAS",
+            format!("{SCHEMA_ID}=1.0.2"),
+        )
         .env("AUDIT_SERVER_KAFKA_MAX_IN_FLIGHT", "2000")
         .env("AUDIT_SERVER_KAFKA_COMMIT_INTERVAL_MS", "1000")
         .env("AUDIT_SERVER_KAFKA_LAG_INTERVAL_MS", "300")
@@ -229,11 +233,12 @@ async fn outbox_to_server_process_survives_sigkill_without_loss_or_double_storag
     let mut stored_at_kill = 0;
     while Instant::now() < deadline {
         // the table exists once the server migrated
-        if let Ok(c) =
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_record WHERE source_topic = $1")
-                .bind(&topic)
-                .fetch_one(&pool)
-                .await
+        if let Ok(c) = sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM audit_record WHERE source_topic = $1",
+        )
+        .bind(&topic)
+        .fetch_one(&pool)
+        .await
             && c >= (n / 3) as i64
         {
             first.child.kill().unwrap(); // SIGKILL
@@ -369,9 +374,9 @@ async fn outbox_to_server_process_survives_sigkill_without_loss_or_double_storag
     let mut seen = HashSet::new();
     let mut offsets = HashSet::new();
     for s in &stored {
-        let built = by_id
-            .get(s.idempotence_id.as_str())
-            .unwrap_or_else(|| panic!("stored a record that was never built: {}", s.idempotence_id));
+        let built = by_id.get(s.idempotence_id.as_str()).unwrap_or_else(|| {
+            panic!("stored a record that was never built: {}", s.idempotence_id)
+        });
         assert!(seen.insert(s.idempotence_id.clone()));
         let expected = AuditRecord::from((*built).clone());
         assert_eq!(
@@ -393,7 +398,10 @@ async fn outbox_to_server_process_survives_sigkill_without_loss_or_double_storag
                 offset,
             } => {
                 assert_eq!(t, &topic);
-                assert!(offsets.insert((*partition, *offset)), "one offset, one record");
+                assert!(
+                    offsets.insert((*partition, *offset)),
+                    "one offset, one record"
+                );
             }
             other => panic!("source {other:?}"),
         }
@@ -464,7 +472,10 @@ async fn in_process_server_consumes_a_mock_cluster_into_sqlite() {
     let s = status(&client, &base).await.unwrap();
     assert_eq!(s["kafka"]["ingested"], n);
     assert_eq!(s["kafka"]["duplicates"], 1);
-    assert!(s["kafka"]["assignedPartitions"].as_u64().unwrap() >= 1, "{s}");
+    assert!(
+        s["kafka"]["assignedPartitions"].as_u64().unwrap() >= 1,
+        "{s}"
+    );
     let metrics = client
         .get(format!("{base}/metrics"))
         .bearer_auth(token("audit:admin"))
@@ -474,11 +485,17 @@ async fn in_process_server_consumes_a_mock_cluster_into_sqlite() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("audit_server_kafka_ingested_total"), "{metrics}");
+    assert!(
+        metrics.contains("audit_server_kafka_ingested_total"),
+        "{metrics}"
+    );
     assert!(metrics.contains("audit_server_kafka_duplicates_total"));
     let _ = stop.send(());
     served.await.unwrap().unwrap();
-    assert!(!kafka.status().running, "the consumer stopped with the server");
+    assert!(
+        !kafka.status().running,
+        "the consumer stopped with the server"
+    );
 }
 
 /// A store that fails must not lose records: the handler's transient error is retried, the
@@ -541,7 +558,10 @@ async fn a_failing_store_retries_and_loses_nothing() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(stored, n as i64, "every record stored once the store is back");
+    assert_eq!(
+        stored, n as i64,
+        "every record stored once the store is back"
+    );
     drop(server);
     pool.close().await;
 }
@@ -576,8 +596,14 @@ max_in_flight = 500
     assert_eq!(
         k.pinned_schemas,
         [
-            PinnedSchema { id: 7, version: "1.0.0".into() },
-            PinnedSchema { id: 8, version: "1.0.2".into() }
+            PinnedSchema {
+                id: 7,
+                version: "1.0.0".into()
+            },
+            PinnedSchema {
+                id: 8,
+                version: "1.0.2".into()
+            }
         ]
     );
     assert_eq!(k.properties["security.protocol"], "ssl");
@@ -598,13 +624,22 @@ max_in_flight = 500
     ];
     let k = env(&ok).unwrap().kafka.unwrap();
     assert_eq!(k.topics, ["t1", "t2"]);
-    assert_eq!(k.pinned_schemas[1], PinnedSchema { id: 3, version: "1.0.2".into() });
+    assert_eq!(
+        k.pinned_schemas[1],
+        PinnedSchema {
+            id: 3,
+            version: "1.0.2".into()
+        }
+    );
     let with = |extra: (&str, &str)| {
         let mut pairs = ok.to_vec();
         pairs.push(extra);
         env(&pairs)
     };
-    let k = with(("PROPERTY_SASL_PASSWORD", "pw")).unwrap().kafka.unwrap();
+    let k = with(("PROPERTY_SASL_PASSWORD", "pw"))
+        .unwrap()
+        .kafka
+        .unwrap();
     assert_eq!(k.properties["sasl.password"], "pw");
     assert_eq!(
         with(("GROUP_ID", "g")).unwrap().kafka.unwrap().group_id,
@@ -620,12 +655,21 @@ max_in_flight = 500
         Err(ConfigError::Env { var: v, .. }) => assert!(v.ends_with(var), "{v}"),
         other => panic!("expected Env {var}, got {other:?}"),
     };
-    invalid(env(&[("TOPICS", "t"), ("PINNED_SCHEMAS", "7")]), "kafka.bootstrap_servers");
-    invalid(env(&[("BOOTSTRAP_SERVERS", "b:1"), ("PINNED_SCHEMAS", "7")]), "kafka.topics");
+    invalid(
+        env(&[("TOPICS", "t"), ("PINNED_SCHEMAS", "7")]),
+        "kafka.bootstrap_servers",
+    );
+    invalid(
+        env(&[("BOOTSTRAP_SERVERS", "b:1"), ("PINNED_SCHEMAS", "7")]),
+        "kafka.topics",
+    );
     invalid(with(("TOPICS", "t,t")), "kafka.topics");
     invalid(with(("GROUP_ID", " ")), "kafka.group_id");
     invalid(with(("ERROR_TOPIC", "t1")), "kafka.error_topic");
-    invalid(with(("REGISTRY_URL", "registry:8081")), "kafka.registry_url");
+    invalid(
+        with(("REGISTRY_URL", "registry:8081")),
+        "kafka.registry_url",
+    );
     invalid(with(("PINNED_SCHEMAS", "7=9.9.9")), "kafka.pinned_schemas");
     invalid(with(("PINNED_SCHEMAS", "7,7")), "kafka.pinned_schemas");
     invalid(
@@ -634,10 +678,19 @@ max_in_flight = 500
     );
     invalid(with(("MAX_IN_FLIGHT", "0")), "kafka.max_in_flight");
     invalid(with(("MAX_IN_FLIGHT", "1000000")), "kafka.max_in_flight");
-    invalid(with(("MAX_UNCOMMITTED_PER_PARTITION", "0")), "kafka.max_uncommitted");
-    invalid(with(("COMMIT_INTERVAL_MS", "0")), "kafka.commit_interval_ms");
+    invalid(
+        with(("MAX_UNCOMMITTED_PER_PARTITION", "0")),
+        "kafka.max_uncommitted",
+    );
+    invalid(
+        with(("COMMIT_INTERVAL_MS", "0")),
+        "kafka.commit_interval_ms",
+    );
     invalid(with(("PROPERTY_GROUP_ID", "x")), "kafka.properties");
-    invalid(with(("PROPERTY_ENABLE_AUTO_COMMIT", "true")), "kafka.properties");
+    invalid(
+        with(("PROPERTY_ENABLE_AUTO_COMMIT", "true")),
+        "kafka.properties",
+    );
     bad_env(with(("MAX_IN_FLIGHT", "many")), "KAFKA_MAX_IN_FLIGHT");
     bad_env(with(("PINNED_SCHEMAS", "seven")), "KAFKA_PINNED_SCHEMAS");
     bad_env(with(("LAG_INTERVAL_MS", "-1")), "KAFKA_LAG_INTERVAL_MS");
@@ -668,4 +721,27 @@ async fn an_unusable_kafka_client_configuration_fails_the_start() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// Readiness needs the consumer assigned: with the database fine but no broker reachable the
+/// server is unready, naming the consumer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unready_while_the_consumer_has_no_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::config(Some(dir.path()));
+    config.kafka = Some(KafkaConfig::new("127.0.0.1:9", ["t"]).pin_schema(SCHEMA_ID, "1.0.2"));
+    let store = AuditStore::connect(&config.store_url).await.unwrap();
+    let server = crate::support::TestServer::start(config, store, Some(dir)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let response = server.get("/readyz", None).await;
+    assert_eq!(response.status().as_u16(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["reason"], "kafka consumer has no partition assigned");
+    let (status, s) = server
+        .get_json("/v1/audit/status", &token("audit:admin"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(s["kafka"]["assignedPartitions"], 0);
+    assert_eq!(s["kafka"]["running"], true);
+    server.stop().await.unwrap();
 }
