@@ -2,11 +2,11 @@
 //! consumer feeding the same batching writer as HTTP ingestion.
 //!
 //! * **Commit discipline.** The handler queues each delivered record (with its source: topic,
-//!   partition, offset) on the [`Ingestor`](crate::ingest) queue and completes only when the
+//!   partition, offset) on the ingestion queue and completes only when the
 //!   writer answered that the record's batch is durably stored (stored now or a duplicate).
 //!   The runtime commits an offset only past completed records, so a crash (SIGKILL included)
 //!   redelivers at most what was not stored yet, never loses a record.
-//! * **Batching.** Up to [`KafkaConfig::max_in_flight`] deliveries are in handling at once; the
+//! * **Batching.** Up to [`KafkaConfig::max_in_flight`](crate::KafkaConfig::max_in_flight) deliveries are in handling at once; the
 //!   writer takes every queued record (up to `ingest.writer_batch`) into one multi-row insert.
 //! * **Deduplication** is the store's (idempotence id, `ON CONFLICT DO NOTHING`): a redelivered
 //!   record is a *duplicate*, counted ([`KafkaStatus::duplicates`],
