@@ -34,6 +34,13 @@ expect_present audit-store postgres "$POSTGRES" "the PostgreSQL driver"
 expect_absent  audit-store sqlite "$POSTGRES" "PostgreSQL code"
 expect_present audit-store sqlite "$SQLITE" "the SQLite driver"
 expect_absent  audit-store postgres,sqlite '^(rdkafka|axum|hyper) ' "rdkafka or HTTP (storage only)"
+# audit-server: Kafka ingestion only with the feature `kafka` (default on). (Its SQLite backend
+# cannot be checked this way: the dev-dependency sqlx/sqlite unifies into audit-store.)
+expect_absent  audit-server sqlite '^(rdkafka|rdkafka-sys|audit-registry) ' "rdkafka (HTTP ingestion only)"
+expect_absent  audit-server postgres '^(rdkafka|rdkafka-sys|audit-registry) ' "rdkafka (HTTP ingestion only)"
+expect_absent  audit-server sqlite "$POSTGRES" "PostgreSQL code"
+expect_present audit-server sqlite,kafka '^rdkafka ' "rdkafka (Kafka ingestion)"
+expect_present audit-server postgres,kafka '^rdkafka ' "rdkafka (Kafka ingestion)"
 
 # no backend: the compile_error! names the features to enable
 expect_compile_error() { # package features message

@@ -1,5 +1,6 @@
 //! The server's configuration: a TOML or JSON file, then environment variables on top.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,10 @@ pub struct Config {
     pub query: QueryConfig,
     /// Seconds a readiness probe waits for the database (`AUDIT_SERVER_READY_TIMEOUT_SECS`).
     pub ready_timeout_secs: u64,
+    /// Kafka ingestion (the `[kafka]` section); `None` (the default) ingests over HTTP only.
+    /// Needs the cargo feature `kafka` (on by default). Setting any `AUDIT_SERVER_KAFKA_*`
+    /// variable creates the section.
+    pub kafka: Option<KafkaConfig>,
 }
 
 impl Default for Config {
@@ -48,6 +53,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             query: QueryConfig::default(),
             ready_timeout_secs: 2,
+            kafka: None,
         }
     }
 }
@@ -161,6 +167,124 @@ impl Default for QueryConfig {
             max_limit: 1_000,
         }
     }
+}
+
+/// Kafka ingestion: the consumer of `audit_consumer::runtime` subscribed to `topics`; every
+/// record goes through the same batching writer as HTTP ingestion and its offset is committed
+/// only after its batch is durably stored (see the `kafka` module docs of the crate).
+///
+/// ```toml
+/// [kafka]
+/// bootstrap_servers = "127.0.0.1:9092"
+/// group_id = "audit-server"
+/// topics = ["audit-records"]
+/// registry_url = "http://127.0.0.1:8081"   # or only pinned schemas:
+/// pinned_schemas = [{ id = 7, version = "1.0.2" }]
+/// max_in_flight = 2000
+/// [kafka.properties]
+/// "security.protocol" = "plaintext"
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers` (`AUDIT_SERVER_KAFKA_BOOTSTRAP_SERVERS`).
+    pub bootstrap_servers: String,
+    /// The consumer group (`AUDIT_SERVER_KAFKA_GROUP_ID`), default `audit-server`.
+    pub group_id: String,
+    /// Topics to consume (`AUDIT_SERVER_KAFKA_TOPICS`, comma-separated).
+    pub topics: Vec<String>,
+    /// Where records that can never be stored go (undecodable bytes, unknown schema id); without
+    /// it such a record stops the consumer (`AUDIT_SERVER_KAFKA_ERROR_TOPIC`).
+    pub error_topic: Option<String>,
+    /// A Confluent schema registry resolving writer-schema ids
+    /// (`AUDIT_SERVER_KAFKA_REGISTRY_URL`). Without it, only `pinned_schemas` are known.
+    pub registry_url: Option<String>,
+    /// Schema ids pinned to known versions (no registry call for them)
+    /// (`AUDIT_SERVER_KAFKA_PINNED_SCHEMAS`, e.g. `7=1.0.2,3=1.0.0`; a bare id means the newest
+    /// version).
+    pub pinned_schemas: Vec<PinnedSchema>,
+    /// Records handled at once (`AUDIT_SERVER_KAFKA_MAX_IN_FLIGHT`): these are what one store
+    /// batch is made of, so keep it at least `ingest.writer_batch`. At most
+    /// `ingest.queue_capacity`.
+    pub max_in_flight: usize,
+    /// A partition is paused when this many records from its oldest unstored one on are
+    /// consumed (`AUDIT_SERVER_KAFKA_MAX_UNCOMMITTED_PER_PARTITION`): what a crash can
+    /// redeliver per partition.
+    pub max_uncommitted_per_partition: usize,
+    /// Milliseconds between offset commits of what is stored (`AUDIT_SERVER_KAFKA_COMMIT_INTERVAL_MS`).
+    pub commit_interval_ms: u64,
+    /// Milliseconds between consumer-lag measurements (`AUDIT_SERVER_KAFKA_LAG_INTERVAL_MS`).
+    pub lag_interval_ms: u64,
+    /// Seconds shutdown waits for records in flight before the final commit
+    /// (`AUDIT_SERVER_KAFKA_SHUTDOWN_TIMEOUT_SECS`).
+    pub shutdown_timeout_secs: u64,
+    /// Extra librdkafka properties of the consumer (e.g. `security.protocol`; without an
+    /// `auto.offset.reset` the server uses `earliest`: a new group reads the whole topic);
+    /// `AUDIT_SERVER_KAFKA_PROPERTY_<NAME>` with `_` for `.`
+    /// (`AUDIT_SERVER_KAFKA_PROPERTY_SECURITY_PROTOCOL=ssl`). `group.id`,
+    /// `bootstrap.servers`, `enable.auto.commit` and `enable.auto.offset.store` are managed.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            bootstrap_servers: String::new(),
+            group_id: "audit-server".to_owned(),
+            topics: Vec::new(),
+            error_topic: None,
+            registry_url: None,
+            pinned_schemas: Vec::new(),
+            max_in_flight: 2_000,
+            max_uncommitted_per_partition: 20_000,
+            commit_interval_ms: 500,
+            lag_interval_ms: 5_000,
+            shutdown_timeout_secs: 30,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// A section consuming `topics` from `bootstrap_servers`, everything else default
+    /// (add a registry URL or pinned schemas).
+    #[must_use]
+    pub fn new<I, T>(bootstrap_servers: impl Into<String>, topics: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        Self {
+            bootstrap_servers: bootstrap_servers.into(),
+            topics: topics.into_iter().map(Into::into).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Pins schema id `id` to the version `version` (e.g. `"1.0.2"`).
+    #[must_use]
+    pub fn pin_schema(mut self, id: u32, version: impl Into<String>) -> Self {
+        self.pinned_schemas.push(PinnedSchema {
+            id,
+            version: version.into(),
+        });
+        self
+    }
+}
+
+/// A Confluent schema id and the known schema version it stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedSchema {
+    /// The schema id of the Confluent frame.
+    pub id: u32,
+    /// The version, e.g. `1.0.2` (default: the newest known).
+    #[serde(default = "latest_version")]
+    pub version: String,
+}
+
+fn latest_version() -> String {
+    audit_schema::SchemaVersion::LATEST.as_str().to_owned()
 }
 
 impl Config {
@@ -301,6 +425,81 @@ impl Config {
             }
             // the `-c` file of the binary, read before this
             "CONFIG" => {}
+            kafka if kafka.starts_with("KAFKA_") => {
+                let k = self.kafka.get_or_insert_with(KafkaConfig::default);
+                let list = |v: &str| -> Vec<String> {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                };
+                match &kafka["KAFKA_".len()..] {
+                    "BOOTSTRAP_SERVERS" => value.clone_into(&mut k.bootstrap_servers),
+                    "GROUP_ID" => value.clone_into(&mut k.group_id),
+                    "TOPICS" => k.topics = list(value),
+                    "ERROR_TOPIC" => {
+                        k.error_topic = Some(value.to_owned()).filter(|v| !v.is_empty())
+                    }
+                    "REGISTRY_URL" => {
+                        k.registry_url = Some(value.to_owned()).filter(|v| !v.is_empty());
+                    }
+                    "PINNED_SCHEMAS" => {
+                        let mut pins = Vec::new();
+                        for item in list(value) {
+                            let (id, version) = match item.split_once('=') {
+                                Some((id, version)) => (id.trim(), version.trim().to_owned()),
+                                None => (item.as_str(), latest_version()),
+                            };
+                            let id = id.parse().map_err(|_| {
+                                bad("comma-separated `id=version` pairs such as 7=1.0.2 (or bare ids)", false)
+                            })?;
+                            pins.push(PinnedSchema { id, version });
+                        }
+                        k.pinned_schemas = pins;
+                    }
+                    "MAX_IN_FLIGHT" => {
+                        k.max_in_flight = value
+                            .parse()
+                            .map_err(|_| bad("a whole number of records", false))?;
+                    }
+                    "MAX_UNCOMMITTED_PER_PARTITION" => {
+                        k.max_uncommitted_per_partition = value
+                            .parse()
+                            .map_err(|_| bad("a whole number of records", false))?;
+                    }
+                    "COMMIT_INTERVAL_MS" => {
+                        k.commit_interval_ms = value
+                            .parse()
+                            .map_err(|_| bad("a whole number of milliseconds", false))?;
+                    }
+                    "LAG_INTERVAL_MS" => {
+                        k.lag_interval_ms = value
+                            .parse()
+                            .map_err(|_| bad("a whole number of milliseconds", false))?;
+                    }
+                    "SHUTDOWN_TIMEOUT_SECS" => {
+                        k.shutdown_timeout_secs = value
+                            .parse()
+                            .map_err(|_| bad("a whole number of seconds", false))?;
+                    }
+                    property if property.starts_with("PROPERTY_") && property.len() > 9 => {
+                        let name = property["PROPERTY_".len()..]
+                            .to_ascii_lowercase()
+                            .replace('_', ".");
+                        if value.is_empty() {
+                            k.properties.remove(&name);
+                        } else {
+                            k.properties.insert(name, value.to_owned());
+                        }
+                    }
+                    _ => {
+                        return Err(ConfigError::UnknownEnv {
+                            var: key.to_owned(),
+                        });
+                    }
+                }
+            }
             _ => {
                 return Err(ConfigError::UnknownEnv {
                     var: key.to_owned(),
@@ -378,12 +577,146 @@ impl Config {
         if self.auth.audience.is_empty() {
             return invalid("auth.audience", String::new(), "must not be empty");
         }
+        if let Some(kafka) = &self.kafka {
+            kafka.validate(self.ingest.queue_capacity)?;
+        }
         if self.system_name.trim().is_empty() || self.service_name.trim().is_empty() {
             return invalid(
                 "system_name / service_name",
                 String::new(),
                 "must not be blank",
             );
+        }
+        Ok(())
+    }
+}
+
+/// librdkafka properties the consumer runtime sets itself.
+const MANAGED_PROPERTIES: &[&str] = &[
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "group.id",
+    "bootstrap.servers",
+];
+
+impl KafkaConfig {
+    /// Checks the section (`queue_capacity`: the ingestion queue it shares with HTTP).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the `kafka.*` setting.
+    pub fn validate(&self, queue_capacity: usize) -> Result<(), ConfigError> {
+        let invalid = |setting: &'static str, value: &str, reason: &'static str| {
+            Err(ConfigError::Invalid {
+                setting,
+                value: value.chars().take(200).collect(),
+                reason,
+            })
+        };
+        if !cfg!(feature = "kafka") {
+            return invalid(
+                "kafka",
+                "",
+                "this build has no Kafka ingestion: build audit-server with the cargo feature `kafka`",
+            );
+        }
+        if self.bootstrap_servers.trim().is_empty() {
+            return invalid(
+                "kafka.bootstrap_servers",
+                &self.bootstrap_servers,
+                "must name at least one broker (host:port, comma-separated)",
+            );
+        }
+        if self.group_id.trim().is_empty() {
+            return invalid("kafka.group_id", &self.group_id, "must not be blank");
+        }
+        if self.topics.is_empty() {
+            return invalid("kafka.topics", "", "must name at least one topic");
+        }
+        for (i, topic) in self.topics.iter().enumerate() {
+            if topic.trim().is_empty() {
+                return invalid("kafka.topics", topic, "a topic must not be blank");
+            }
+            if self.topics.iter().take(i).any(|t| t == topic) {
+                return invalid("kafka.topics", topic, "a topic is named twice");
+            }
+        }
+        if let Some(error_topic) = &self.error_topic
+            && (error_topic.trim().is_empty() || self.topics.contains(error_topic))
+        {
+            return invalid(
+                "kafka.error_topic",
+                error_topic,
+                "must not be blank nor one of the consumed topics",
+            );
+        }
+        if let Some(url) = &self.registry_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return invalid(
+                "kafka.registry_url",
+                url,
+                "must be an http:// or https:// URL",
+            );
+        }
+        for (i, pin) in self.pinned_schemas.iter().enumerate() {
+            if audit_schema::SchemaVersion::parse(&pin.version).is_none() {
+                return invalid(
+                    "kafka.pinned_schemas",
+                    &format!("{}={}", pin.id, pin.version),
+                    "unknown schema version (known: 1.0.0, 1.0.1, 1.0.2)",
+                );
+            }
+            if self.pinned_schemas.iter().take(i).any(|p| p.id == pin.id) {
+                return invalid(
+                    "kafka.pinned_schemas",
+                    &pin.id.to_string(),
+                    "a schema id is pinned twice",
+                );
+            }
+        }
+        if self.registry_url.is_none() && self.pinned_schemas.is_empty() {
+            return invalid(
+                "kafka.registry_url / kafka.pinned_schemas",
+                "",
+                "records cannot be decoded: set a registry URL or pin at least one schema id",
+            );
+        }
+        if self.max_in_flight == 0 || self.max_in_flight > queue_capacity {
+            return invalid(
+                "kafka.max_in_flight",
+                &self.max_in_flight.to_string(),
+                "must be between 1 and ingest.queue_capacity",
+            );
+        }
+        if self.max_uncommitted_per_partition == 0 {
+            return invalid(
+                "kafka.max_uncommitted_per_partition",
+                "0",
+                "must be at least 1",
+            );
+        }
+        if self.commit_interval_ms == 0 || self.lag_interval_ms == 0 {
+            return invalid(
+                "kafka.commit_interval_ms / kafka.lag_interval_ms",
+                "0",
+                "must be at least 1",
+            );
+        }
+        for (name, value) in &self.properties {
+            if MANAGED_PROPERTIES.contains(&name.as_str()) {
+                return invalid(
+                    "kafka.properties",
+                    name,
+                    "is set by the consumer runtime and cannot be configured",
+                );
+            }
+            if name.trim().is_empty() || value.is_empty() {
+                return invalid(
+                    "kafka.properties",
+                    name,
+                    "a property needs a name and a value",
+                );
+            }
         }
         Ok(())
     }

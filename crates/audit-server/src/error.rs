@@ -79,4 +79,32 @@ pub enum Error {
     /// The Prometheus recorder cannot be installed.
     #[error("cannot install the Prometheus metrics recorder: {0}")]
     Metrics(String),
+    /// The Kafka consumer (or its schema-registry client) cannot be created.
+    #[error("cannot start Kafka ingestion: {operation}")]
+    Kafka {
+        /// What failed (`create the consumer`, `create the registry client`, ...).
+        operation: &'static str,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A Kafka record could not be handed to the store (the handler's transient failure: the
+    /// consumer retries the record, its offset is not committed).
+    #[error("a Kafka record was not stored: {0}")]
+    NotStored(#[source] NotStored),
+}
+
+/// Why the Kafka handler did not store a record (always retried).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotStored {
+    /// The ingestion queue is full.
+    #[error("the ingestion queue is full")]
+    QueueFull,
+    /// The writer task stopped (shutdown).
+    #[error("the writer task stopped")]
+    WriterStopped,
+    /// The store refused or failed the batch.
+    #[error("the store failed the batch")]
+    Store(#[source] std::sync::Arc<audit_store::Error>),
 }

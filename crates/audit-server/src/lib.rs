@@ -15,7 +15,11 @@
 //!   on every route but `/healthz` and `/readyz`; scopes `audit:read`, `audit:write`,
 //!   `audit:admin` (implies both); a claim (default `audit_systems`) limits a reader to some
 //!   systems, enforced in the store's SQL of every read.
-//! * Operations: `/healthz`, `/readyz` (the database answers), `/v1/audit/status`, `/metrics`
+//! * Kafka ingestion (cargo feature `kafka`, on by default; `[kafka]` section, see
+//!   [`KafkaConfig`] and the [`kafka`] module): the `audit_consumer::runtime` consumer hands
+//!   every record to the same batching writer and commits its offset only once it is stored.
+//! * Operations: `/healthz`, `/readyz` (the database answers, the Kafka consumer is assigned),
+//!   `/v1/audit/status`, `/metrics`
 //!   (Prometheus, through the `metrics` facade), `/openapi.json`, retention runs, graceful
 //!   shutdown that drains the queue.
 //!
@@ -35,14 +39,19 @@ mod auth;
 mod config;
 mod error;
 mod ingest;
+pub mod kafka;
 mod openapi;
 mod query;
 mod server;
 
 pub use auth::{AuthFailure, Authenticator, Principal, Scope};
-pub use config::{AuthConfig, Config, ENV_PREFIX, IngestConfig, QueryConfig, RetentionConfig};
-pub use error::{ConfigError, Error};
+pub use config::{
+    AuthConfig, Config, ENV_PREFIX, IngestConfig, KafkaConfig, PinnedSchema, QueryConfig,
+    RetentionConfig,
+};
+pub use error::{ConfigError, Error, NotStored};
 pub use ingest::{Rejection, parse_item};
+pub use kafka::{KafkaMonitor, KafkaStatus, PartitionLag};
 pub use openapi::document as openapi_document;
 pub use query::{MAX_PARAM_LEN, RecordParams};
 pub use server::{ApiError, AppState, AuditServer, Caller, Route, route_table};

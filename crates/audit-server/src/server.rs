@@ -25,6 +25,7 @@ use crate::auth::{AuthFailure, Authenticator, Principal, Scope};
 use crate::config::Config;
 use crate::error::Error;
 use crate::ingest::{Ingestor, Rejection, parse_item};
+use crate::kafka::{KafkaMonitor, KafkaStatus};
 use crate::query::{
     BadParam, CSV_HEADER, PageView, RecordParams, RecordView, check_text, csv_line,
 };
@@ -42,6 +43,7 @@ struct Inner {
     auth: Authenticator,
     ingestor: Ingestor,
     metrics: PrometheusHandle,
+    kafka: Option<KafkaMonitor>,
 }
 
 /// The audit service: build it with [`AuditServer::new`], run it with [`AuditServer::serve`].
@@ -50,6 +52,8 @@ pub struct AuditServer {
     state: AppState,
     writer: JoinHandle<()>,
     retention: Option<JoinHandle<()>>,
+    #[cfg(feature = "kafka")]
+    kafka: Option<crate::kafka::KafkaIngest>,
 }
 
 static METRICS: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
@@ -73,9 +77,12 @@ fn metrics_handle() -> Result<PrometheusHandle, Error> {
 impl AuditServer {
     /// Opens (and migrates) the configured store, loads the JWT keys, installs the Prometheus
     /// recorder and starts the writer task (and the retention task when a retention is set).
+    /// With a [`kafka`](Config::kafka) section it also creates the Kafka consumer and starts
+    /// consuming right away (see [`kafka`](Self::kafka)); records are stored even before
+    /// [`serve`](Self::serve) is called. Dropping the server without serving stops the consumer.
     ///
     /// # Errors
-    /// [`Error::Config`], [`Error::Store`], [`Error::Metrics`].
+    /// [`Error::Config`], [`Error::Store`], [`Error::Metrics`], [`Error::Kafka`].
     pub async fn new(config: Config) -> Result<Self, Error> {
         config.validate()?;
         let store = AuditStore::connect(&config.store_url).await?;
@@ -97,6 +104,19 @@ impl AuditServer {
             config.ingest.writer_batch,
             config.ingest.writers,
         );
+        #[cfg(feature = "kafka")]
+        let kafka = match &config.kafka {
+            Some(k) => Some(crate::kafka::KafkaIngest::start(
+                k,
+                &config.service_name,
+                ingestor.clone(),
+            )?),
+            None => None,
+        };
+        #[cfg(feature = "kafka")]
+        let monitor = kafka.as_ref().map(|k| k.monitor.clone());
+        #[cfg(not(feature = "kafka"))]
+        let monitor = None;
         let retention = config.retention.days.map(|days| {
             tokio::spawn(retention_task(
                 store.clone(),
@@ -113,10 +133,13 @@ impl AuditServer {
                     auth,
                     ingestor,
                     metrics,
+                    kafka: monitor,
                 }),
             },
             writer,
             retention,
+            #[cfg(feature = "kafka")]
+            kafka,
         })
     }
 
@@ -124,6 +147,14 @@ impl AuditServer {
     #[must_use]
     pub fn store(&self) -> &AuditStore {
         &self.state.inner.store
+    }
+
+    /// The Kafka ingestion's monitor when a [`kafka`](Config::kafka) section is configured:
+    /// [`KafkaMonitor::status`] (ingested, duplicates, lag), [`KafkaMonitor::ready`]. A clone
+    /// stays usable after the server moved into [`serve`](Self::serve).
+    #[must_use]
+    pub fn kafka(&self) -> Option<KafkaMonitor> {
+        self.state.inner.kafka.clone()
     }
 
     /// The HTTP router (every route of [`route_table`]).
@@ -141,7 +172,8 @@ impl AuditServer {
     }
 
     /// Serves on `listener` until `signal` completes; then stops accepting, lets running
-    /// requests finish, and waits until every queued record is written.
+    /// requests finish, stops the Kafka consumer (its records in flight are stored, then their
+    /// offsets committed) and waits until every queued record is written.
     ///
     /// # Errors
     /// [`Error::Io`].
@@ -154,11 +186,19 @@ impl AuditServer {
             state,
             writer,
             retention,
+            #[cfg(feature = "kafka")]
+            kafka,
         } = self;
         let app = router(state);
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(signal)
-            .await?;
+            .await;
+        // stopped (or failed) serving: the consumer stops too, before the writer drains
+        #[cfg(feature = "kafka")]
+        if let Some(kafka) = kafka {
+            kafka.shutdown().await;
+        }
+        served?;
         if let Some(task) = retention {
             task.abort();
         }
@@ -441,16 +481,23 @@ pub(crate) async fn healthz() -> axum::Json<Health> {
     })
 }
 
-/// Readiness: the database answers within the configured timeout.
+/// Readiness: the database answers within the configured timeout and, with Kafka ingestion,
+/// the consumer runs and has at least one partition assigned.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, description = "Ready", body = Health),
-    (status = 503, description = "The database is unreachable", body = Health)))]
+    (status = 503, description = "The database is unreachable or the Kafka consumer is not assigned", body = Health)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let timeout = Duration::from_secs(state.inner.config.ready_timeout_secs);
-    let ok = matches!(
+    let db = matches!(
         tokio::time::timeout(timeout, state.inner.store.ping()).await,
         Ok(Ok(()))
     );
+    let reason = if db {
+        state.inner.kafka.as_ref().and_then(|k| k.ready().err())
+    } else {
+        Some("database unreachable")
+    };
+    let ok = reason.is_none();
     metrics::gauge!("audit_server_ready").set(if ok { 1.0 } else { 0.0 });
     if ok {
         axum::Json(Health {
@@ -463,7 +510,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(Health {
                 status: "unready",
-                reason: Some("database unreachable"),
+                reason,
             }),
         )
             .into_response()
@@ -515,6 +562,10 @@ pub(crate) struct Status {
     /// The retention in days, absent when records are kept forever.
     #[serde(skip_serializing_if = "Option::is_none")]
     retention_days: Option<u32>,
+    /// Kafka ingestion (absent when not configured): ingested, duplicates, committed offsets
+    /// and lag per partition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kafka: Option<KafkaStatus>,
 }
 
 /// Counts, last ingestion and queue fill. Scope `audit:admin`.
@@ -540,6 +591,13 @@ pub(crate) async fn status(
         queue_in_use: state.inner.ingestor.in_use(),
         queue_capacity: state.inner.ingestor.capacity(),
         retention_days: state.inner.config.retention.days,
+        kafka: state.inner.kafka.as_ref().map(|k| {
+            let status = k.status();
+            metrics::gauge!("audit_server_kafka_assigned_partitions").set(f64::from(
+                u32::try_from(status.assigned_partitions).unwrap_or(u32::MAX),
+            ));
+            status
+        }),
     }))
 }
 

@@ -16,6 +16,8 @@
 mod auth;
 mod config;
 mod ingest;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod operations;
 mod query;
 mod support;
