@@ -400,7 +400,9 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         .wait_stored(sent.load(Ordering::SeqCst), stall, &store_bar)
         .await?;
     store_bar.finish();
-    let expected_about = (0..count).filter(|&i| is_about_the_queried_object(i)).count() as u64;
+    let expected_about = (0..count)
+        .filter(|&i| is_about_the_queried_object(i))
+        .count() as u64;
     let about = trail
         .query_object(QUERIED_OBJECT.0, QUERIED_OBJECT.1, 3)
         .await?;
@@ -657,7 +659,11 @@ fn command(
         builder = builder.audited_object(object);
     }
     if is_about_the_queried_object(i) {
-        builder = builder.audited_object(
+        let event_type = EVENT_TYPES
+            .get(((i / 1_000) % 8) as usize)
+            .copied()
+            .unwrap_or_default();
+        builder = builder.event_type(event_type).audited_object(
             AuditedObject::new(QUERIED_OBJECT.0, QUERIED_OBJECT.1)
                 .version(format!("{}", i / 1_000))
                 .value("status", if i % 2_000 == 42 { "OPEN" } else { "PAID" }),

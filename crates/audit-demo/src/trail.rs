@@ -167,13 +167,11 @@ impl Trail {
             if let Some(c) = &cursor {
                 query.push(("cursor", c.clone()));
             }
-            let response = self
-                .client
-                .get(format!("http://{}/v1/audit/records", self.addr))
-                .query(&query)
-                .bearer_auth(&token)
-                .send()
-                .await?;
+            let url = reqwest::Url::parse_with_params(
+                &format!("http://{}/v1/audit/records", self.addr),
+                &query,
+            )?;
+            let response = self.client.get(url).bearer_auth(&token).send().await?;
             let status = response.status();
             let text = response.text().await?;
             if !status.is_success() {
@@ -216,12 +214,15 @@ fn line(view: &serde_json::Value) -> String {
     };
     let object = &record["auditedObject"];
     format!(
-        "{}  {:<9} {:<22} {}/{}  {}/{} v{}",
+        "{}  {:<9} {:<22} {:<28} {}/{} v{}",
         view["eventTimestamp"].as_str().unwrap_or("?"),
         view["eventType"].as_str().unwrap_or("?"),
         who,
-        view["service"].as_str().unwrap_or("?"),
-        view["system"].as_str().unwrap_or("?"),
+        format!(
+            "{}/{}",
+            view["service"].as_str().unwrap_or("?"),
+            view["system"].as_str().unwrap_or("?")
+        ),
         object["objectType"].as_str().unwrap_or("?"),
         object["id"].as_str().unwrap_or("?"),
         object["version"].as_str().unwrap_or("-"),

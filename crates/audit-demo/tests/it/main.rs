@@ -34,7 +34,8 @@ fn demo_delivers_every_record_once_and_writes_json_lines() {
     );
     // the audit service stored every record and answers the query over HTTP
     assert!(
-        stdout.contains("3000 records stored in") && stdout.contains("0 of them show a planted value"),
+        stdout.contains("3000 records stored in")
+            && stdout.contains("0 of them show a planted value"),
         "{stdout}"
     );
     assert!(
