@@ -63,10 +63,12 @@ impl Trail {
         kafka.group_id = format!("audit-server-demo-{}", uuid::Uuid::new_v4());
         kafka.error_topic = Some(error_topic.to_owned());
         kafka.commit_interval_ms = 200;
-        let mut config = Config::default();
-        config.store_url = format!("sqlite://{}", store_path.display());
+        let mut config = Config {
+            store_url: format!("sqlite://{}", store_path.display()),
+            kafka: Some(kafka),
+            ..Config::default()
+        };
         config.auth.hs256_secret = Some(secret.clone());
-        config.kafka = Some(kafka);
         config.validate()?;
         let server = AuditServer::new(config).await?;
         let store = server.store().clone();
@@ -179,14 +181,18 @@ impl Trail {
             }
             let page: serde_json::Value = serde_json::from_str(&text)?;
             result.pages += 1;
-            let records = page["records"].as_array().cloned().unwrap_or_default();
+            let records = page
+                .get("records")
+                .and_then(serde_json::Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             result.count += records.len() as u64;
             for record in records {
                 if result.first_lines.len() < lines {
                     result.first_lines.push(line(&record));
                 }
             }
-            match page["next"].as_str() {
+            match page.get("next").and_then(serde_json::Value::as_str) {
                 Some(next) => cursor = Some(next.to_owned()),
                 None => return Ok(result),
             }
@@ -203,28 +209,27 @@ impl Trail {
 
 /// One record of the API as a line: time, event type, who, service/system, object.
 fn line(view: &serde_json::Value) -> String {
-    let record = &view["record"];
+    let text = |pointer: &str| view.pointer(pointer).and_then(serde_json::Value::as_str);
     let who = match (
-        record["trigger"]["user"]["id"].as_str(),
-        record["trigger"]["systemComponent"]["component"].as_str(),
+        text("/record/trigger/user/id"),
+        text("/record/trigger/systemComponent/component"),
     ) {
         (Some(user), _) => format!("user {user}"),
         (None, Some(component)) => format!("component {component}"),
         (None, None) => "?".to_owned(),
     };
-    let object = &record["auditedObject"];
     format!(
         "{}  {:<9} {:<22} {:<28} {}/{} v{}",
-        view["eventTimestamp"].as_str().unwrap_or("?"),
-        view["eventType"].as_str().unwrap_or("?"),
+        text("/eventTimestamp").unwrap_or("?"),
+        text("/eventType").unwrap_or("?"),
         who,
         format!(
             "{}/{}",
-            view["service"].as_str().unwrap_or("?"),
-            view["system"].as_str().unwrap_or("?")
+            text("/service").unwrap_or("?"),
+            text("/system").unwrap_or("?")
         ),
-        object["objectType"].as_str().unwrap_or("?"),
-        object["id"].as_str().unwrap_or("?"),
-        object["version"].as_str().unwrap_or("-"),
+        text("/record/auditedObject/objectType").unwrap_or("?"),
+        text("/record/auditedObject/id").unwrap_or("?"),
+        text("/record/auditedObject/version").unwrap_or("-"),
     )
 }

@@ -363,6 +363,8 @@ mod running {
                 let _ = stop.send(());
             }
             self.lag_task.abort();
+            // wait until the lag client is dropped, so no client outlives the shutdown
+            let _ = (&mut self.lag_task).await;
             match (&mut self.task).await {
                 Ok(Ok(summary)) => tracing::info!(
                     handled = summary.handled,
