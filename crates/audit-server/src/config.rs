@@ -14,7 +14,7 @@ pub const ENV_PREFIX: &str = "AUDIT_SERVER_";
 /// The whole configuration. Every field has a default (see [`Config::default`]), so an empty
 /// file is a valid configuration: SQLite store `audit.db`, keep records forever, listen on
 /// `127.0.0.1:8080`. Only the authentication needs settings before a token is accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Listen address (`AUDIT_SERVER_LISTEN`).
@@ -83,7 +83,7 @@ impl Default for RetentionConfig {
 
 /// Bearer JWT validation. Tokens signed with HS256 (shared secret), RS256 or ES256 (public
 /// keys, PEM) are accepted when their signature, `exp`, `nbf` and `aud` check out.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// The required audience (`aud`) (`AUDIT_SERVER_JWT_AUDIENCE`).
@@ -184,7 +184,7 @@ impl Default for QueryConfig {
 /// [kafka.properties]
 /// "security.protocol" = "plaintext"
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KafkaConfig {
     /// `bootstrap.servers` (`AUDIT_SERVER_KAFKA_BOOTSTRAP_SERVERS`).
@@ -719,5 +719,105 @@ impl KafkaConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// What `Debug` shows instead of a secret.
+const REDACTED: &str = "<redacted>";
+
+/// `url` with the password of its user info replaced (`postgres://audit:<redacted>@db/audit`).
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:{REDACTED}@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Whether a librdkafka property holds a secret (`sasl.password`, `ssl.key.password`,
+/// `sasl.oauthbearer.client.secret`, `ssl.key.pem`, ...).
+fn secret_property(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "secret", "key", "token", "jaas"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+/// Secrets (the HS256 secret, a password in the store URL) are not shown.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("store_url", &redact_url(&self.store_url))
+            .field("system_name", &self.system_name)
+            .field("service_name", &self.service_name)
+            .field("retention", &self.retention)
+            .field("auth", &self.auth)
+            .field("ingest", &self.ingest)
+            .field("query", &self.query)
+            .field("ready_timeout_secs", &self.ready_timeout_secs)
+            .field("kafka", &self.kafka)
+            .finish()
+    }
+}
+
+/// The HS256 secret is not shown.
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = self.hs256_secret.as_ref().map(|_| REDACTED);
+        f.debug_struct("AuthConfig")
+            .field("audience", &self.audience)
+            .field("issuer", &self.issuer)
+            .field("hs256_secret", &secret)
+            .field("rs256_public_key_files", &self.rs256_public_key_files)
+            .field("es256_public_key_files", &self.es256_public_key_files)
+            .field("systems_claim", &self.systems_claim)
+            .field("leeway_secs", &self.leeway_secs)
+            .finish()
+    }
+}
+
+/// Secret librdkafka properties and a password in the registry URL are not shown.
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let properties: BTreeMap<&str, &str> = self
+            .properties
+            .iter()
+            .map(|(k, v)| {
+                let shown = if secret_property(k) {
+                    REDACTED
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("KafkaConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("group_id", &self.group_id)
+            .field("topics", &self.topics)
+            .field("error_topic", &self.error_topic)
+            .field(
+                "registry_url",
+                &self.registry_url.as_deref().map(redact_url),
+            )
+            .field("pinned_schemas", &self.pinned_schemas)
+            .field("max_in_flight", &self.max_in_flight)
+            .field(
+                "max_uncommitted_per_partition",
+                &self.max_uncommitted_per_partition,
+            )
+            .field("commit_interval_ms", &self.commit_interval_ms)
+            .field("lag_interval_ms", &self.lag_interval_ms)
+            .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("properties", &properties)
+            .finish()
     }
 }

@@ -124,3 +124,40 @@ async fn bad_key_file_is_named() {
     let text = err.to_string();
     assert!(text.contains("rsa.pem") && text.contains("RS256"), "{text}");
 }
+
+/// `Debug` of the configuration (what ends up in a log or a panic message) shows no secret.
+#[test]
+fn debug_output_shows_no_secret() {
+    let mut config = Config {
+        store_url: "postgres://audit:db-pass-123@db.example:5432/audit".into(),
+        ..Config::default()
+    };
+    config.auth.hs256_secret = Some("hs-secret-456".into());
+    let mut kafka = audit_server::KafkaConfig::new("broker:9092", ["audit"]);
+    kafka.registry_url = Some("https://reg-user:reg-pass-789@registry.example".into());
+    kafka
+        .properties
+        .insert("sasl.password".into(), "sasl-pass-000".into());
+    kafka
+        .properties
+        .insert("security.protocol".into(), "sasl_ssl".into());
+    config.kafka = Some(kafka);
+    let shown = format!("{config:?}");
+    for secret in [
+        "db-pass-123",
+        "hs-secret-456",
+        "reg-pass-789",
+        "sasl-pass-000",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    // the rest is shown
+    for visible in [
+        "postgres://audit:<redacted>@db.example:5432/audit",
+        "sasl_ssl",
+        "reg-user",
+        "broker:9092",
+    ] {
+        assert!(shown.contains(visible), "{visible} missing in {shown}");
+    }
+}
