@@ -9,6 +9,14 @@ async fn stored(server: &TestServer) -> u64 {
     server.store.stats().await.unwrap().records
 }
 
+/// The `status` of each per-record answer, in order.
+fn statuses(results: &[Value]) -> Vec<&str> {
+    results
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn mixed_batch_is_answered_per_record() {
     let server = TestServer::sqlite(|_| {}).await;
@@ -37,10 +45,7 @@ async fn mixed_batch_is_answered_per_record() {
     assert_eq!(body["duplicates"], 1, "{body}");
     assert_eq!(body["rejected"], 4, "{body}");
     let results = body["results"].as_array().unwrap();
-    let statuses: Vec<&str> = results
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    let statuses = statuses(results);
     assert_eq!(
         statuses,
         [
@@ -261,10 +266,7 @@ async fn audit_record_json_is_ingested_validated_and_deduplicated() {
     let (status, body) = server.ingest(&writer, &batch).await;
     assert_eq!(status, 200, "{body}");
     let results = body["results"].as_array().unwrap();
-    let statuses: Vec<&str> = results
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    let statuses = statuses(results);
     assert_eq!(
         statuses,
         ["accepted", "duplicate", "rejected", "rejected", "rejected"],

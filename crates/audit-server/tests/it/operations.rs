@@ -63,8 +63,8 @@ async fn ready(server: &TestServer) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
-#[tokio::test]
-async fn readyz_follows_the_database_through_a_cut_proxy() {
+/// A server on a fresh PostgreSQL database reached through a [`Proxy`] (readiness waits 1 s).
+async fn server_behind_proxy() -> (audit_testkit::PgDatabase, Proxy, TestServer) {
     let db = audit_testkit::PgDatabase::create()
         .await
         .expect("PostgreSQL test database");
@@ -76,6 +76,12 @@ async fn readyz_follows_the_database_through_a_cut_proxy() {
         .await
         .unwrap();
     let server = TestServer::start(c, store, None).await;
+    (db, proxy, server)
+}
+
+#[tokio::test]
+async fn readyz_follows_the_database_through_a_cut_proxy() {
+    let (_db, proxy, server) = server_behind_proxy().await;
     assert_eq!(
         ready(&server).await,
         (200, serde_json::json!({"status": "ready"}))
@@ -109,17 +115,7 @@ async fn readyz_follows_the_database_through_a_cut_proxy() {
 /// nothing; the same batch sent again once the database is back is stored in full.
 #[tokio::test]
 async fn ingestion_answers_503_while_the_database_is_down_and_loses_nothing() {
-    let db = audit_testkit::PgDatabase::create()
-        .await
-        .expect("PostgreSQL test database");
-    let proxy = Proxy::start("127.0.0.1:5432").await;
-    let mut c = config(None);
-    c.store_url = format!("postgres://postgres@{}/{}", proxy.addr, db.name());
-    c.ready_timeout_secs = 1;
-    let store = audit_store::AuditStore::connect(&c.store_url)
-        .await
-        .unwrap();
-    let server = TestServer::start(c, store, None).await;
+    let (_db, proxy, server) = server_behind_proxy().await;
     let writer = token("audit:write");
     let batch = [
         command("BILLING", "DOWN-1", "u", 1),
