@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Row};
+use sqlx::{Arguments as _, AssertSqlSafe, PgPool, Postgres, Row};
 
 use crate::error::{Error, Result};
 use crate::migrate::{Migration, POSTGRES_MIGRATIONS};
 use crate::query::{Param, Sql};
-use crate::record::{Columns, RawRow};
+use crate::record::{Columns, INSERT_COLUMN_COUNT, RawRow};
 
 const INSERT: &str = "INSERT INTO audit_record (message_id, idempotence_id, event_ts, created_ts, \
     received_ts, service, system, event_type, use_case, process_id, trigger_kind, user_id, \
@@ -35,40 +35,48 @@ RETURNING id, idempotence_id";
 /// Inserts the (already in-batch deduplicated) rows in one statement; returns
 /// `(id, idempotence_id)` of the rows stored now.
 pub(crate) async fn insert(pool: &PgPool, rows: &[Columns<'_>]) -> Result<Vec<(i64, String)>> {
+    let encode = |source| Error::Database {
+        operation: "write batch",
+        source: sqlx::Error::Encode(source),
+    };
+    // One buffer of the whole batch's size: grown step by step it would be copied each time
+    // (a batch of 2,000 records is about 2.5 MB).
+    let mut args = PgArguments::default();
+    args.reserve(INSERT_COLUMN_COUNT, encoded_size(rows));
     macro_rules! col {
         ($f:ident) => {
-            rows.iter().map(|r| r.$f).collect::<Vec<_>>()
+            args.add(rows.iter().map(|r| r.$f).collect::<Vec<_>>())
+                .map_err(encode)?
         };
     }
-    let documents: Vec<&str> = rows.iter().map(|r| r.document.as_str()).collect();
-    let query = sqlx::query(INSERT)
-        .bind(col!(message_id))
-        .bind(col!(idempotence_id))
-        .bind(col!(event_ts))
-        .bind(col!(created_ts))
-        .bind(col!(received_ts))
-        .bind(col!(service))
-        .bind(col!(system))
-        .bind(col!(event_type))
-        .bind(col!(use_case))
-        .bind(col!(process_id))
-        .bind(col!(trigger_kind))
-        .bind(col!(user_id))
-        .bind(col!(identity_provider))
-        .bind(col!(trigger_department))
-        .bind(col!(trigger_system))
-        .bind(col!(trigger_component))
-        .bind(col!(object_type))
-        .bind(col!(object_id))
-        .bind(col!(object_version))
-        .bind(col!(schema_version))
-        .bind(col!(source_kind))
-        .bind(col!(source_topic))
-        .bind(col!(source_partition))
-        .bind(col!(source_offset))
-        .bind(col!(http_client))
-        .bind(documents);
-    let stored = query
+    col!(message_id);
+    col!(idempotence_id);
+    col!(event_ts);
+    col!(created_ts);
+    col!(received_ts);
+    col!(service);
+    col!(system);
+    col!(event_type);
+    col!(use_case);
+    col!(process_id);
+    col!(trigger_kind);
+    col!(user_id);
+    col!(identity_provider);
+    col!(trigger_department);
+    col!(trigger_system);
+    col!(trigger_component);
+    col!(object_type);
+    col!(object_id);
+    col!(object_version);
+    col!(schema_version);
+    col!(source_kind);
+    col!(source_topic);
+    col!(source_partition);
+    col!(source_offset);
+    col!(http_client);
+    args.add(rows.iter().map(|r| r.document.as_str()).collect::<Vec<_>>())
+        .map_err(encode)?;
+    let stored = sqlx::query_with(INSERT, args)
         .fetch_all(pool)
         .await
         .map_err(Error::db("write batch"))?;
@@ -77,6 +85,43 @@ pub(crate) async fn insert(pool: &PgPool, rows: &[Columns<'_>]) -> Result<Vec<(i
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Error::db("write batch"))
+}
+
+/// The bytes the batch's parameters take in the binary protocol: per column an array header
+/// (20 bytes + 8 per dimension), per element a 4-byte length and the value.
+fn encoded_size(rows: &[Columns<'_>]) -> usize {
+    let text = |v: Option<&str>| v.map_or(0, str::len);
+    let per_row: usize = rows
+        .iter()
+        .map(|r| {
+            r.message_id.len()
+                + r.idempotence_id.len()
+                + r.service.len()
+                + r.system.len()
+                + r.event_type.len()
+                + text(r.use_case)
+                + text(r.process_id)
+                + r.trigger_kind.len()
+                + text(r.user_id)
+                + text(r.identity_provider)
+                + text(r.trigger_department)
+                + text(r.trigger_system)
+                + text(r.trigger_component)
+                + text(r.object_type)
+                + text(r.object_id)
+                + text(r.object_version)
+                + r.schema_version.len()
+                + r.source_kind.len()
+                + text(r.source_topic)
+                + text(r.http_client)
+                + r.document.len()
+                // three timestamps, a partition and an offset
+                + 3 * 8
+                + 4
+                + 8
+        })
+        .sum();
+    per_row + rows.len() * INSERT_COLUMN_COUNT * 4 + INSERT_COLUMN_COUNT * 32
 }
 
 fn timestamp(micros: i64) -> Result<DateTime<Utc>> {

@@ -276,7 +276,6 @@ pub(crate) const INSERT_COLUMNS: &str = "message_id, idempotence_id, event_ts, c
     source_offset, http_client, document";
 
 /// Number of [`INSERT_COLUMNS`].
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) const INSERT_COLUMN_COUNT: usize = 26;
 
 impl<'a> Columns<'a> {
