@@ -192,7 +192,7 @@ mod running {
 
     use super::{KafkaMonitor, PartitionLag, Shared, lock};
     use crate::config::KafkaConfig;
-    use crate::error::{Error, NotStored};
+    use crate::error::Error;
     use crate::ingest::Ingestor;
 
     /// The running consumer, its lag monitor and how to stop them.
@@ -390,16 +390,15 @@ mod running {
                 offset: delivery.offset(),
             },
         );
-        let not_stored = |e: NotStored| HandlerError::transient(Error::NotStored(e));
         let answer = ingestor
             .submit(vec![record])
-            .map_err(|_| not_stored(NotStored::QueueFull))?;
+            .map_err(|_| HandlerError::transient(Error::KafkaQueueFull))?;
         let outcomes = match answer.await {
-            Err(_) => return Err(not_stored(NotStored::WriterStopped)),
+            Err(_) => return Err(HandlerError::transient(Error::KafkaWriterStopped)),
             Ok(Err(e)) => {
                 shared.store_failures.fetch_add(1, Ordering::Relaxed);
                 metrics::counter!("audit_server_kafka_store_failures_total").increment(1);
-                return Err(not_stored(NotStored::Store(e)));
+                return Err(HandlerError::transient(Error::KafkaStoreFailed(e)));
             }
             Ok(Ok(outcomes)) => outcomes,
         };

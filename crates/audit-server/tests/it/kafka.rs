@@ -622,10 +622,10 @@ async fn a_failing_store_retries_and_loses_nothing() {
 }
 
 /// The `[kafka]` section from a file and from `AUDIT_SERVER_KAFKA_*`, and every bad value as a
-/// `ConfigError` naming the setting or variable.
+/// configuration `Error` naming the setting or variable.
 #[test]
 fn kafka_configuration_from_file_and_environment() {
-    use audit_server::{ConfigError, PinnedSchema};
+    use audit_server::{Error, PinnedSchema};
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("server.toml");
     std::fs::write(
@@ -702,12 +702,12 @@ max_in_flight = 500
     );
 
     // every bad value names what is wrong
-    let invalid = |r: Result<Config, ConfigError>, setting: &str| match r {
-        Err(ConfigError::Invalid { setting: s, .. }) => assert!(s.contains(setting), "{s}"),
+    let invalid = |r: Result<Config, Error>, setting: &str| match r {
+        Err(Error::Invalid { setting: s, .. }) => assert!(s.contains(setting), "{s}"),
         other => panic!("expected Invalid {setting}, got {other:?}"),
     };
-    let bad_env = |r: Result<Config, ConfigError>, var: &str| match r {
-        Err(ConfigError::Env { var: v, .. }) => assert!(v.ends_with(var), "{v}"),
+    let bad_env = |r: Result<Config, Error>, var: &str| match r {
+        Err(Error::Env { var: v, .. }) => assert!(v.ends_with(var), "{v}"),
         other => panic!("expected Env {var}, got {other:?}"),
     };
     invalid(
@@ -750,13 +750,13 @@ max_in_flight = 500
     bad_env(with(("PINNED_SCHEMAS", "seven")), "KAFKA_PINNED_SCHEMAS");
     bad_env(with(("LAG_INTERVAL_MS", "-1")), "KAFKA_LAG_INTERVAL_MS");
     match with(("TOPIC", "x")) {
-        Err(ConfigError::UnknownEnv { var }) => assert_eq!(var, "AUDIT_SERVER_KAFKA_TOPIC"),
+        Err(Error::UnknownEnv { var }) => assert_eq!(var, "AUDIT_SERVER_KAFKA_TOPIC"),
         other => panic!("{other:?}"),
     }
     std::fs::write(&file, "[kafka]\nbootstrap = \"x\"\n").unwrap();
     assert!(matches!(
         Config::load_from(Some(&file), Vec::<(String, String)>::new()),
-        Err(ConfigError::Parse { .. })
+        Err(Error::Parse { .. })
     ));
 }
 
