@@ -8,6 +8,10 @@
 //!   redelivers at most what was not stored yet, never loses a record.
 //! * **Batching.** Up to [`KafkaConfig::max_in_flight`](crate::KafkaConfig::max_in_flight) deliveries are in handling at once; the
 //!   writer takes every queued record (up to `ingest.writer_batch`) into one multi-row insert.
+//! * **Schema version.** Each record is stored with the published version of the writer schema
+//!   the consumer resolved for its schema id (a pinned id's version, or the known version of
+//!   the registry's schema), not the `type.version` the producer declared; the declared one
+//!   only when the writer schema is no published version.
 //! * **Deduplication** is the store's (idempotence id, `ON CONFLICT DO NOTHING`): a redelivered
 //!   record is a *duplicate*, counted ([`KafkaStatus::duplicates`],
 //!   `audit_server_kafka_duplicates_total`), not an error.
@@ -382,7 +386,7 @@ mod running {
         shared: &Shared,
         delivery: &Delivery,
     ) -> Result<(), HandlerError> {
-        let record = IncomingRecord::new(
+        let mut record = IncomingRecord::new(
             delivery.record().clone(),
             Source::Kafka {
                 topic: delivery.topic().to_owned(),
@@ -390,6 +394,11 @@ mod running {
                 offset: delivery.offset(),
             },
         );
+        // the stored schema version is the writer schema the consumer resolved (what the bytes
+        // were written with), the producer-declared `type.version` only when it is unknown
+        if let Some(version) = delivery.writer_version() {
+            record = record.schema_version(version.as_str());
+        }
         let answer = ingestor
             .submit(vec![record])
             .map_err(|_| HandlerError::transient(Error::KafkaQueueFull))?;

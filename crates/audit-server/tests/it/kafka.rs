@@ -621,6 +621,88 @@ async fn a_failing_store_retries_and_loses_nothing() {
     pool.close().await;
 }
 
+/// The stored schema version is the writer schema the consumer resolved for the record's
+/// schema id, not the `type.version` the producer declared: through Tansu, one record written
+/// with the 1.0.0 schema (framed with an id pinned to 1.0.0) declaring 1.0.2, one written with
+/// 1.0.2 declaring 1.0.0. The declared version stays in the stored document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_schema_version_is_the_resolved_writer_not_the_declared_one() {
+    use audit_schema::{SchemaVersion, confluent};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    const OLD_ID: u32 = 11;
+    const NEW_ID: u32 = 12;
+    let broker = Tansu::shared().unwrap();
+    let topic = unique("writer-version");
+    broker.create_topic(&topic, 1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::config(Some(dir.path()));
+    let mut kafka = KafkaConfig::new(broker.bootstrap(), [topic.clone()])
+        .pin_schema(OLD_ID, "1.0.0")
+        .pin_schema(NEW_ID, "1.0.2");
+    kafka.group_id = unique("writer-version");
+    config.kafka = Some(kafka);
+    let store = AuditStore::connect(&config.store_url).await.unwrap();
+    let server = crate::support::TestServer::start(config, store.clone(), Some(dir)).await;
+
+    // (writer, schema id pinned to it, declared type.version)
+    let cases = [
+        (SchemaVersion::V1_0_0, OLD_ID, "1.0.2"),
+        (SchemaVersion::V1_0_2, NEW_ID, "1.0.0"),
+    ];
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .unwrap();
+    let mut expected = HashMap::new();
+    for (writer, id, declared) in cases {
+        let mut c = AuditCommandBuilder::new("svc", "SYS", Utc::now())
+            .event_type(AuditEventType::Created)
+            .user("u1", "https://idp.test")
+            .build()
+            .unwrap();
+        c.r#type.version = declared.into();
+        let value = confluent::frame(id, &c.to_avro_datum_as(writer).unwrap());
+        producer
+            .send(
+                FutureRecord::<str, [u8]>::to(&topic).payload(&value),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+        expected.insert(
+            c.identity.idempotence_id.to_string(),
+            (writer.as_str(), declared),
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.stats().await.unwrap().records < cases.len() as u64 {
+        assert!(Instant::now() < deadline, "not stored in time");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stored: Vec<StoredRecord> = store
+        .export(&RecordFilter::default(), &Access::AllSystems)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), cases.len());
+    for s in &stored {
+        let (writer, declared) = expected[s.idempotence_id.as_str()];
+        assert_eq!(
+            s.schema_version, writer,
+            "stored schema version of the record written with {writer} declaring {declared}"
+        );
+        assert_eq!(
+            s.document
+                .pointer("/metadata/typeVersion")
+                .and_then(Value::as_str),
+            Some(declared),
+            "the declared version stays in the document: {}",
+            s.document
+        );
+    }
+    server.stop().await.unwrap();
+}
+
 /// The `[kafka]` section from a file and from `AUDIT_SERVER_KAFKA_*`, and every bad value as a
 /// configuration `Error` naming the setting or variable.
 #[test]
