@@ -34,11 +34,16 @@ expect_present audit-store postgres "$POSTGRES" "the PostgreSQL driver"
 expect_absent  audit-store sqlite "$POSTGRES" "PostgreSQL code"
 expect_present audit-store sqlite "$SQLITE" "the SQLite driver"
 expect_absent  audit-store postgres,sqlite '^(rdkafka|axum|hyper) ' "rdkafka or HTTP (storage only)"
-# audit-server: Kafka ingestion only with the feature `kafka` (default on). (Its SQLite backend
-# cannot be checked this way: the dev-dependency sqlx/sqlite unifies into audit-store.)
+# audit-server: Kafka ingestion only with the feature `kafka` (default on); a store backend only
+# with its feature. (`-e normal,build` leaves the dev-dependencies, e.g. sqlx/sqlite, out of the
+# feature resolution too, as a build of the binary does; audit-server takes audit-store without
+# its default feature `sqlite`, else every build of it would compile SQLite.)
 expect_absent  audit-server sqlite '^(rdkafka|rdkafka-sys|audit-registry) ' "rdkafka (HTTP ingestion only)"
 expect_absent  audit-server postgres '^(rdkafka|rdkafka-sys|audit-registry) ' "rdkafka (HTTP ingestion only)"
 expect_absent  audit-server sqlite "$POSTGRES" "PostgreSQL code"
+expect_absent  audit-server postgres "$SQLITE" "SQLite code"
+expect_present audit-server postgres "$POSTGRES" "the PostgreSQL driver"
+expect_present audit-server sqlite "$SQLITE" "the SQLite driver"
 expect_present audit-server sqlite,kafka '^rdkafka ' "rdkafka (Kafka ingestion)"
 expect_present audit-server postgres,kafka '^rdkafka ' "rdkafka (Kafka ingestion)"
 

@@ -104,9 +104,42 @@ pub async fn decode_async(
     record_value: &[u8],
     source: &(impl AsyncWriterSchemaSource + ?Sized),
 ) -> Result<AuditRecord, Error> {
+    decode_async_with_writer(record_value, source)
+        .await
+        .map(|decoded| decoded.record)
+}
+
+/// A record decoded by [`decode_async_with_writer`], with the writer it was decoded with.
+// (only the Kafka runtime reads the writer)
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+pub(crate) struct Decoded {
+    pub(crate) record: AuditRecord,
+    /// The Confluent schema id of the record value's header.
+    pub(crate) schema_id: u32,
+    /// The published version of the writer schema, when the source answered with one
+    /// ([`Writer::Version`]) or the parsed schema has the canonical form of one
+    /// ([`WriterSchema::known_version`](audit_schema::WriterSchema::known_version)).
+    pub(crate) writer_version: Option<SchemaVersion>,
+}
+
+/// [`decode_async`], also telling the schema id and the writer's published version (the same
+/// single lookup, nothing allocated beyond the decode's own).
+pub(crate) async fn decode_async_with_writer(
+    record_value: &[u8],
+    source: &(impl AsyncWriterSchemaSource + ?Sized),
+) -> Result<Decoded, Error> {
     let (schema_id, datum) = unframe(record_value)?;
     let writer = resolved(schema_id, source.fetch_writer_schema(schema_id).await)?;
-    decode_datum(schema_id, datum, writer)
+    let writer_version = match &writer {
+        Writer::Version(version) => Some(*version),
+        Writer::Schema(schema) => schema.known_version(),
+    };
+    let record = decode_datum(schema_id, datum, writer)?;
+    Ok(Decoded {
+        record,
+        schema_id,
+        writer_version,
+    })
 }
 
 /// Splits the Confluent header off.

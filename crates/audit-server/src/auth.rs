@@ -6,7 +6,7 @@ use audit_store::Access;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use crate::config::AuthConfig;
-use crate::error::ConfigError;
+use crate::error::Error;
 
 /// A scope a token can grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -112,8 +112,8 @@ impl Authenticator {
     /// refused (401).
     ///
     /// # Errors
-    /// [`ConfigError::Key`] for an unreadable or non-PEM key file.
-    pub fn new(config: &AuthConfig) -> Result<Self, ConfigError> {
+    /// [`Error::Key`] for an unreadable or non-PEM key file.
+    pub fn new(config: &AuthConfig) -> Result<Self, Error> {
         let mut keys = Vec::new();
         if let Some(secret) = &config.hs256_secret {
             keys.push((
@@ -126,7 +126,7 @@ impl Authenticator {
             (&config.es256_public_key_files, Algorithm::ES256, "ES256"),
         ] {
             for path in files {
-                let key_error = |reason: String| ConfigError::Key {
+                let key_error = |reason: String| Error::Key {
                     path: path.clone(),
                     algorithm: name,
                     reason,

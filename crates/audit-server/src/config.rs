@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::ConfigError;
+use crate::error::Error;
 
 /// Prefix of every environment variable the server reads.
 pub const ENV_PREFIX: &str = "AUDIT_SERVER_";
@@ -292,16 +292,16 @@ impl Config {
     /// process environment's `AUDIT_SERVER_*` variables, then validates.
     ///
     /// # Errors
-    /// [`ConfigError`] naming the file, variable or setting and the bad value.
-    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+    /// [`Error`] naming the file, variable or setting and the bad value.
+    pub fn load(file: Option<&Path>) -> Result<Self, Error> {
         Self::load_from(file, std::env::vars())
     }
 
     /// As [`load`](Self::load) with the given environment (for tests and embedding).
     ///
     /// # Errors
-    /// [`ConfigError`].
-    pub fn load_from<I, K, V>(file: Option<&Path>, env: I) -> Result<Self, ConfigError>
+    /// [`Error`].
+    pub fn load_from<I, K, V>(file: Option<&Path>, env: I) -> Result<Self, Error>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
@@ -321,9 +321,9 @@ impl Config {
     /// Parses a file: JSON when its name ends in `.json`, TOML otherwise.
     ///
     /// # Errors
-    /// [`ConfigError::Read`], [`ConfigError::Parse`].
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    /// [`Error::Read`], [`Error::Parse`].
+    pub fn from_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -332,17 +332,17 @@ impl Config {
         } else {
             toml::from_str(&text).map_err(|e| e.to_string())
         };
-        parsed.map_err(|message| ConfigError::Parse {
+        parsed.map_err(|message| Error::Parse {
             path: path.to_owned(),
             message,
         })
     }
 
-    fn apply_env(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+    fn apply_env(&mut self, key: &str, value: &str) -> Result<(), Error> {
         let Some(name) = key.strip_prefix(ENV_PREFIX) else {
             return Ok(());
         };
-        let bad = |expected: &'static str, secret: bool| ConfigError::Env {
+        let bad = |expected: &'static str, secret: bool| Error::Env {
             var: key.to_owned(),
             value: if secret {
                 "<redacted>".to_owned()
@@ -494,14 +494,14 @@ impl Config {
                         }
                     }
                     _ => {
-                        return Err(ConfigError::UnknownEnv {
+                        return Err(Error::UnknownEnv {
                             var: key.to_owned(),
                         });
                     }
                 }
             }
             _ => {
-                return Err(ConfigError::UnknownEnv {
+                return Err(Error::UnknownEnv {
                     var: key.to_owned(),
                 });
             }
@@ -512,10 +512,10 @@ impl Config {
     /// Checks the relations between settings.
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] naming the setting.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// [`Error::Invalid`] naming the setting.
+    pub fn validate(&self) -> Result<(), Error> {
         let invalid = |setting: &'static str, value: String, reason: &'static str| {
-            Err(ConfigError::Invalid {
+            Err(Error::Invalid {
                 setting,
                 value,
                 reason,
@@ -603,10 +603,10 @@ impl KafkaConfig {
     /// Checks the section (`queue_capacity`: the ingestion queue it shares with HTTP).
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] naming the `kafka.*` setting.
-    pub fn validate(&self, queue_capacity: usize) -> Result<(), ConfigError> {
+    /// [`Error::Invalid`] naming the `kafka.*` setting.
+    pub fn validate(&self, queue_capacity: usize) -> Result<(), Error> {
         let invalid = |setting: &'static str, value: &str, reason: &'static str| {
-            Err(ConfigError::Invalid {
+            Err(Error::Invalid {
                 setting,
                 value: value.chars().take(200).collect(),
                 reason,

@@ -1,14 +1,16 @@
-//! The crate's error types: [`Error`] for starting and running the server, [`ConfigError`] for
-//! the configuration it starts from.
+//! The crate's error type, [`Error`]: a bad configuration, a failed start, a stopped server, a
+//! Kafka record not stored.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-/// A bad configuration: names the file, variable or setting and the bad value (secrets are
-/// shown as `<redacted>`).
+/// Everything that can go wrong in the audit server: a bad configuration (naming the file,
+/// variable or setting and the bad value; secrets are shown as `<redacted>`), a failed start
+/// or serve, and why the Kafka handler did not store a record.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
-    /// The file cannot be read.
+pub enum Error {
+    /// The configuration file cannot be read.
     #[error("cannot read the configuration file {}", path.display())]
     Read {
         /// The file.
@@ -17,7 +19,7 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not valid TOML/JSON or has an unknown or mistyped setting.
+    /// The configuration file is not valid TOML/JSON or has an unknown or mistyped setting.
     #[error("invalid configuration file {}: {message}", path.display())]
     Parse {
         /// The file.
@@ -61,15 +63,6 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
-}
-
-/// Everything that can stop the server.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The configuration is unusable.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     /// The store cannot be opened or migrated.
     #[error("audit store unavailable")]
     Store(#[from] audit_store::Error),
@@ -88,23 +81,17 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// A Kafka record could not be handed to the store (the handler's transient failure: the
-    /// consumer retries the record, its offset is not committed).
-    #[error("a Kafka record was not stored: {0}")]
-    NotStored(#[source] NotStored),
-}
-
-/// Why the Kafka handler did not store a record (always retried).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum NotStored {
-    /// The ingestion queue is full.
-    #[error("the ingestion queue is full")]
-    QueueFull,
-    /// The writer task stopped (shutdown).
-    #[error("the writer task stopped")]
-    WriterStopped,
-    /// The store refused or failed the batch.
-    #[error("the store failed the batch")]
-    Store(#[source] std::sync::Arc<audit_store::Error>),
+    /// A Kafka record was not stored because the ingestion queue is full (the handler's
+    /// transient failure: the consumer retries the record, its offset is not committed).
+    #[error("a Kafka record was not stored: the ingestion queue is full")]
+    KafkaQueueFull,
+    /// A Kafka record was not stored because the writer task stopped (shutdown); retried as
+    /// [`KafkaQueueFull`](Self::KafkaQueueFull).
+    #[error("a Kafka record was not stored: the writer task stopped")]
+    KafkaWriterStopped,
+    /// A Kafka record was not stored because the store refused or failed its batch; retried
+    /// as [`KafkaQueueFull`](Self::KafkaQueueFull). The store's error is shared by every
+    /// record of the batch.
+    #[error("a Kafka record was not stored: the store failed the batch")]
+    KafkaStoreFailed(#[source] Arc<audit_store::Error>),
 }

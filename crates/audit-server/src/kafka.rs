@@ -8,6 +8,10 @@
 //!   redelivers at most what was not stored yet, never loses a record.
 //! * **Batching.** Up to [`KafkaConfig::max_in_flight`](crate::KafkaConfig::max_in_flight) deliveries are in handling at once; the
 //!   writer takes every queued record (up to `ingest.writer_batch`) into one multi-row insert.
+//! * **Schema version.** Each record is stored with the published version of the writer schema
+//!   the consumer resolved for its schema id (a pinned id's version, or the known version of
+//!   the registry's schema), not the `type.version` the producer declared; the declared one
+//!   only when the writer schema is no published version.
 //! * **Deduplication** is the store's (idempotence id, `ON CONFLICT DO NOTHING`): a redelivered
 //!   record is a *duplicate*, counted ([`KafkaStatus::duplicates`],
 //!   `audit_server_kafka_duplicates_total`), not an error.
@@ -192,7 +196,7 @@ mod running {
 
     use super::{KafkaMonitor, PartitionLag, Shared, lock};
     use crate::config::KafkaConfig;
-    use crate::error::{Error, NotStored};
+    use crate::error::Error;
     use crate::ingest::Ingestor;
 
     /// The running consumer, its lag monitor and how to stop them.
@@ -382,7 +386,7 @@ mod running {
         shared: &Shared,
         delivery: &Delivery,
     ) -> Result<(), HandlerError> {
-        let record = IncomingRecord::new(
+        let mut record = IncomingRecord::new(
             delivery.record().clone(),
             Source::Kafka {
                 topic: delivery.topic().to_owned(),
@@ -390,16 +394,20 @@ mod running {
                 offset: delivery.offset(),
             },
         );
-        let not_stored = |e: NotStored| HandlerError::transient(Error::NotStored(e));
+        // the stored schema version is the writer schema the consumer resolved (what the bytes
+        // were written with), the producer-declared `type.version` only when it is unknown
+        if let Some(version) = delivery.writer_version() {
+            record = record.schema_version(version.as_str());
+        }
         let answer = ingestor
             .submit(vec![record])
-            .map_err(|_| not_stored(NotStored::QueueFull))?;
+            .map_err(|_| HandlerError::transient(Error::KafkaQueueFull))?;
         let outcomes = match answer.await {
-            Err(_) => return Err(not_stored(NotStored::WriterStopped)),
+            Err(_) => return Err(HandlerError::transient(Error::KafkaWriterStopped)),
             Ok(Err(e)) => {
                 shared.store_failures.fetch_add(1, Ordering::Relaxed);
                 metrics::counter!("audit_server_kafka_store_failures_total").increment(1);
-                return Err(not_stored(NotStored::Store(e)));
+                return Err(HandlerError::transient(Error::KafkaStoreFailed(e)));
             }
             Ok(Ok(outcomes)) => outcomes,
         };

@@ -49,7 +49,7 @@ pub use config::{
     AuthConfig, Config, ENV_PREFIX, IngestConfig, KafkaConfig, PinnedSchema, QueryConfig,
     RetentionConfig,
 };
-pub use error::{ConfigError, Error, NotStored};
+pub use error::Error;
 pub use ingest::{Rejection, parse_item};
 pub use kafka::{KafkaMonitor, KafkaStatus, PartitionLag};
 pub use openapi::document as openapi_document;

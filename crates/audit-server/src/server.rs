@@ -82,7 +82,8 @@ impl AuditServer {
     /// [`serve`](Self::serve) is called. Dropping the server without serving stops the consumer.
     ///
     /// # Errors
-    /// [`Error::Config`], [`Error::Store`], [`Error::Metrics`], [`Error::Kafka`].
+    /// A configuration variant of [`Error`] ([`Error::Invalid`], [`Error::Key`], ...),
+    /// [`Error::Store`], [`Error::Metrics`], [`Error::Kafka`].
     pub async fn new(config: Config) -> Result<Self, Error> {
         config.validate()?;
         let store = AuditStore::connect(&config.store_url).await?;

@@ -28,7 +28,7 @@ use super::{
     EH_ERROR_HANDLING_SERVICE_HEADER, EH_TARGET_SERVICE_HEADER, Outcome, RunSummary,
     TRACEPARENT_HEADER, TraceParent, chain, count, metrics,
 };
-use crate::decode::{AsyncWriterSchemaSource, decode_async};
+use crate::decode::{AsyncWriterSchemaSource, decode_async_with_writer};
 use crate::error::Error;
 
 /// The consumer context: commits the finished prefix of revoked partitions.
@@ -500,9 +500,9 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
                 return self.reject(message, rejection, retries).await;
             }
         }
-        let record = loop {
-            match decode_async(payload, &self.schemas).await {
-                Ok(record) => break record,
+        let decoded = loop {
+            match decode_async_with_writer(payload, &self.schemas).await {
+                Ok(decoded) => break decoded,
                 Err(error @ Error::SchemaLookup { .. }) => {
                     retries += 1;
                     tracing::warn!(error = %chain(&error), topic = message.topic(), partition = message.partition(),
@@ -533,6 +533,7 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
                 }
             }
         };
+        let record = decoded.record;
         if let Some(verifier) = &self.verifier {
             let info = MessageInfo {
                 type_name: record.metadata().type_name(),
@@ -565,6 +566,8 @@ impl<S: AsyncWriterSchemaSource + Send + Sync> AuditConsumer<S> {
         }
         let delivery = Arc::new(Delivery {
             record,
+            schema_id: decoded.schema_id,
+            writer_version: decoded.writer_version,
             topic: message.topic().to_owned(),
             partition: message.partition(),
             offset: message.offset(),

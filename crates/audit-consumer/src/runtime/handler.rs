@@ -8,6 +8,7 @@ use super::TraceParent;
 use super::dedup::{Dedup, DedupOutcome, DedupTx};
 use crate::error::{BoxError, Error};
 use crate::record::AuditRecord;
+use audit_schema::SchemaVersion;
 
 /// A handler's failure: transient ones are retried, permanent ones go to the error topic.
 #[derive(Debug, thiserror::Error)]
@@ -42,10 +43,13 @@ impl HandlerError {
     }
 }
 
-/// One consumed record as the handler sees it: the decoded [`AuditRecord`] and where it came from.
+/// One consumed record as the handler sees it: the decoded [`AuditRecord`], where it came from
+/// and the writer schema it was decoded with.
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub(super) record: AuditRecord,
+    pub(super) schema_id: u32,
+    pub(super) writer_version: Option<SchemaVersion>,
     pub(super) topic: String,
     pub(super) partition: i32,
     pub(super) offset: i64,
@@ -58,6 +62,29 @@ impl Delivery {
     #[must_use]
     pub fn record(&self) -> &AuditRecord {
         &self.record
+    }
+
+    /// The Confluent schema id in the record value's header (the registry id of the writer
+    /// schema the producer framed it with).
+    #[must_use]
+    pub fn schema_id(&self) -> u32 {
+        self.schema_id
+    }
+
+    /// The published schema version the record was written with, as the consumer resolved
+    /// [`schema_id`](Self::schema_id): the version the writer-schema source answered
+    /// ([`Writer::Version`](crate::Writer::Version), e.g. a pinned id), or the known version
+    /// with the same Parsing Canonical Form as a fetched schema
+    /// ([`WriterSchema::known_version`](crate::WriterSchema::known_version); of versions that
+    /// differ only in what the canonical form strips, the newest). `None` for a writer schema
+    /// that is no published version (decoded by generic schema resolution).
+    ///
+    /// This is what the bytes were written with; the producer's own claim is the record's
+    /// `type.version` ([`MessageMetadata::type_version`](crate::MessageMetadata::type_version)),
+    /// which may differ.
+    #[must_use]
+    pub fn writer_version(&self) -> Option<SchemaVersion> {
+        self.writer_version
     }
 
     /// The topic it was consumed from.

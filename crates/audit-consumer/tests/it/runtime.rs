@@ -24,7 +24,7 @@ use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::{ID_1_0_2, record_value, t0, versions};
+use crate::{ID_1_0_0, ID_1_0_2, record_value, t0, versions};
 
 /// Upper bound for a whole scenario: a hang guard, not a timing assertion.
 const HANG_GUARD: Duration = Duration::from_secs(300);
@@ -1130,4 +1130,134 @@ fn user_of(value: &[u8]) -> String {
         audit_consumer::Trigger::User(user) => user.id().to_owned(),
         other => panic!("unexpected trigger {other:?}"),
     }
+}
+
+/// Writer schemas by id: the test ids' versions, plus parsed schemas (as a registry client
+/// with a cache serves them).
+struct VersionsAndParsed(Vec<(u32, Arc<audit_consumer::WriterSchema>)>);
+
+impl audit_consumer::WriterSchemaSource for VersionsAndParsed {
+    fn writer_schema(
+        &self,
+        schema_id: u32,
+    ) -> Result<Option<audit_consumer::Writer>, audit_consumer::BoxError> {
+        match self.0.iter().find(|(id, _)| *id == schema_id) {
+            Some((_, schema)) => Ok(Some(audit_consumer::Writer::Schema(Arc::clone(schema)))),
+            None => versions().writer_schema(schema_id),
+        }
+    }
+}
+
+/// `Delivery::schema_id` and `Delivery::writer_version` are the header's id and the writer the
+/// consumer resolved for it, whatever `type.version` the producer declared: a pinned 1.0.0 id,
+/// the 1.0.2 id, a parsed 1.0.0 schema (canonical form of 1.0.1 too: the newest, 1.0.1) and a
+/// parsed writer with an extra event-type symbol (no published version).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_tells_the_schema_id_and_the_resolved_writer_version() {
+    use audit_consumer::{SchemaVersion, WriterSchema};
+    use audit_schema::confluent;
+    const PARSED_1_0_0: u32 = 21;
+    const EXTENDED: u32 = 22;
+    let extended_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../audit-schema/tests/fixtures/python-avro/v1.0.0-extra-symbol");
+    let source = VersionsAndParsed(vec![
+        (
+            PARSED_1_0_0,
+            Arc::new(WriterSchema::parse(SchemaVersion::V1_0_0.schema_json()).unwrap()),
+        ),
+        (
+            EXTENDED,
+            Arc::new(
+                WriterSchema::parse(
+                    &std::fs::read_to_string(extended_dir.join("writer.avsc")).unwrap(),
+                )
+                .unwrap(),
+            ),
+        ),
+    ]);
+    let command = |i: usize, declared: &str| {
+        let mut c = AuditCommandBuilder::new("runtime-test", "TEST", t0())
+            .event_type(AuditEventType::Created)
+            .user(format!("u{i}"), "idp")
+            .build()
+            .unwrap();
+        c.r#type.version = declared.into();
+        c
+    };
+    // (value, expected schema id, expected writer version), keyed by idempotence id
+    let mut expected = HashMap::new();
+    for (i, (writer, id, want)) in [
+        (SchemaVersion::V1_0_0, ID_1_0_0, Some(SchemaVersion::V1_0_0)),
+        (SchemaVersion::V1_0_2, ID_1_0_2, Some(SchemaVersion::V1_0_2)),
+        (
+            SchemaVersion::V1_0_0,
+            PARSED_1_0_0,
+            Some(SchemaVersion::V1_0_1),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // every record declares a version other than its writer's
+        let c = command(
+            i,
+            if writer == SchemaVersion::V1_0_2 {
+                "1.0.0"
+            } else {
+                "1.0.2"
+            },
+        );
+        let value = confluent::frame(id, &c.to_avro_datum_as(writer).unwrap());
+        expected.insert(c.identity.idempotence_id.to_string(), (value, id, want));
+    }
+    let datum = std::fs::read(extended_dir.join("01-minimal-read.bin")).unwrap();
+    let value = confluent::frame(EXTENDED, &datum);
+    let record = audit_consumer::decode(&value, &source).unwrap();
+    expected.insert(
+        record.metadata().idempotence_id().to_owned(),
+        (value, EXTENDED, None),
+    );
+
+    let topic = topic_with(1, "rt-writer");
+    let group = unique("g-writer");
+    produce(
+        &topic,
+        expected
+            .values()
+            .map(|(v, _, _)| (v.clone(), None))
+            .collect(),
+    )
+    .await;
+    type Seen = HashMap<String, (u32, Option<SchemaVersion>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let consumer = AuditConsumer::new(config(&topic, &group), source).unwrap();
+    let handler = {
+        let seen = Arc::clone(&seen);
+        move |delivery: Arc<Delivery>| {
+            let seen = Arc::clone(&seen);
+            async move {
+                seen.lock().unwrap().insert(
+                    delivery.record().metadata().idempotence_id().to_owned(),
+                    (delivery.schema_id(), delivery.writer_version()),
+                );
+                Ok::<(), HandlerError>(())
+            }
+        }
+    };
+    let n = expected.len();
+    let done = {
+        let seen = Arc::clone(&seen);
+        async move {
+            while seen.lock().unwrap().len() < n {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    guarded(consumer.run(handler, done)).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let want: Seen = expected
+        .into_iter()
+        .map(|(k, (_, id, version))| (k, (id, version)))
+        .collect();
+    assert_eq!(seen, want);
 }

@@ -1,6 +1,6 @@
 //! Configuration: defaults, file + environment, clear errors.
 
-use audit_server::{Config, ConfigError};
+use audit_server::{Config, Error};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -65,7 +65,7 @@ fn file_then_environment() {
 #[test]
 fn bad_values_are_named() {
     let err = Config::load_from(None, env(&[("AUDIT_SERVER_MAX_BATCH", "lots")])).unwrap_err();
-    assert!(matches!(err, ConfigError::Env { .. }));
+    assert!(matches!(err, Error::Env { .. }));
     let text = err.to_string();
     assert!(
         text.contains("AUDIT_SERVER_MAX_BATCH") && text.contains("lots"),
@@ -110,7 +110,7 @@ fn bad_values_are_named() {
     assert!(text.contains("max_batch"), "{text}");
 
     let err = Config::load_from(Some(&dir.path().join("missing.toml")), env(&[])).unwrap_err();
-    assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+    assert!(matches!(err, Error::Read { .. }), "{err}");
 }
 
 #[tokio::test]
