@@ -304,9 +304,13 @@ mod running {
             let shared = Arc::new(Shared::default());
             shared.running.store(true, Ordering::Release);
             let assignment = {
-                let consumer = Arc::clone(&consumer);
+                // weak: the consumer task holds the only strong reference, so that it can close
+                // the clients and wait for it when the run ends (see `close`)
+                let consumer = Arc::downgrade(&consumer);
                 Arc::new(move || {
                     consumer
+                        .upgrade()
+                        .ok_or_else(|| "the Kafka consumer stopped".to_owned())?
                         .assignment()
                         .map(|a| a.len())
                         .map_err(|e| e.to_string())
@@ -327,7 +331,6 @@ mod running {
             };
             let task = {
                 let shared = Arc::clone(&shared);
-                let consumer = Arc::clone(&consumer);
                 tokio::spawn(async move {
                     // a dropped sender (the server dropped without serve) stops it too
                     let result = consumer
@@ -336,6 +339,7 @@ mod running {
                         })
                         .await;
                     shared.running.store(false, Ordering::Release);
+                    close(consumer).await;
                     match &result {
                         Ok(summary) => tracing::info!(
                             received = summary.received,
@@ -378,6 +382,23 @@ mod running {
                 Err(e) => tracing::warn!(error = %e, "kafka ingestion task failed"),
             }
         }
+    }
+
+    /// Leaves the group and stops the clients, and waits until they are gone (no client
+    /// outlives the server's shutdown). A status request may hold the consumer for a moment
+    /// (the monitor's weak reference upgraded): wait for it, up to a second, then let the drop
+    /// close the clients on a thread of their own.
+    async fn close<S: audit_consumer::AsyncWriterSchemaSource + Send + Sync>(
+        mut consumer: Arc<AuditConsumer<S>>,
+    ) {
+        for _ in 0..100 {
+            match Arc::try_unwrap(consumer) {
+                Ok(consumer) => return consumer.close().await,
+                Err(shared) => consumer = shared,
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tracing::warn!("the Kafka consumer is still in use; its clients close in the background");
     }
 
     /// Queues the record and waits until its batch is stored.

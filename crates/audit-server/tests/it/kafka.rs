@@ -547,6 +547,14 @@ async fn in_process_server_consumes_a_mock_cluster_into_sqlite() {
         !kafka.status().running,
         "the consumer stopped with the server"
     );
+    // its clients are closed (group left) before the shutdown returns, so nothing outlives the
+    // server: a monitor still held by the caller does not keep the consumer alive
+    assert_eq!(
+        kafka.status().error.as_deref(),
+        Some("the Kafka consumer stopped"),
+        "{:?}",
+        kafka.status()
+    );
 }
 
 /// A store that fails must not lose records: the handler's transient error is retried, the
