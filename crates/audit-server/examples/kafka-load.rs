@@ -417,16 +417,12 @@ struct Cpu {
     server: u64,
     load: u64,
     total: u64,
-    at: Option<Instant>,
 }
 
 impl Cpu {
     fn sample(server: Option<u32>) -> Self {
         let own = std::process::id();
-        let mut cpu = Self {
-            at: Some(Instant::now()),
-            ..Self::default()
-        };
+        let mut cpu = Self::default();
         // the machine's total busy time (all processes), from /proc/stat
         if let Ok(stat) = std::fs::read_to_string("/proc/stat")
             && let Some(line) = stat.lines().next()
@@ -491,7 +487,6 @@ impl Cpu {
             server: self.server.saturating_sub(earlier.server),
             load: self.load.saturating_sub(earlier.load),
             total: self.total.saturating_sub(earlier.total),
-            at: earlier.at,
         }
     }
 
@@ -500,6 +495,7 @@ impl Cpu {
         let per = |ticks: u64| ticks as f64 * 10_000.0 / records as f64;
         let cores = |ticks: u64| ticks as f64 / 100.0 / secs;
         let parts = self.postgres + self.broker + self.server + self.load;
+        let machine = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         println!(
             "   CPU per record: PostgreSQL {:.1} µs, broker {:.1} µs, server {:.1} µs, load process {:.1} µs = {:.1} µs \
              (cores busy: {:.2} + {:.2} + {:.2} + {:.2} = {:.2}; the whole machine {:.2} of {})",
@@ -514,12 +510,12 @@ impl Cpu {
             cores(self.load),
             cores(parts),
             cores(self.total),
-            std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+            machine,
         );
         println!(
-            "   at {:.1} µs of CPU per record, 2 cores carry at most {:.0} records/s",
+            "   at {:.1} µs of CPU per record, {machine} cores carry at most {:.0} records/s",
             per(parts),
-            2e6 / per(parts).max(0.001)
+            machine as f64 * 1e6 / per(parts).max(0.001)
         );
     }
 }
